@@ -100,7 +100,12 @@ func TestLoadRealMismatch(t *testing.T) {
 			color = e
 		}
 	}
-	labels1001 := filepath.Join(os.Getenv("TEST_MODELS_DIR"), "mobilenet_v1_0.25_128", "labels.txt")
+	// A labels file of the wrong length, made here so the test needs no
+	// shared files.
+	labels1001 := filepath.Join(t.TempDir(), "labels.txt")
+	if err := os.WriteFile(labels1001, []byte(strings.Repeat("label\n", 1001)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name string
 		want string
@@ -109,12 +114,7 @@ func TestLoadRealMismatch(t *testing.T) {
 		{"wrong size", "preprocessing makes [1,10,10,3]", func(e *manifest.Model) { e.Preprocess.Width, e.Preprocess.Height = 10, 10 }},
 		{"wrong input", `"input"`, func(e *manifest.Model) { e.Input = "input" }},
 		{"wrong output", `"nope"`, func(e *manifest.Model) { e.Output = "nope" }},
-		{"wrong labels", "1001 labels but the model has 18 outputs", func(e *manifest.Model) {
-			if os.Getenv("TEST_MODELS_DIR") == "" {
-				t.Skip("set TEST_MODELS_DIR=/work/shared/models for a 1001-line labels file")
-			}
-			e.Labels = labels1001
-		}},
+		{"wrong labels", "1001 labels but the model has 18 outputs", func(e *manifest.Model) { e.Labels = labels1001 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
