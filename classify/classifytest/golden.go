@@ -2,6 +2,7 @@ package classifytest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -255,7 +256,7 @@ func safeOpen(ctx context.Context, e classify.Engine, path string, opts classify
 	}()
 	m, err = e.Open(ctx, path, opts)
 	if err == nil && m == nil {
-		err = fmt.Errorf("Open returned a nil Model and no error")
+		err = errors.New("engine Open returned a nil Model and no error")
 	}
 	return m, err
 }

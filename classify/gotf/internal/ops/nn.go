@@ -112,7 +112,7 @@ func (o *fbnOp) OutputInfo(in []classify.TensorInfo) ([]classify.TensorInfo, err
 		}
 	}
 	c := -1
-	if in[1].Shape != nil && len(in[1].Shape) == 1 {
+	if len(in[1].Shape) == 1 {
 		c = in[1].Shape[0]
 	}
 	if s := in[0].Shape; s != nil {
