@@ -1,7 +1,6 @@
 package imageprep
 
 import (
-	"bytes"
 	"image"
 	"testing"
 
@@ -16,7 +15,7 @@ var (
 // TestPrepareRealPhoto runs both default models' preprocessing on a photo.
 func TestPrepareRealPhoto(t *testing.T) {
 	data := loadShared(t, "grace_hopper.jpg")
-	img, _, err := Decode(bytes.NewReader(data), Limits{})
+	img, _, err := Decode(data, Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +44,7 @@ func TestPrepareRealPhoto(t *testing.T) {
 func BenchmarkDecodePrepare(b *testing.B) {
 	for _, name := range []string{"grace_hopper.jpg", "coffee.png"} {
 		data := loadShared(b, name)
-		img, _, err := Decode(bytes.NewReader(data), Limits{})
+		img, _, err := Decode(data, Limits{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -54,7 +53,7 @@ func BenchmarkDecodePrepare(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(data)))
 			for b.Loop() {
-				if _, _, err := Decode(bytes.NewReader(data), Limits{}); err != nil {
+				if _, _, err := Decode(data, Limits{}); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -55,78 +55,60 @@ type codec struct {
 	match  func([]byte) bool
 	config func(io.Reader) (image.Config, error)
 	decode func(io.Reader) (image.Image, error)
+	// cost bounds the bytes decode allocates for an image of px pixels,
+	// and refuses a file too short to hold them (see Inspect).
+	cost func(data []byte, px int64) (int64, error)
 }
 
 var codecs = []codec{
-	{"jpeg", prefix("\xff\xd8"), jpeg.DecodeConfig, jpeg.Decode},
-	{"png", prefix("\x89PNG\r\n\x1a\n"), png.DecodeConfig, png.Decode},
+	{"jpeg", prefix("\xff\xd8"), jpeg.DecodeConfig, jpeg.Decode, jpegCost},
+	{"png", prefix("\x89PNG\r\n\x1a\n"), png.DecodeConfig, png.Decode, pngCost},
 	{"gif", func(b []byte) bool {
 		return bytes.HasPrefix(b, []byte("GIF87a")) || bytes.HasPrefix(b, []byte("GIF89a"))
-	}, gif.DecodeConfig, gif.Decode},
-	{"webp", func(b []byte) bool { return len(b) >= 15 && string(b[:4]) == "RIFF" && string(b[8:15]) == "WEBPVP8" }, webp.DecodeConfig, webp.Decode},
-	{"bmp", prefix("BM"), bmp.DecodeConfig, bmp.Decode},
+	}, gif.DecodeConfig, gif.Decode, gifCost},
+	{"webp", func(b []byte) bool { return len(b) >= 15 && string(b[:4]) == "RIFF" && string(b[8:15]) == "WEBPVP8" }, webp.DecodeConfig, webp.Decode, webpCost},
+	{"bmp", prefix("BM"), bmp.DecodeConfig, bmp.Decode, bmpCost},
 }
 
 func prefix(p string) func([]byte) bool {
 	return func(b []byte) bool { return bytes.HasPrefix(b, []byte(p)) }
 }
 
-// Decode reads r to its end and decodes the image, returning it with its
-// format name ("jpeg", "png", "gif", "webp" or "bmp"; a GIF yields its first
-// frame). It checks the pixel count the header declares against lim before
-// decoding pixels, so a decompression bomb costs a header parse. JPEG EXIF
-// orientation is applied, so the returned image is upright and its
-// coordinates are the ones a viewer shows.
+// Decode decodes an encoded image, returning it with its format name
+// ("jpeg", "png", "gif", "webp" or "bmp"; a GIF yields its first frame).
+// It runs Inspect first, so the pixel limit and the file's plausibility
+// are checked before any pixel is decoded and a decompression bomb costs a
+// header parse. JPEG EXIF orientation is applied, so the returned image is
+// upright and its coordinates are the ones a viewer shows.
 //
-// Decode does not bound the number of bytes it reads: the caller limits r
-// (the HTTP layer caps the request body). Errors wrap ErrFormat,
-// ErrCorrupt or ErrTooLarge.
-func Decode(r io.Reader, lim Limits) (image.Image, string, error) {
-	data, err := io.ReadAll(r)
+// Decode allocates at most about Inspect's Header.Cost; the caller bounds
+// len(data). Errors wrap ErrFormat, ErrCorrupt or ErrTooLarge.
+func Decode(data []byte, lim Limits) (image.Image, string, error) {
+	h, err := Inspect(data, lim)
 	if err != nil {
-		return nil, "", fmt.Errorf("read image: %w", err)
+		return nil, h.Format, err
 	}
-	if len(data) == 0 {
-		return nil, "", fmt.Errorf("%w: empty input", ErrFormat)
-	}
-	var c *codec
-	for i := range codecs {
-		if codecs[i].match(data) {
-			c = &codecs[i]
-			break
-		}
-	}
-	if c == nil {
-		return nil, "", fmt.Errorf("%w: not JPEG, PNG, GIF, WebP or BMP (starts with %q)", ErrFormat, head(data))
-	}
-	cfg, err := safeConfig(c, data)
-	if err != nil {
-		return nil, c.name, fmt.Errorf("%w: %s header: %v", ErrCorrupt, c.name, err)
-	}
-	maxPx := lim.MaxPixels
-	if maxPx <= 0 {
-		maxPx = DefaultMaxPixels
-	}
-	if cfg.Width <= 0 || cfg.Height <= 0 {
-		return nil, c.name, fmt.Errorf("%w: %s of %dx%d pixels", ErrCorrupt, c.name, cfg.Width, cfg.Height)
-	}
-	// In int64 so a 2^31-ish side cannot overflow on 32-bit platforms.
-	if int64(cfg.Width)*int64(cfg.Height) > int64(maxPx) {
-		return nil, c.name, fmt.Errorf("%w: %s of %dx%d pixels, limit %d", ErrTooLarge, c.name, cfg.Width, cfg.Height, maxPx)
-	}
+	c := codecByName(h.Format)
 	img, err := safeDecode(c, data)
 	if err != nil {
 		return nil, c.name, fmt.Errorf("%w: %s: %v", ErrCorrupt, c.name, err)
 	}
 	// A decoder trusting a different size field than its header parser
 	// (possible in container formats) must not slip past the limit.
-	if b := img.Bounds(); int64(b.Dx())*int64(b.Dy()) > int64(maxPx) {
-		return nil, c.name, fmt.Errorf("%w: %s decoded to %dx%d pixels, limit %d", ErrTooLarge, c.name, b.Dx(), b.Dy(), maxPx)
+	// (A GIF's first frame may be smaller than its screen.)
+	if b := img.Bounds(); b.Dx() > h.Width || b.Dy() > h.Height {
+		return nil, c.name, fmt.Errorf("%w: %s header says %dx%d, decoded %dx%d", ErrCorrupt, c.name, h.Width, h.Height, b.Dx(), b.Dy())
 	}
-	if c.name == "jpeg" {
-		img = orient(img, exifOrientation(data))
+	return orient(img, h.Orientation), c.name, nil
+}
+
+func codecByName(name string) *codec {
+	for i := range codecs {
+		if codecs[i].name == name {
+			return &codecs[i]
+		}
 	}
-	return img, c.name, nil
+	return nil
 }
 
 // safeConfig and safeDecode turn a decoder panic on hostile input into an
@@ -148,11 +130,4 @@ func safeDecode(c *codec, data []byte) (img image.Image, err error) {
 		}
 	}()
 	return c.decode(bytes.NewReader(data))
-}
-
-func head(b []byte) []byte {
-	if len(b) > 8 {
-		return b[:8]
-	}
-	return b
 }

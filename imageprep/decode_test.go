@@ -94,7 +94,7 @@ func TestDecodeFormats(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			img, format, err := Decode(bytes.NewReader(tt.data), Limits{})
+			img, format, err := Decode(tt.data, Limits{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -146,14 +146,14 @@ func TestDecodeWebP(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			img, format, err := Decode(bytes.NewReader(data), Limits{})
+			img, format, err := Decode(data, Limits{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if format != "webp" || img.Bounds().Size() != tt.size {
 				t.Fatalf("got %s %v, want webp %v", format, img.Bounds().Size(), tt.size)
 			}
-			if _, _, err := Decode(bytes.NewReader(data[:len(data)/2]), Limits{}); !errors.Is(err, ErrCorrupt) {
+			if _, _, err := Decode(data[:len(data)/2], Limits{}); !errors.Is(err, ErrCorrupt) {
 				t.Fatalf("half a webp: err = %v, want ErrCorrupt", err)
 			}
 		})
@@ -189,7 +189,7 @@ func TestDecodeErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			img, _, err := Decode(bytes.NewReader(tt.data), tt.lim)
+			img, _, err := Decode(tt.data, tt.lim)
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}
@@ -207,7 +207,7 @@ func TestDecodeBombCostsNothing(t *testing.T) {
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		_, _, err := Decode(bytes.NewReader(data), Limits{})
+		_, _, err := Decode(data, Limits{})
 		runtime.ReadMemStats(&after)
 		if !errors.Is(err, ErrTooLarge) {
 			t.Fatalf("err = %v, want ErrTooLarge", err)
@@ -243,11 +243,10 @@ func TestDecodeSharedImages(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			f, err := os.Open(filepath.Join(dir, tt.file))
+			f, err := os.ReadFile(filepath.Join(dir, tt.file))
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer f.Close()
 			img, format, err := Decode(f, Limits{})
 			if !errors.Is(err, tt.err) {
 				t.Fatalf("err = %v, want %v", err, tt.err)
@@ -274,7 +273,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add(pngHeader(100000, 100000))
 	const limit = 1 << 16 // keeps each fuzz input cheap
 	f.Fuzz(func(t *testing.T, data []byte) {
-		img, format, err := Decode(bytes.NewReader(data), Limits{MaxPixels: limit})
+		img, format, err := Decode(data, Limits{MaxPixels: limit})
 		if err != nil {
 			if !errors.Is(err, ErrFormat) && !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrTooLarge) {
 				t.Fatalf("error wraps no sentinel: %v", err)

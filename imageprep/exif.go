@@ -11,36 +11,15 @@ import (
 // when there is none or anything about it is malformed: a broken EXIF block
 // must never stop an otherwise good photo from being classified.
 func exifOrientation(jpg []byte) int {
-	if len(jpg) < 4 || jpg[0] != 0xff || jpg[1] != 0xd8 {
-		return 1
-	}
-	i := 2
-	for i+4 <= len(jpg) {
-		if jpg[i] != 0xff {
-			return 1
-		}
-		marker := jpg[i+1]
-		switch {
-		case marker == 0xff: // fill byte before a marker
-			i++
-			continue
-		case marker == 0xd8 || marker == 0x01 || (marker >= 0xd0 && marker <= 0xd7):
-			i += 2 // markers without a length field
-			continue
-		case marker == 0xda || marker == 0xd9:
-			return 1 // image data starts: EXIF must come before it
-		}
-		n := int(binary.BigEndian.Uint16(jpg[i+2:]))
-		if n < 2 || i+2+n > len(jpg) {
-			return 1
-		}
-		seg := jpg[i+4 : i+2+n]
+	o := 1
+	jpegSegments(jpg, func(marker byte, seg []byte) bool {
 		if marker == 0xe1 && len(seg) >= 6 && string(seg[:6]) == "Exif\x00\x00" {
-			return tiffOrientation(seg[6:])
+			o = tiffOrientation(seg[6:])
+			return false
 		}
-		i += 2 + n
-	}
-	return 1
+		return true
+	})
+	return o
 }
 
 // tiffOrientation reads tag 0x0112 of IFD0 of a TIFF structure.

@@ -1,7 +1,6 @@
 package imageprep
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"image"
@@ -86,7 +85,7 @@ func TestExifOrientation(t *testing.T) {
 	for _, order := range []string{"II", "MM"} {
 		for o := 1; o <= 8; o++ {
 			t.Run(fmt.Sprintf("%s/%d", order, o), func(t *testing.T) {
-				img, _, err := Decode(bytes.NewReader(withExif(src, order, uint16(o))), Limits{})
+				img, _, err := Decode(withExif(src, order, uint16(o)), Limits{})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -149,11 +148,11 @@ func TestExifOrientationGarbage(t *testing.T) {
 // checks that a pixel lands where the rotation puts it.
 func TestExifOnRealPhoto(t *testing.T) {
 	data := loadShared(t, "grace_hopper.jpg")
-	plain, _, err := Decode(bytes.NewReader(data), Limits{})
+	plain, _, err := Decode(data, Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rotated, _, err := Decode(bytes.NewReader(withExif(data, "MM", 6)), Limits{})
+	rotated, _, err := Decode(withExif(data, "MM", 6), Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}

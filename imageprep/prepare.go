@@ -96,6 +96,16 @@ func Prepare(img image.Image, p classify.Preprocess, pt image.Point) (*classify.
 	return t, nil
 }
 
+// PrepareCost bounds the bytes Prepare allocates for an image of the given
+// size: the crop converted to 8-bit RGBA, the resize's intermediate and
+// result, and the float32 tensor. The server reserves it before preparing.
+func PrepareCost(size image.Point, p classify.Preprocess, pt image.Point) int64 {
+	r := CropRect(size, p, pt)
+	crop := int64(r.Dx()) * int64(r.Dy())
+	w, h := int64(max(p.Width, 0)), int64(max(p.Height, 0))
+	return 4*crop + 4*w*int64(r.Dy()) + 4*w*h + 12*w*h + slack
+}
+
 // scaler maps 8-bit channel values to model values through a 256-entry
 // table per channel, so the per-pixel work is three lookups.
 type scaler struct {

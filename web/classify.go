@@ -12,7 +12,7 @@ import (
 	"io/fs"
 	"math"
 	"mime"
-	"net"
+	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -24,6 +24,7 @@ import (
 
 	"github.com/classifyd/classifyd/classify"
 	"github.com/classifyd/classifyd/imageprep"
+	"github.com/classifyd/classifyd/internal/budget"
 )
 
 // maxTopK bounds top_k: more labels than this is never a UI need and only
@@ -36,6 +37,7 @@ const maxField = 4 << 10
 // request is a classify request after parsing, whatever its encoding.
 type request struct {
 	data   []byte // the encoded image
+	held   int64  // bytes of the lease that data's buffer holds
 	source string // multipart, raw, b64, url, path (for the log)
 	x, y   *int
 	models []string
@@ -60,7 +62,13 @@ func (s *server) timeout(c *gin.Context) {
 func (s *server) classify(c *gin.Context) {
 	start := s.now()
 	ctx := c.Request.Context()
-	req, err := s.parse(c)
+	lease := s.budget.Lease()
+	defer lease.Release()
+	rd := reader{
+		reserve: func(n int64) error { return s.reserve(ctx, lease, n) },
+		shrink:  lease.Shrink,
+	}
+	req, err := s.parse(c, rd)
 	if err != nil {
 		abortWithError(c, ctxErr(ctx, err))
 		return
@@ -72,22 +80,36 @@ func (s *server) classify(c *gin.Context) {
 		return
 	}
 
+	qctx, cancel := context.WithTimeout(ctx, s.o.QueueTimeout)
 	select {
 	case s.slots <- struct{}{}:
+		cancel()
 		defer func() { <-s.slots }()
-	case <-ctx.Done():
-		abortWithError(c, fmt.Errorf("waiting for a free worker: %w", ctx.Err()))
+	case <-qctx.Done():
+		cancel()
+		abortWithError(c, queueErr(ctx, "a free worker"))
 		return
 	}
 
 	decodeStart := s.now()
-	img, _, err := imageprep.Decode(bytes.NewReader(req.data), imageprep.Limits{MaxPixels: s.o.MaxPixels})
+	lim := imageprep.Limits{MaxPixels: s.o.MaxPixels}
+	hdr, err := imageprep.Inspect(req.data, lim)
+	if err != nil {
+		abortWithError(c, err)
+		return
+	}
+	if err := s.reserve(ctx, lease, hdr.Cost); err != nil {
+		abortWithError(c, fmt.Errorf("decode %dx%d %s: %w", hdr.Width, hdr.Height, hdr.Format, err))
+		return
+	}
+	img, _, err := imageprep.Decode(req.data, lim)
 	if err != nil {
 		abortWithError(c, err)
 		return
 	}
 	s.metrics.decode.Observe(s.now().Sub(decodeStart).Seconds())
 	req.data = nil // let the encoded bytes go while the models run
+	lease.Shrink(req.held)
 
 	size := img.Bounds().Size()
 	pt := image.Pt(size.X/2, size.Y/2)
@@ -100,6 +122,14 @@ func (s *server) classify(c *gin.Context) {
 	}
 	if !pt.In(image.Rectangle{Max: size}) {
 		abortWithError(c, fmt.Errorf("%w: (%d,%d) is not inside the %dx%d image", imageprep.ErrPoint, pt.X, pt.Y, size.X, size.Y))
+		return
+	}
+	var prepCost int64
+	for _, cl := range cs {
+		prepCost += imageprep.PrepareCost(size, cl.Preprocess, pt)
+	}
+	if err := s.reserve(ctx, lease, prepCost); err != nil {
+		abortWithError(c, fmt.Errorf("prepare model inputs: %w", err))
 		return
 	}
 	if err := ctx.Err(); err != nil {
@@ -116,7 +146,10 @@ func (s *server) classify(c *gin.Context) {
 	for _, cl := range cs {
 		r := results[cl.Name]
 		if r.Err != nil {
-			s.log.Warn("model failed", "model", cl.Name, "error", r.Err.Error())
+			if errors.Is(r.Err, context.Canceled) {
+				continue // the client left; the request line says so
+			}
+			s.log.Warn("model failed", "model", cl.Name, "error", truncate(r.Err.Error(), maxLogError))
 			continue
 		}
 		durations[cl.Name] = ms(r.Duration)
@@ -126,16 +159,37 @@ func (s *server) classify(c *gin.Context) {
 	resp.DurationMS = ms(s.now().Sub(start))
 	status := http.StatusOK
 	if firstErr != nil {
-		// Every model failed: the request as a whole failed, with the
-		// status of the first model's error (they usually share a cause,
-		// such as the deadline), and the per-model details kept.
+		// Every model failed: the request as a whole failed, its status
+		// decided where every status is, and the per-model details kept.
 		status, _ = ErrorStatusCode(firstErr)
-		if status < 500 {
-			status = http.StatusInternalServerError
-		}
 		c.Set(ctxKeyErr, firstErr)
 	}
 	c.JSON(status, resp)
+}
+
+// reserve grows lease by n bytes, waiting at most QueueTimeout for others
+// to release memory.
+func (s *server) reserve(ctx context.Context, lease *budget.Lease, n int64) error {
+	qctx, cancel := context.WithTimeout(ctx, s.o.QueueTimeout)
+	defer cancel()
+	if err := lease.Grow(qctx, n); err != nil {
+		if ctx.Err() != nil {
+			return queueErr(ctx, "memory")
+		}
+		s.metrics.budgetWaits.Inc()
+		return err
+	}
+	return nil
+}
+
+// queueErr is the error of a request that waited too long for what: its
+// own deadline (504), the client's cancellation (499), or else the queue
+// timeout, the server being busy (503, retry later).
+func queueErr(ctx context.Context, what string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("waiting for %s: %w", what, err)
+	}
+	return fmt.Errorf("%w: waited %s for %s", budget.ErrBusy, "too long", what)
 }
 
 // choose returns the classifiers a request names (in manifest order), or
@@ -150,7 +204,7 @@ func (s *server) choose(names []string) ([]*classify.Classifier, error) {
 	want := map[string]bool{}
 	for _, n := range names {
 		if s.byName[n] == nil {
-			return nil, fmt.Errorf("%w: %q (see /v1/models)", classify.ErrModelNotFound, n)
+			return nil, fmt.Errorf("%w: %s (see /v1/models)", classify.ErrModelNotFound, quote(n))
 		}
 		want[n] = true
 	}
@@ -163,8 +217,9 @@ func (s *server) choose(names []string) ([]*classify.Classifier, error) {
 	return cs, nil
 }
 
-// parse reads the request in whichever of the three encodings it comes.
-func (s *server) parse(c *gin.Context) (*request, error) {
+// parse reads the request in whichever of the three encodings it comes,
+// reading the body inside the request's memory lease.
+func (s *server) parse(c *gin.Context, rd reader) (*request, error) {
 	r := c.Request
 	if r.ContentLength > s.o.MaxBodyBytes {
 		// Refuse before reading anything; MaxBytesReader below covers
@@ -172,42 +227,53 @@ func (s *server) parse(c *gin.Context) (*request, error) {
 		return nil, &http.MaxBytesError{Limit: s.o.MaxBodyBytes}
 	}
 	r.Body = http.MaxBytesReader(c.Writer, r.Body, s.o.MaxBodyBytes)
+	body, compressed, err := decodedBody(r, s.o.MaxBodyBytes)
+	if err != nil {
+		return nil, err
+	}
+	size := r.ContentLength
+	if compressed {
+		size = 0 // the length on the wire says nothing of the decoded size
+	}
 	ct, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil {
-		return nil, fmt.Errorf("%w: Content-Type %q: use multipart/form-data, application/json or an image type", ErrUnsupportedMediaType, r.Header.Get("Content-Type"))
+		return nil, fmt.Errorf("%w: Content-Type %s: use multipart/form-data, application/json or an image type", ErrUnsupportedMediaType, quote(r.Header.Get("Content-Type")))
 	}
 	switch {
 	case ct == "multipart/form-data":
 		if params["boundary"] == "" {
 			return nil, fmt.Errorf("%w: multipart body without boundary", ErrBadRequest)
 		}
-		return s.parseMultipart(r)
+		return s.parseMultipart(multipart.NewReader(body, params["boundary"]), rd)
 	case ct == "application/json":
-		return s.parseJSON(r.Context(), r.Body)
+		return s.parseJSON(r.Context(), body, size, rd)
 	case strings.HasPrefix(ct, "image/") || ct == "application/octet-stream":
-		data, err := io.ReadAll(r.Body)
+		data, held, err := rd.readAll(body, size, s.o.MaxBodyBytes)
 		if err != nil {
 			return nil, readError(err)
 		}
-		req := &request{data: data, source: "raw"}
+		req := &request{data: data, held: held, source: "raw"}
 		q := r.URL.Query()
 		if err := req.setFields(q.Get("x"), q.Get("y"), q.Get("top_k"), q["models"]); err != nil {
 			return nil, err
 		}
 		return req, nil
 	}
-	return nil, fmt.Errorf("%w: %s: use multipart/form-data, application/json or an image type", ErrUnsupportedMediaType, ct)
+	return nil, fmt.Errorf("%w: %s: use multipart/form-data, application/json or an image type", ErrUnsupportedMediaType, quote(ct))
 }
 
-func (s *server) parseMultipart(r *http.Request) (*request, error) {
-	mr, err := r.MultipartReader()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadRequest, err)
-	}
+// maxParts bounds the parts of a multipart body and maxModels the model
+// names of a request: a few are all a client needs.
+const (
+	maxParts  = 32
+	maxModels = 64
+)
+
+func (s *server) parseMultipart(mr *multipart.Reader, rd reader) (*request, error) {
 	req := &request{source: "multipart"}
 	var x, y, topK string
 	var models []string
-	for {
+	for parts := 0; ; parts++ {
 		part, err := mr.NextPart()
 		if err == io.EOF {
 			break
@@ -215,12 +281,15 @@ func (s *server) parseMultipart(r *http.Request) (*request, error) {
 		if err != nil {
 			return nil, readError(err)
 		}
+		if parts == maxParts {
+			return nil, fmt.Errorf("%w: more than %d multipart fields", ErrBadRequest, maxParts)
+		}
 		switch name := part.FormName(); name {
 		case "image":
 			if req.data != nil {
 				return nil, fmt.Errorf("%w: more than one image", ErrBadRequest)
 			}
-			if req.data, err = io.ReadAll(part); err != nil {
+			if req.data, req.held, err = rd.readAll(part, 0, s.o.MaxBodyBytes); err != nil {
 				return nil, readError(err)
 			}
 		case "x", "y", "top_k", "models":
@@ -229,7 +298,7 @@ func (s *server) parseMultipart(r *http.Request) (*request, error) {
 				return nil, readError(err)
 			}
 			if len(v) > maxField {
-				return nil, fmt.Errorf("%w: field %s is too long", ErrBadRequest, name)
+				return nil, fmt.Errorf("%w: field %s is longer than %d bytes", ErrBadRequest, name, maxField)
 			}
 			switch name {
 			case "x":
@@ -263,7 +332,7 @@ func (req *request) setFields(x, y, topK string, models []string) error {
 	if topK = strings.TrimSpace(topK); topK != "" {
 		k, err := strconv.Atoi(topK)
 		if err != nil {
-			return fmt.Errorf("%w: top_k %q is not an integer", ErrBadRequest, topK)
+			return fmt.Errorf("%w: top_k %s is not an integer", ErrBadRequest, quote(topK))
 		}
 		req.topK = k
 	}
@@ -274,6 +343,9 @@ func (req *request) setFields(x, y, topK string, models []string) error {
 }
 
 func (req *request) check() error {
+	if len(req.models) > maxModels {
+		return fmt.Errorf("%w: %d models named, at most %d", ErrBadRequest, len(req.models), maxModels)
+	}
 	if req.topK < 0 || req.topK > maxTopK {
 		return fmt.Errorf("%w: top_k %d is outside 1..%d", ErrBadRequest, req.topK, maxTopK)
 	}
@@ -302,7 +374,7 @@ func coord(name, v string) (*int, error) {
 	}
 	f, err := strconv.ParseFloat(v, 64)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s %q is not a number", ErrBadRequest, name, v)
+		return nil, fmt.Errorf("%w: %s %s is not a number", ErrBadRequest, name, quote(v))
 	}
 	return floatCoord(name, f)
 }
@@ -315,18 +387,22 @@ func floatCoord(name string, f float64) (*int, error) {
 	return &i, nil
 }
 
-// jsonRequest is the body of an application/json classify request.
-type jsonRequest struct {
-	Image struct {
-		B64  string `json:"b64"`
-		URL  string `json:"url"`
-		Path string `json:"path"`
-	} `json:"image"`
-	X      *float64  `json:"x"`
-	Y      *float64  `json:"y"`
-	Models modelList `json:"models"`
-	TopK   int       `json:"top_k"`
-}
+// The fields of an application/json classify request:
+//
+//	{"image": {"b64": "..."} | {"url": "..."} | {"path": "..."},
+//	 "x": 300, "y": 200, "models": ["a", "b"] | "a,b", "top_k": 5}
+var (
+	jsonFields      = map[string]bool{"image": true, "x": true, "y": true, "models": true, "top_k": true}
+	jsonImageFields = map[string]bool{"b64": true, "url": true, "path": true}
+)
+
+// rawRef is a JSON value left undecoded, as a slice of the request body
+// itself: json.Unmarshal hands UnmarshalJSON pieces of its input, and the
+// body outlives the parse, so nothing is copied. A 20 MiB base64 image is
+// then decoded once, straight from the body.
+type rawRef []byte
+
+func (r *rawRef) UnmarshalJSON(b []byte) error { *r = b; return nil }
 
 // modelList accepts ["a","b"] and "a,b".
 type modelList []string
@@ -347,119 +423,185 @@ func (m *modelList) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func (s *server) parseJSON(ctx context.Context, body io.Reader) (*request, error) {
-	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
-	var jr jsonRequest
-	if err := dec.Decode(&jr); err != nil {
-		var mb *http.MaxBytesError
-		if errors.As(err, &mb) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("%w: JSON body: %v", ErrBadRequest, err)
+// object decodes a JSON object into its members, refusing members not in
+// known (a misspelt field must not be silently ignored).
+func object(raw []byte, what string, known map[string]bool) (map[string]rawRef, error) {
+	var m map[string]rawRef
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("%w: %s: %s", ErrBadRequest, what, truncate(err.Error(), maxQuoted))
 	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: JSON body has trailing data", ErrBadRequest)
+	if m == nil {
+		return nil, fmt.Errorf("%w: %s must be an object", ErrBadRequest, what)
 	}
-	req := &request{models: jr.Models, topK: jr.TopK}
-	var err error
-	if jr.X != nil {
-		if req.x, err = floatCoord("x", *jr.X); err != nil {
-			return nil, err
+	for k := range m {
+		if !known[k] {
+			return nil, fmt.Errorf("%w: %s has an unknown field %s", ErrBadRequest, what, quote(k))
 		}
 	}
-	if jr.Y != nil {
-		if req.y, err = floatCoord("y", *jr.Y); err != nil {
-			return nil, err
-		}
+	return m, nil
+}
+
+// field decodes one member, naming it in the error.
+func field(m map[string]rawRef, name string, v any) error {
+	raw, ok := m[name]
+	if !ok || string(raw) == "null" {
+		return nil
 	}
-	im := jr.Image
-	n := 0
-	for _, v := range []string{im.B64, im.URL, im.Path} {
-		if v != "" {
-			n++
-		}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("%w: JSON field %s: %s", ErrBadRequest, name, truncate(err.Error(), maxQuoted))
 	}
-	if n != 1 {
-		return nil, fmt.Errorf("%w: image needs exactly one of b64, url, path", ErrBadRequest)
+	return nil
+}
+
+func (s *server) parseJSON(ctx context.Context, body io.Reader, size int64, rd reader) (*request, error) {
+	data, held, err := rd.readAll(body, size, s.o.MaxBodyBytes)
+	if err != nil {
+		return nil, readError(err)
 	}
-	switch {
-	case im.B64 != "":
-		req.source = "b64"
-		req.data, err = decodeB64(im.B64)
-	case im.URL != "":
-		req.source = "url"
-		if s.fetch == nil {
-			return nil, fmt.Errorf("%w: URL inputs are disabled (enable url_inputs in the configuration)", ErrForbidden)
-		}
-		req.data, err = s.fetch.fetch(ctx, im.URL)
-	case im.Path != "":
-		req.source = "path"
-		req.data, err = s.readPath(im.Path)
+	// What the parse makes (the decoded image, names) is smaller than the
+	// body; the body itself is garbage once the parse is done.
+	if err := rd.reserve(int64(len(data))); err != nil {
+		rd.shrink(held)
+		return nil, err
 	}
+	req := &request{held: int64(len(data))}
+	err = s.parseJSONFields(ctx, data, req, rd)
+	rd.shrink(held)
 	if err != nil {
 		return nil, err
 	}
 	return req, req.check()
 }
 
-// decodeB64 accepts standard or URL-safe base64, padded or not, and a
-// data: URL as a browser's FileReader makes.
-func decodeB64(s string) ([]byte, error) {
-	if strings.HasPrefix(s, "data:") {
-		if i := strings.Index(s, ","); i >= 0 {
-			s = s[i+1:]
+func (s *server) parseJSONFields(ctx context.Context, data []byte, req *request, rd reader) error {
+	top, err := object(data, "JSON body", jsonFields)
+	if err != nil {
+		return err
+	}
+	var x, y *float64
+	if err := errors.Join(field(top, "x", &x), field(top, "y", &y), field(top, "models", &req.models), field(top, "top_k", &req.topK)); err != nil {
+		return err
+	}
+	if x != nil {
+		if req.x, err = floatCoord("x", *x); err != nil {
+			return err
 		}
 	}
-	s = strings.TrimRight(strings.TrimSpace(s), "=")
+	if y != nil {
+		if req.y, err = floatCoord("y", *y); err != nil {
+			return err
+		}
+	}
+	if top["image"] == nil {
+		return fmt.Errorf("%w: no image (give image.b64, image.url or image.path)", ErrBadRequest)
+	}
+	im, err := object(top["image"], "image", jsonImageFields)
+	if err != nil {
+		return err
+	}
+	if len(im) != 1 {
+		return fmt.Errorf("%w: image needs exactly one of b64, url, path", ErrBadRequest)
+	}
+	switch {
+	case im["b64"] != nil:
+		req.source = "b64"
+		req.data, err = decodeB64(im["b64"])
+	case im["url"] != nil:
+		req.source = "url"
+		if s.fetch == nil {
+			return fmt.Errorf("%w: URL inputs are disabled (enable url_inputs in the configuration)", ErrForbidden)
+		}
+		var u string
+		if err := field(im, "url", &u); err != nil {
+			return err
+		}
+		var held int64
+		req.data, held, err = s.fetch.fetch(ctx, u, rd)
+		req.held += held
+	case im["path"] != nil:
+		req.source = "path"
+		var p string
+		if err := field(im, "path", &p); err != nil {
+			return err
+		}
+		var held int64
+		req.data, held, err = s.readPath(p, rd)
+		req.held += held
+	}
+	return err
+}
+
+// decodeB64 decodes a JSON string of standard or URL-safe base64, padded or
+// not, or a data: URL as a browser's FileReader makes. JSON escapes are
+// undone only when there are any (`\/` from encoders that escape slashes).
+func decodeB64(raw []byte) ([]byte, error) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return nil, fmt.Errorf("%w: image.b64 must be a string", ErrBadRequest)
+	}
+	b := raw[1 : len(raw)-1]
+	if bytes.IndexByte(b, '\\') >= 0 {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, fmt.Errorf("%w: image.b64: %s", ErrBadRequest, truncate(err.Error(), maxQuoted))
+		}
+		b = []byte(s)
+	}
+	if bytes.HasPrefix(b, []byte("data:")) {
+		if i := bytes.IndexByte(b, ','); i >= 0 {
+			b = b[i+1:]
+		}
+	}
+	b = bytes.TrimRight(bytes.TrimSpace(b), "=")
 	enc := base64.RawStdEncoding
-	if strings.ContainsAny(s, "-_") {
+	if bytes.ContainsAny(b, "-_") {
 		enc = base64.RawURLEncoding
 	}
-	data, err := enc.DecodeString(s)
+	out := make([]byte, enc.DecodedLen(len(b)))
+	n, err := enc.Decode(out, b)
 	if err != nil {
-		return nil, fmt.Errorf("%w: image.b64: %v", ErrBadRequest, err)
+		return nil, fmt.Errorf("%w: image.b64 is not base64: %v", ErrBadRequest, err)
 	}
-	return data, nil
+	return out[:n], nil
 }
 
 // readPath reads a stored image below the image root. os.Root resolves
 // every component itself, so neither ".." nor a symlink can leave the root;
 // absolute paths are refused outright, as they never name a stored image.
-func (s *server) readPath(p string) ([]byte, error) {
+func (s *server) readPath(p string, rd reader) ([]byte, int64, error) {
 	if s.root == nil {
-		return nil, fmt.Errorf("%w: path inputs are disabled (set image_root in the configuration)", ErrForbidden)
+		return nil, 0, fmt.Errorf("%w: path inputs are disabled (set image_root in the configuration)", ErrForbidden)
 	}
 	if filepath.IsAbs(p) || strings.HasPrefix(p, "/") || strings.HasPrefix(p, `\`) || strings.ContainsRune(p, 0) {
-		return nil, fmt.Errorf("%w: path %q must be relative to the image root", ErrForbidden, p)
+		return nil, 0, fmt.Errorf("%w: path %s must be relative to the image root", ErrForbidden, quote(p))
 	}
 	// O_NONBLOCK: opening a FIFO placed under the root must not hang.
 	f, err := s.root.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%w: no stored image %q", ErrNotFound, p)
+			return nil, 0, fmt.Errorf("%w: no stored image %s", ErrNotFound, quote(p))
 		}
-		return nil, fmt.Errorf("%w: path %q: %v", ErrForbidden, p, pathErr(err))
+		return nil, 0, fmt.Errorf("%w: path %s: %v", ErrForbidden, quote(p), pathErr(err))
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("%w: path %q: %v", ErrForbidden, p, pathErr(err))
+		return nil, 0, fmt.Errorf("%w: path %s: %v", ErrForbidden, quote(p), pathErr(err))
 	}
 	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%w: path %q is not a regular file", ErrForbidden, p)
+		return nil, 0, fmt.Errorf("%w: path %s is not a regular file", ErrForbidden, quote(p))
 	}
 	if st.Size() > s.o.MaxBodyBytes {
-		return nil, fmt.Errorf("%w: stored image %q is %d bytes, limit %d", ErrTooLarge, p, st.Size(), s.o.MaxBodyBytes)
+		return nil, 0, fmt.Errorf("%w: stored image %s is %d bytes, limit %d", ErrTooLarge, quote(p), st.Size(), s.o.MaxBodyBytes)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, s.o.MaxBodyBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("read stored image %q: %w", p, err)
+	data, held, err := rd.readAll(f, st.Size(), s.o.MaxBodyBytes)
+	var mb *http.MaxBytesError
+	switch {
+	case errors.As(err, &mb):
+		return nil, 0, fmt.Errorf("%w: stored image %s is larger than %d bytes", ErrTooLarge, quote(p), s.o.MaxBodyBytes)
+	case err != nil:
+		return nil, 0, fmt.Errorf("read stored image %s: %w", quote(p), pathErr(err))
 	}
-	if int64(len(data)) > s.o.MaxBodyBytes {
-		return nil, fmt.Errorf("%w: stored image %q is larger than %d bytes", ErrTooLarge, p, s.o.MaxBodyBytes)
-	}
-	return data, nil
+	return data, held, nil
 }
 
 // pathErr drops the root's absolute path from os errors before they reach
@@ -476,14 +618,14 @@ func pathErr(err error) error {
 // (413), a read deadline becomes the request timeout (504).
 func readError(err error) error {
 	var mb *http.MaxBytesError
-	if errors.As(err, &mb) {
+	if errors.As(err, &mb) || errors.Is(err, budget.ErrBusy) || errors.Is(err, budget.ErrExceeds) ||
+		errors.Is(err, context.Canceled) || errors.Is(err, ErrBadRequest) {
 		return err
 	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
+	if isTimeout(err) {
 		return fmt.Errorf("read body: %w", context.DeadlineExceeded)
 	}
-	return fmt.Errorf("%w: read body: %v", ErrBadRequest, err)
+	return fmt.Errorf("%w: read body: %s", ErrBadRequest, truncate(err.Error(), maxQuoted))
 }
 
 // ctxErr prefers the request's own deadline over whatever error a read

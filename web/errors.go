@@ -3,12 +3,17 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
 	"net/http"
+	"strconv"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/classifyd/classifyd/classify"
 	"github.com/classifyd/classifyd/imageprep"
+	"github.com/classifyd/classifyd/internal/budget"
 )
 
 // Errors of the HTTP layer itself. Handlers wrap them with context; the one
@@ -39,7 +44,32 @@ var (
 	ErrFetch = errors.New("fetching the image URL failed")
 	// ErrNoModel means no model could serve the request.
 	ErrNoModel = errors.New("no model available")
+	// ErrBadEncoding means a Content-Encoding the server does not
+	// decompress (anything but one layer of gzip or deflate).
+	ErrBadEncoding = errors.New("unsupported content encoding")
 )
+
+// allFailedError is the error of a classify request whose every model
+// failed; its status follows the first model's error (see ErrorStatusCode).
+type allFailedError struct{ first error }
+
+func (e *allFailedError) Error() string { return "every model failed: " + e.first.Error() }
+func (e *allFailedError) Unwrap() error { return e.first }
+
+// publicError carries, beside the full error for the log, the message the
+// client is shown: for failures whose detail (resolver addresses, open or
+// closed ports, internal IPs) would tell an attacker about the network.
+type publicError struct {
+	public string
+	err    error
+}
+
+func (e *publicError) Error() string { return e.public + ": " + e.err.Error() }
+func (e *publicError) Unwrap() error { return e.err }
+
+// withPublic wraps err so the client sees only msg; ErrorStatusCode still
+// sees err's sentinels.
+func withPublic(msg string, err error) error { return &publicError{public: msg, err: err} }
 
 // statusClientClosed is nginx's code for a request the client gave up on;
 // nobody reads the answer, but logs and metrics should not call it a 5xx.
@@ -50,9 +80,29 @@ const statusClientClosed = 499
 // every error response and per-model error entry goes through it.
 func ErrorStatusCode(err error) (status int, code string) {
 	var maxBytes *http.MaxBytesError
+	var allFailed *allFailedError
 	switch {
 	case err == nil:
 		return http.StatusOK, ""
+	case errors.As(err, &allFailed):
+		// The request failed as a whole: with the first model's status
+		// when that is the server's or the client's doing (deadline,
+		// unavailable model, a client gone), else a 500.
+		status, code := ErrorStatusCode(allFailed.first)
+		if status < 500 && status != statusClientClosed {
+			return http.StatusInternalServerError, "inference_failed"
+		}
+		return status, code
+	case errors.Is(err, context.Canceled):
+		// Before everything else: a client that went away is a 499
+		// whatever error its abandoned request ended with.
+		return statusClientClosed, "canceled"
+	case errors.Is(err, budget.ErrBusy):
+		return http.StatusServiceUnavailable, "overloaded"
+	case errors.Is(err, budget.ErrExceeds):
+		return http.StatusRequestEntityTooLarge, "input_too_large"
+	case errors.Is(err, ErrBadEncoding):
+		return http.StatusUnsupportedMediaType, "unsupported_media_type"
 	case errors.As(err, &maxBytes):
 		return http.StatusRequestEntityTooLarge, "body_too_large"
 	case errors.Is(err, ErrTooLarge):
@@ -83,8 +133,6 @@ func ErrorStatusCode(err error) (status int, code string) {
 		return http.StatusTooManyRequests, "rate_limited"
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout, "timeout"
-	case errors.Is(err, context.Canceled):
-		return statusClientClosed, "canceled"
 	case errors.Is(err, ErrFetch):
 		return http.StatusBadGateway, "fetch_failed"
 	case errors.Is(err, classify.ErrModelUnavailable), errors.Is(err, ErrNoModel),
@@ -103,14 +151,24 @@ type ErrorBody struct {
 	Message string `json:"message"`
 }
 
+// maxMessage caps an error message sent to the client or written to a
+// log line: whatever a message quotes, an answer stays small.
+const maxMessage = 512
+
 // errorJSON builds the body for err. Unclassified internal errors are not
 // echoed to the client (they may hold paths or engine internals); they are
 // logged with the request instead.
 func errorJSON(err error) (int, ErrorBody) {
 	status, code := ErrorStatusCode(err)
-	msg := err.Error()
-	if code == "internal" {
+	var pe *publicError
+	var msg string
+	switch {
+	case code == "internal":
 		msg = "internal error"
+	case errors.As(err, &pe):
+		msg = pe.public
+	default:
+		msg = truncate(err.Error(), maxMessage)
 	}
 	return status, ErrorBody{Code: code, Message: msg}
 }
@@ -120,8 +178,60 @@ func errorJSON(err error) (int, ErrorBody) {
 const ctxKeyErr = "classifyd.error"
 
 // abortWithError answers err as JSON and remembers it for the log line.
+// An overloaded server tells the client when to come back.
 func abortWithError(c *gin.Context, err error) {
 	status, body := errorJSON(err)
+	if body.Code == "overloaded" {
+		c.Header("Retry-After", strconv.Itoa(retryAfterSeconds))
+	}
 	c.Set(ctxKeyErr, err)
 	c.AbortWithStatusJSON(status, gin.H{"error": body})
+}
+
+// retryAfterSeconds is what an overloaded server asks clients to wait:
+// long enough for the requests holding memory to finish.
+const retryAfterSeconds = 2
+
+// maxQuoted is how much of a client-supplied string an error quotes.
+const maxQuoted = 128
+
+// quote formats client input for an error message: quoted, cut to
+// maxQuoted bytes (on a rune boundary) with its full length when longer,
+// so a 19 MiB model name costs a 19 MiB answer no more.
+func quote(s string) string {
+	if len(s) <= maxQuoted {
+		return strconv.Quote(s)
+	}
+	return fmt.Sprintf("%s… (%d bytes)", strconv.Quote(truncate(s, maxQuoted)), len(s))
+}
+
+// truncate cuts s to at most n bytes without splitting a UTF-8 sequence.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// loadErrorBody describes why a model failed to load with a stable code
+// and a short message for /readyz and /v1/models. The detail (paths, the
+// unsupported ops) is in the log line the load wrote, not in an answer
+// that anyone may read.
+func loadErrorBody(err error) ErrorBody {
+	switch {
+	case err == nil:
+		return ErrorBody{Code: "load_failed", Message: "the model is not loaded"}
+	case errors.Is(err, fs.ErrNotExist):
+		return ErrorBody{Code: "file_not_found", Message: "a model or labels file does not exist; the server log names it"}
+	case errors.Is(err, classify.ErrUnsupportedOp):
+		return ErrorBody{Code: "unsupported_op", Message: "the graph uses ops the engine does not implement; the server log lists them"}
+	case errors.Is(err, classify.ErrEngineUnavailable):
+		return ErrorBody{Code: "engine_unavailable", Message: "the model's engine is not linked into this build"}
+	case errors.Is(err, classify.ErrInvalidGraph):
+		return ErrorBody{Code: "invalid_graph", Message: "the model is not a usable graph or does not match its manifest entry; see the server log"}
+	}
+	return ErrorBody{Code: "load_failed", Message: "the model failed to load; see the server log"}
 }

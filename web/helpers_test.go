@@ -210,3 +210,9 @@ func mustOK(t testing.TB, h http.Handler) {
 		t.Fatalf("follow-up good request: %d %s", r.status, r.body)
 	}
 }
+
+func (r response) errorMessage() string {
+	e, _ := r.json["error"].(map[string]any)
+	msg, _ := e["message"].(string)
+	return msg
+}

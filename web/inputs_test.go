@@ -114,9 +114,20 @@ func TestURLInputs(t *testing.T) {
 		return web.Options{URLInputs: true, URLAllowHosts: allow, MaxURLBytes: int64(len(img)) + 1024,
 			URLTimeout: time.Second, MaxRedirects: 2} // generous: fetches that must succeed run under -race on busy CI machines; /slow.png stalls 5s
 	}
-	allowed := newHandler(t, opts("127.0.0.1"))
-	byCIDR := newHandler(t, opts("127.0.0.0/8"))
-	byName := newHandler(t, opts("localhost"))
+	allowed := newHandler(t, opts("127.0.0.1:"+port))
+	byCIDR := newHandler(t, opts("127.0.0.0/8:"+port))
+	byName := newHandler(t, opts("localhost:"+port))
+	// Entries without a port open only the scheme's default port (80
+	// here), never the test server's.
+	portless := newHandler(t, opts("127.0.0.1", "127.0.0.0/8", "localhost"))
+	// The other server on the same host is a closed or different port.
+	other := httptest.NewServer(mux)
+	otherPort := func() string { u, _ := url.Parse(other.URL); return u.Port() }()
+	other.Close() // now a closed port: refused must look like any failure
+	mux.HandleFunc("/to-other-port", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "http://127.0.0.1:"+otherPort+"/img.png", http.StatusFound)
+	})
+	closedAllowed := newHandler(t, opts("127.0.0.1:"+otherPort))
 	notAllowed := newHandler(t, opts())
 	tests := []struct {
 		name   string
@@ -136,6 +147,12 @@ func TestURLInputs(t *testing.T) {
 		{"link-local refused", notAllowed, "http://169.254.169.254/latest/meta-data", 403, "forbidden"},
 		{"unspecified refused", notAllowed, "http://0.0.0.0:" + port + "/img.png", 403, "forbidden"},
 		{"ipv6 loopback refused", notAllowed, "http://[::1]:" + port + "/img.png", 403, "forbidden"},
+		{"ipv4-compatible ipv6 loopback refused", notAllowed, "http://[::127.0.0.1]:" + port + "/img.png", 403, "forbidden"},
+		{"ipv4-mapped ipv6 loopback refused", notAllowed, "http://[::ffff:127.0.0.1]:" + port + "/img.png", 403, "forbidden"},
+		{"port-less ip entry, other port", portless, origin.URL + "/img.png", 403, "forbidden"},
+		{"port-less name entry, other port", portless, "http://localhost:" + port + "/img.png", 403, "forbidden"},
+		{"redirect to another port of an allowed ip", allowed, origin.URL + "/to-other-port", 403, "forbidden"},
+		{"allowed but closed port", closedAllowed, "http://127.0.0.1:" + otherPort + "/img.png", 502, "fetch_failed"},
 		{"file scheme", allowed, "file:///etc/passwd", 403, "forbidden"},
 		{"ftp scheme", allowed, "ftp://127.0.0.1/x.png", 403, "forbidden"},
 		{"redirect to ftp", allowed, origin.URL + "/to-ftp", 403, "forbidden"},
@@ -154,6 +171,13 @@ func TestURLInputs(t *testing.T) {
 			}
 			if tt.status == 200 && r.topLabel("rgb") != "red" {
 				t.Errorf("wrong answer %s", r.body)
+			}
+			// Addresses, ports and resolver or socket errors stay in
+			// the log: they would map the network for an attacker.
+			for _, leak := range []string{"127.0.0.1", "::1", "refused", "dial", "lookup", port} {
+				if tt.status != 200 && strings.Contains(r.errorMessage(), leak) {
+					t.Errorf("error message reveals %q: %s", leak, r.body)
+				}
 			}
 			mustOK(t, tt.h)
 		})

@@ -3,6 +3,8 @@ package web
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/classifyd/classifyd/internal/budget"
 )
 
 // metrics are the service's Prometheus collectors, registered on one
@@ -15,13 +17,16 @@ type metrics struct {
 	inference *prometheus.HistogramVec
 	decode    prometheus.Histogram
 	ready     *prometheus.GaugeVec
+	// budgetWaits counts reservations that failed: the server was busy
+	// (503) or a request needed more than the whole budget (413).
+	budgetWaits prometheus.Counter
 }
 
 // latencyBuckets span a fast colour model (well under a millisecond) to a
 // large graph on a busy machine (seconds).
 var latencyBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
 
-func newMetrics(reg *prometheus.Registry, fresh bool) (*metrics, error) {
+func newMetrics(reg *prometheus.Registry, fresh bool, b *budget.Budget) (*metrics, error) {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "classifyd_http_requests_total",
@@ -51,7 +56,19 @@ func newMetrics(reg *prometheus.Registry, fresh bool) (*metrics, error) {
 			Help: "1 if the model loaded and serves, 0 if it failed to load.",
 		}, []string{"model"}),
 	}
-	cs := []prometheus.Collector{m.requests, m.duration, m.inFlight, m.inference, m.decode, m.ready}
+	m.budgetWaits = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "classifyd_memory_reservations_failed_total",
+		Help: "Memory reservations refused: budget busy past queue_timeout (503) or more than the whole budget (413).",
+	})
+	budgetTotal := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "classifyd_memory_budget_bytes",
+		Help: "The memory budget of classify requests (memory_budget).",
+	}, func() float64 { return float64(b.Total()) })
+	budgetUsed := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "classifyd_memory_reserved_bytes",
+		Help: "Bytes of the memory budget reserved by requests now.",
+	}, func() float64 { return float64(b.InUse()) })
+	cs := []prometheus.Collector{m.requests, m.duration, m.inFlight, m.inference, m.decode, m.ready, m.budgetWaits, budgetTotal, budgetUsed}
 	if fresh {
 		// Only a registry we made ourselves gets the runtime collectors;
 		// a caller's registry may have them already.

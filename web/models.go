@@ -1,8 +1,6 @@
 package web
 
 import (
-	"errors"
-	"fmt"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -66,13 +64,7 @@ func describe(cl *classify.Classifier) modelInfo {
 	}
 	if !cl.Ready() {
 		m.Status = "failed"
-		err := error(classify.ErrModelUnavailable)
-		if cl.Err != nil && !errors.Is(cl.Err, classify.ErrModelUnavailable) {
-			err = fmt.Errorf("%w: %w", classify.ErrModelUnavailable, cl.Err)
-		} else if cl.Err != nil {
-			err = cl.Err
-		}
-		_, body := errorJSON(err)
+		body := loadErrorBody(cl.Err)
 		m.Error = &body
 	}
 	if cl.Info.Engine != "" {
@@ -117,19 +109,19 @@ func (s *server) healthz(c *gin.Context) {
 // readyz is 200 while at least one model serves ("ready" when all do,
 // "degraded" when some failed, listed with their errors) and 503 when none
 // does, so a load balancer keeps a partially working instance in rotation.
+//
+// /readyz is open even when API keys are set, so each failure is a stable
+// code and a short message, never the load error itself (file paths, op
+// lists), which is in the log.
 func (s *server) readyz(c *gin.Context) {
-	failed := map[string]string{}
+	failed := map[string]ErrorBody{}
 	ready := []string{}
 	for _, cl := range s.o.Classifiers {
 		if cl.Ready() {
 			ready = append(ready, cl.Name)
 			continue
 		}
-		msg := "not loaded"
-		if cl.Err != nil {
-			msg = cl.Err.Error()
-		}
-		failed[cl.Name] = msg
+		failed[cl.Name] = loadErrorBody(cl.Err)
 	}
 	status, code := "ready", http.StatusOK
 	switch {

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/classifyd/classifyd/classify"
@@ -78,7 +79,7 @@ func TestRealInputFormsAgree(t *testing.T) {
 	}
 	origin := httptest.NewServer(http.FileServer(http.Dir(dir)))
 	defer origin.Close()
-	h := newHandler(t, web.Options{Classifiers: cs, ImageRoot: dir, URLInputs: true, URLAllowHosts: []string{"127.0.0.1"}})
+	h := newHandler(t, web.Options{Classifiers: cs, ImageRoot: dir, URLInputs: true, URLAllowHosts: []string{strings.TrimPrefix(origin.URL, "http://")}})
 
 	const x, y = 250, 180
 	forms := map[string]func() response{

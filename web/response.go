@@ -38,8 +38,8 @@ type ModelResult struct {
 
 // NewResponse assembles the answer for the classifiers cs from the results
 // of classify.ClassifyAll. When every model failed it sets Response.Error
-// and returns the first model's error (which decides the status); otherwise
-// it returns nil. DurationMS is left for the caller, who knows when the
+// and returns the request's error (whose status ErrorStatusCode derives
+// from the first model's error); otherwise it returns nil. DurationMS is left for the caller, who knows when the
 // request started.
 func NewResponse(size, pt image.Point, cs []*classify.Classifier, results map[string]classify.Result) (*Response, error) {
 	resp := &Response{
@@ -64,9 +64,10 @@ func NewResponse(size, pt image.Point, cs []*classify.Classifier, results map[st
 		resp.Results[cl.Name] = ModelResult{Labels: r.Labels, DurationMS: &d}
 	}
 	if len(cs) > 0 && failed == len(cs) {
-		_, body := errorJSON(firstErr)
+		err := &allFailedError{first: firstErr}
+		_, body := errorJSON(err)
 		resp.Error = &body
-		return resp, firstErr
+		return resp, err
 	}
 	return resp, nil
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/classifyd/classifyd/classify"
 	"github.com/classifyd/classifyd/imageprep"
+	"github.com/classifyd/classifyd/internal/budget"
 )
 
 // Defaults for the zero values of Options.
@@ -30,6 +31,10 @@ const (
 	DefaultRequestTimeout = 30 * time.Second
 	DefaultURLTimeout     = 10 * time.Second
 	DefaultMaxRedirects   = 3
+	DefaultQueueTimeout   = 10 * time.Second
+	// DefaultMemoryBudget is the budget of a handler whose Options give
+	// none (classifyd derives its default from the machine instead).
+	DefaultMemoryBudget = 1 << 30
 )
 
 // Options configure the handler returned by New. The zero value serves the
@@ -61,6 +66,15 @@ type Options struct {
 	// is believed when finding the client IP; nil trusts none, so a client
 	// cannot pick its own rate-limit bucket.
 	TrustedProxies []string
+	// MemoryBudget caps the bytes all classify requests hold at once:
+	// bodies, fetched and stored images, decoded pixels and model inputs,
+	// each reserved before it is allocated (0 = DefaultMemoryBudget). A
+	// request that cannot reserve within QueueTimeout gets 503 with
+	// Retry-After; one that needs more than the whole budget gets 413.
+	MemoryBudget int64
+	// QueueTimeout bounds how long a request waits for memory or for a
+	// worker slot before it is refused as overloaded (default 10s).
+	QueueTimeout time.Duration
 }
 
 // server holds the wired dependencies of one handler. It is immutable after
@@ -75,6 +89,7 @@ type server struct {
 	root     *os.Root               // nil = path inputs refused
 	fetch    *fetcher               // nil = URL inputs refused
 	limiter  *clientLimiter         // nil = no rate limit
+	budget   *budget.Budget         // memory all classify requests share
 	slots    chan struct{}          // semaphore of MaxConcurrent
 	keys     [][sha256.Size]byte    // hashed so comparison time does not depend on key length
 	metrics  *metrics
@@ -112,6 +127,13 @@ func New(o Options) (http.Handler, error) {
 	if s.o.MaxConcurrent <= 0 {
 		s.o.MaxConcurrent = 2 * runtime.GOMAXPROCS(0)
 	}
+	if s.o.MemoryBudget <= 0 {
+		s.o.MemoryBudget = DefaultMemoryBudget
+	}
+	if s.o.QueueTimeout <= 0 {
+		s.o.QueueTimeout = DefaultQueueTimeout
+	}
+	s.budget = budget.New(s.o.MemoryBudget)
 	s.slots = make(chan struct{}, s.o.MaxConcurrent)
 	switch {
 	case s.o.MaxRedirects == 0:
@@ -159,7 +181,7 @@ func New(o Options) (http.Handler, error) {
 	if s.registry == nil {
 		s.registry = prometheus.NewRegistry()
 	}
-	m, err := newMetrics(s.registry, o.Registry == nil)
+	m, err := newMetrics(s.registry, o.Registry == nil, s.budget)
 	if err != nil {
 		return nil, fmt.Errorf("web: metrics: %w", err)
 	}
@@ -185,28 +207,34 @@ func (s *server) routes() (http.Handler, error) {
 		return nil, fmt.Errorf("web: trusted proxies: %w", err)
 	}
 	r.Use(s.observe, s.recoverPanic)
-	r.NoRoute(func(c *gin.Context) { abortWithError(c, fmt.Errorf("%w: %s", ErrNotFound, c.Request.URL.Path)) })
+	r.NoRoute(func(c *gin.Context) { abortWithError(c, fmt.Errorf("%w: %s", ErrNotFound, quote(c.Request.URL.Path))) })
 	r.NoMethod(func(c *gin.Context) {
-		abortWithError(c, fmt.Errorf("%w: %s %s", ErrMethodNotAllowed, c.Request.Method, c.Request.URL.Path))
+		abortWithError(c, fmt.Errorf("%w: %s %s", ErrMethodNotAllowed, quote(c.Request.Method), quote(c.Request.URL.Path)))
 	})
 
-	r.GET("/healthz", s.healthz)
-	r.GET("/readyz", s.readyz)
-	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})))
+	// get registers a GET route and HEAD beside it, as HTTP expects of
+	// every GET resource (probes and monitors often send HEAD).
+	get := func(g gin.IRoutes, path string, h ...gin.HandlerFunc) {
+		g.GET(path, h...)
+		g.HEAD(path, h...)
+	}
+	get(r, "/healthz", s.healthz)
+	get(r, "/readyz", s.readyz)
+	get(r, "/metrics", gin.WrapH(promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})))
 
 	v1 := r.Group("/v1", s.authenticate, s.rateLimit)
-	v1.GET("/models", s.models)
+	get(v1, "/models", s.models)
 	v1.POST("/classify", s.timeout, s.classify)
 
 	// The form's page and its assets, each at the top level where the
 	// page's relative links expect them.
 	form := gin.WrapH(formHandler())
-	r.GET("/", form)
+	get(r, "/", form)
 	err := fs.WalkDir(staticFiles, "static", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || p == "static/index.html" {
 			return err
 		}
-		r.GET(strings.TrimPrefix(p, "static"), form)
+		get(r, strings.TrimPrefix(p, "static"), form)
 		return nil
 	})
 	if err != nil {
@@ -214,6 +242,10 @@ func (s *server) routes() (http.Handler, error) {
 	}
 	return r, nil
 }
+
+// maxLogError caps the error of a log line: with the other fields a line
+// stays well under 4 KiB, whatever an error quotes.
+const maxLogError = 1024
 
 // Context keys of values handlers leave for the request log line.
 const (
@@ -241,9 +273,9 @@ func (s *server) observe(c *gin.Context) {
 	s.metrics.duration.WithLabelValues(route).Observe(d.Seconds())
 
 	attrs := []any{
-		"method", c.Request.Method,
+		"method", truncate(c.Request.Method, maxQuoted),
 		"route", route,
-		"path", c.Request.URL.Path,
+		"path", truncate(c.Request.URL.Path, maxQuoted),
 		"status", status,
 		"bytes", max(c.Writer.Size(), 0),
 		"client", c.ClientIP(),
@@ -257,7 +289,7 @@ func (s *server) observe(c *gin.Context) {
 	}
 	level := slog.LevelInfo
 	if v, ok := c.Get(ctxKeyErr); ok {
-		attrs = append(attrs, "error", fmt.Sprint(v))
+		attrs = append(attrs, "error", truncate(fmt.Sprint(v), maxLogError))
 	}
 	if status >= 500 && status != statusClientClosed {
 		level = slog.LevelError
@@ -276,7 +308,7 @@ func (s *server) recoverPanic(c *gin.Context) {
 		if p == http.ErrAbortHandler {
 			panic(p) // net/http's way to abort a response; it handles it
 		}
-		s.log.Error("panic", "path", c.Request.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		s.log.Error("panic", "path", truncate(c.Request.URL.Path, maxQuoted), "panic", truncate(fmt.Sprint(p), maxLogError), "stack", string(debug.Stack()))
 		err := fmt.Errorf("panic: %v", p)
 		if c.Writer.Written() {
 			c.Set(ctxKeyErr, err)

@@ -100,7 +100,7 @@ func TestInputFormsAgree(t *testing.T) {
 		Classifiers:   []*classify.Classifier{rgbClassifier("rgb", nil), rgbClassifier("rgb2", nil)},
 		ImageRoot:     root,
 		URLInputs:     true,
-		URLAllowHosts: []string{"127.0.0.1"},
+		URLAllowHosts: []string{strings.TrimPrefix(origin.URL, "http://")}, // 127.0.0.1:port
 	})
 
 	raw := func() response {
@@ -485,8 +485,14 @@ func TestModelsAndHealth(t *testing.T) {
 				t.Fatalf("readyz: %d %s", r.status, r.body)
 			}
 			if len(tt.cs) > 1 || tt.cs[0] == broken {
-				if f := r.json["failed"].(map[string]any); !strings.Contains(fmt.Sprint(f["theme"]), "frozen_graph.pb") {
+				f, _ := r.json["failed"].(map[string]any)
+				theme, _ := f["theme"].(map[string]any)
+				if theme["code"] != "file_not_found" || theme["message"] == "" {
 					t.Errorf("readyz does not say why theme failed: %s", r.body)
+				}
+				// /readyz is open to anyone: no paths.
+				if strings.Contains(string(r.body), "frozen_graph.pb") || strings.Contains(string(r.body), "/") {
+					t.Errorf("readyz reveals the load error: %s", r.body)
 				}
 			}
 			if r := do(t, h, httptest.NewRequest(http.MethodGet, "/healthz", nil)); r.status != 200 || r.json["status"] != "ok" {
@@ -515,7 +521,7 @@ func TestModelsAndHealth(t *testing.T) {
 					}
 				} else {
 					e, _ := m["error"].(map[string]any)
-					if m["status"] != "failed" || e["code"] != "model_unavailable" || !strings.Contains(fmt.Sprint(e["message"]), "frozen_graph.pb") || crop["kind"] != "fraction" || crop["fraction"] != 0.8 {
+					if m["status"] != "failed" || e["code"] != "file_not_found" || strings.Contains(fmt.Sprint(e["message"]), "frozen_graph.pb") || crop["kind"] != "fraction" || crop["fraction"] != 0.8 {
 						t.Errorf("failed model %v", m)
 					}
 				}
@@ -704,7 +710,7 @@ func TestMaxConcurrent(t *testing.T) {
 	// The first run ignores its context and holds its slot until released,
 	// as a stuck model would.
 	sticky := rgbClassifier("rgb", func(ctx context.Context, in map[string]*classify.Tensor, out []string) ([]*classify.Tensor, error) {
-		if calls.Add(1) == 1 {
+		if n := calls.Add(1); n <= 2 { // the first run of each handler below
 			<-release
 		}
 		return meanRGB(ctx, in, out)
@@ -712,7 +718,7 @@ func TestMaxConcurrent(t *testing.T) {
 	h := newHandler(t, web.Options{MaxConcurrent: 1, RequestTimeout: 200 * time.Millisecond,
 		Classifiers: []*classify.Classifier{sticky}})
 	img := twoColourPNG(t, 8, 4)
-	first := make(chan response, 1)
+	first := make(chan response, 2)
 	go func() { first <- postMultipart(t, h, img, nil) }()
 	for calls.Load() == 0 {
 		time.Sleep(time.Millisecond)
@@ -721,11 +727,26 @@ func TestMaxConcurrent(t *testing.T) {
 	if r.status != http.StatusGatewayTimeout || calls.Load() != 1 {
 		t.Fatalf("second request while the only slot is taken: %d (model runs %d), want 504 without running: %s", r.status, calls.Load(), r.body)
 	}
+	// With a queue timeout shorter than the request's, the wait ends as
+	// "overloaded, come back later" instead.
+	queued := newHandler(t, web.Options{MaxConcurrent: 1, RequestTimeout: 5 * time.Second, QueueTimeout: 50 * time.Millisecond,
+		Classifiers: []*classify.Classifier{sticky}})
+	go func() { first <- postMultipart(t, queued, img, nil) }()
+	for calls.Load() < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	r = postMultipart(t, queued, img, nil)
+	if r.status != http.StatusServiceUnavailable || r.errorCode() != "overloaded" || r.header.Get("Retry-After") == "" {
+		t.Fatalf("queued past queue_timeout: %d %q Retry-After %q: %s", r.status, r.errorCode(), r.header.Get("Retry-After"), r.body)
+	}
 	close(release)
-	if r := <-first; r.status != http.StatusOK {
-		t.Fatalf("first request: %d %s", r.status, r.body)
+	for range 2 {
+		if r := <-first; r.status != http.StatusOK {
+			t.Fatalf("first request of a handler: %d %s", r.status, r.body)
+		}
 	}
 	mustOK(t, h)
+	mustOK(t, queued)
 }
 
 // TestSlowBody: a client that sends half its body and stalls is cut off at

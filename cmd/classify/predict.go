@@ -162,12 +162,11 @@ func predictFile(ctx context.Context, path string, cs []*classify.Classifier, x,
 		r.DurationMS = ms(time.Since(start))
 		return r
 	}
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return fail(err)
 	}
-	img, _, err := imageprep.Decode(f, imageprep.Limits{})
-	f.Close()
+	img, _, err := imageprep.Decode(data, imageprep.Limits{})
 	if err != nil {
 		return fail(fmt.Errorf("%s: %w", path, err))
 	}

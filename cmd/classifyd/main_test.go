@@ -363,7 +363,8 @@ func TestServeWithFailingModel(t *testing.T) {
 	}
 	b, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if !strings.Contains(string(b), `"status":"failed"`) || !strings.Contains(string(b), "make models") {
+	// A stable code; the path and the hint are in the log, not here.
+	if !strings.Contains(string(b), `"status":"failed"`) || !strings.Contains(string(b), `"code":"file_not_found"`) || strings.Contains(string(b), "missing.pb") {
 		t.Fatalf("/v1/models: %s", b)
 	}
 }

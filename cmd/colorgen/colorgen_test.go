@@ -484,11 +484,10 @@ func TestRealPhoto(t *testing.T) {
 	if dir == "" {
 		t.Skip("set TEST_IMAGES_DIR=/work/shared/images (the shared photos) to run")
 	}
-	f, err := os.Open(filepath.Join(dir, "grace_hopper.jpg"))
+	f, err := os.ReadFile(filepath.Join(dir, "grace_hopper.jpg"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
 	img, _, err := imageprep.Decode(f, imageprep.Limits{})
 	if err != nil {
 		t.Fatal(err)
