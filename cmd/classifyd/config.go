@@ -39,6 +39,8 @@ type Config struct {
 	MaxRedirects    int           `yaml:"max_redirects"`
 	APIKeys         []string      `yaml:"api_keys"`
 	TrustedProxies  []string      `yaml:"trusted_proxies"`
+	MemoryBudget    int64         `yaml:"memory_budget"`
+	QueueTimeout    time.Duration `yaml:"queue_timeout"`
 }
 
 // DefaultConfig works from a fresh clone, run from the repository root.
@@ -54,6 +56,7 @@ func DefaultConfig() Config {
 		ShutdownTimeout: 30 * time.Second,
 		URLTimeout:      10 * time.Second,
 		MaxRedirects:    3,
+		QueueTimeout:    10 * time.Second,
 	}
 }
 
@@ -143,6 +146,8 @@ var settings = []setting{
 	{"max-redirects", "redirects a URL fetch follows", integer(func(c *Config) *int { return &c.MaxRedirects })},
 	{"api-keys", "comma-separated API keys; when set, /v1/* needs one (prefer the file or the environment: flags show in ps)", list(func(c *Config) *[]string { return &c.APIKeys })},
 	{"trusted-proxies", "comma-separated proxy IPs/CIDRs whose X-Forwarded-For is believed", list(func(c *Config) *[]string { return &c.TrustedProxies })},
+	{"memory-budget", "bytes all classify requests may hold at once (bodies, pixels, tensors); 0 = a quarter of the cgroup memory limit or of RAM", integer(func(c *Config) *int64 { return &c.MemoryBudget })},
+	{"queue-timeout", "how long a request waits for memory or a worker before 503 with Retry-After", duration(func(c *Config) *time.Duration { return &c.QueueTimeout })},
 }
 
 func envName(flagName string) string {
@@ -249,6 +254,7 @@ func (c Config) validate() error {
 		"rate_limit": c.RateLimit, "rate_burst": float64(c.RateBurst), "threads": float64(c.Threads), "max_concurrent": float64(c.MaxConcurrent),
 		"max_url_bytes": float64(c.MaxURLBytes), "request_timeout": float64(c.RequestTimeout),
 		"url_timeout": float64(c.URLTimeout), "shutdown_timeout": float64(c.ShutdownTimeout),
+		"memory_budget": float64(c.MemoryBudget), "queue_timeout": float64(c.QueueTimeout),
 	} {
 		if v < 0 {
 			errs = append(errs, fmt.Errorf("%s must not be negative", name))

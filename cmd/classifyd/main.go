@@ -125,6 +125,13 @@ func (m *Main) Run(ctx context.Context) error {
 		m.Logger.Warn("no model loaded: /v1/classify will answer 503 until the manifest is fixed and classifyd restarted")
 	}
 
+	budget, source := c.MemoryBudget, "configured"
+	if budget == 0 {
+		budget, source = defaultMemoryBudget(os.ReadFile)
+	}
+	soft := setSoftMemoryLimit(budget, m.Getenv)
+	m.Logger.Info("memory budget", "bytes", budget, "mib", budget>>20, "source", source, "soft_memory_limit_mib", soft>>20)
+
 	h, err := web.New(web.Options{
 		Classifiers:    m.classifiers,
 		Logger:         m.Logger,
@@ -142,6 +149,8 @@ func (m *Main) Run(ctx context.Context) error {
 		MaxRedirects:   c.MaxRedirects,
 		APIKeys:        c.APIKeys,
 		TrustedProxies: c.TrustedProxies,
+		MemoryBudget:   budget,
+		QueueTimeout:   c.QueueTimeout,
 	})
 	if err != nil {
 		return err

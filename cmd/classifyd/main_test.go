@@ -390,3 +390,36 @@ func TestBadStart(t *testing.T) {
 		})
 	}
 }
+
+func TestMemoryLimit(t *testing.T) {
+	files := func(m map[string]string) func(string) ([]byte, error) {
+		return func(p string) ([]byte, error) {
+			if v, ok := m[p]; ok {
+				return []byte(v), nil
+			}
+			return nil, os.ErrNotExist
+		}
+	}
+	meminfo := "MemTotal:       24000000 kB\nMemFree: 1 kB\n"
+	tests := []struct {
+		name   string
+		files  map[string]string
+		budget int64
+		source string
+	}{
+		{"ram only", map[string]string{"/proc/meminfo": meminfo}, 24000000 << 10 / 4, "a quarter of RAM"},
+		{"cgroup v2 below ram", map[string]string{"/proc/meminfo": meminfo, "/sys/fs/cgroup/memory.max": "2147483648\n"}, 1 << 29, "a quarter of cgroup /sys/fs/cgroup/memory.max"},
+		{"cgroup v2 unlimited", map[string]string{"/proc/meminfo": meminfo, "/sys/fs/cgroup/memory.max": "max\n"}, 24000000 << 10 / 4, "a quarter of RAM"},
+		{"cgroup v1 huge", map[string]string{"/proc/meminfo": meminfo, "/sys/fs/cgroup/memory/memory.limit_in_bytes": "9223372036854771712"}, 24000000 << 10 / 4, "a quarter of RAM"},
+		{"cgroup v1", map[string]string{"/proc/meminfo": meminfo, "/sys/fs/cgroup/memory/memory.limit_in_bytes": "4294967296"}, 1 << 30, "a quarter of cgroup /sys/fs/cgroup/memory/memory.limit_in_bytes"},
+		{"nothing readable", map[string]string{}, fallbackBudget, "fallback (machine memory unknown)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, src := defaultMemoryBudget(files(tt.files))
+			if b != tt.budget || src != tt.source {
+				t.Fatalf("got %d %q, want %d %q", b, src, tt.budget, tt.source)
+			}
+		})
+	}
+}
