@@ -82,7 +82,7 @@ func (l Limits) maxPixels() int {
 
 // slack covers a decoder's fixed-size state (Huffman and LZW tables,
 // inflate windows, row buffers of small images).
-const slack = 256 << 10
+const slack = 128 << 10
 
 // jpegCost: the YCbCr, gray or CMYK planes (at most 4 bytes a pixel with
 // the blocks' padding) and, for progressive files, one int32 coefficient

@@ -97,13 +97,17 @@ func Prepare(img image.Image, p classify.Preprocess, pt image.Point) (*classify.
 }
 
 // PrepareCost bounds the bytes Prepare allocates for an image of the given
-// size: the crop converted to 8-bit RGBA, the resize's intermediate and
-// result, and the float32 tensor. The server reserves it before preparing.
+// size: the crop converted to 8-bit RGBA, the resize's filter weights,
+// intermediate and result, and the float32 tensor. The server reserves it
+// before preparing.
 func PrepareCost(size image.Point, p classify.Preprocess, pt image.Point) int64 {
 	r := CropRect(size, p, pt)
-	crop := int64(r.Dx()) * int64(r.Dy())
+	cw, ch := int64(r.Dx()), int64(r.Dy())
 	w, h := int64(max(p.Width, 0)), int64(max(p.Height, 0))
-	return 4*crop + 4*w*int64(r.Dy()) + 4*w*h + 12*w*h + slack
+	// Each output row or column has up to 2*support*scale taps (support
+	// 3 for Lanczos) of an index and a weight.
+	weights := 16 * 6 * (cw + ch + w + h)
+	return 4*cw*ch + weights + 4*w*ch + 4*w*h + 12*w*h + slack
 }
 
 // scaler maps 8-bit channel values to model values through a 256-entry

@@ -3,7 +3,6 @@ package gotf
 import (
 	"context"
 	"fmt"
-	"runtime/debug"
 
 	"github.com/classifyd/classifyd/classify"
 	"github.com/classifyd/classifyd/classify/gotf/internal/ops"
@@ -30,11 +29,12 @@ func opNode(n *node) *ops.Node {
 func nodeErr(n *node, err error) error { return named(n.name, n.op, err) }
 
 // build compiles n through the kernel table. A panicking builder becomes an
-// error naming the node.
+// error naming the node; it carries no stack trace, since load errors are
+// shown to operators and end up in status pages.
 func build(n *node, b ops.Builder, consts []*classify.Tensor) (op ops.Op, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			op, err = nil, fmt.Errorf("node %q (%s): %w: builder panicked: %v\n%s", n.name, n.op, classify.ErrInvalidGraph, r, debug.Stack())
+			op, err = nil, fmt.Errorf("node %q (%s): %w: builder panicked: %v", n.name, n.op, classify.ErrInvalidGraph, r)
 		}
 	}()
 	op, err = b(opNode(n), consts)
