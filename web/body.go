@@ -2,6 +2,7 @@ package web
 
 import (
 	"bufio"
+	"bytes"
 	"compress/flate"
 	"compress/gzip"
 	"compress/zlib"
@@ -77,37 +78,65 @@ func (rd reader) readAll(r io.Reader, size, limit int64) ([]byte, int64, error) 
 
 // decodedBody returns the request body with its Content-Encoding undone:
 // one layer of gzip or deflate (zlib, or raw deflate as some clients send),
-// limited to limit bytes after decompression, so a bomb is a 413 however
-// small it is on the wire. It reports whether the body was compressed.
-func decodedBody(r *http.Request, limit int64) (io.Reader, bool, error) {
+// with limit applied to the decompressed size, so a bomb is a 413 however
+// small it is on the wire. It returns the length of what the reader gives
+// (0 if unknown) and the bytes of the lease it holds, to give back once the
+// body is read.
+//
+// A compressed body is read whole (it is at most limit bytes), inflated
+// once only to count, and then handed out through a second inflater: a
+// bomb costs its compressed bytes and the CPU to inflate limit bytes,
+// never memory for what it inflates to.
+func decodedBody(r *http.Request, rd reader, limit int64) (io.Reader, int64, int64, error) {
 	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
-	var body io.Reader
-	switch enc {
-	case "", "identity":
-		return r.Body, false, nil
-	case "gzip", "x-gzip":
-		zr, err := gzip.NewReader(r.Body)
-		if err != nil {
-			return nil, true, fmt.Errorf("%w: gzip body: %v", ErrBadRequest, err)
-		}
-		zr.Multistream(false)
-		body = zr
-	case "deflate":
-		br := bufio.NewReader(r.Body)
-		head, _ := br.Peek(2)
-		if len(head) == 2 && head[0]&0x0f == 8 && (uint16(head[0])<<8|uint16(head[1]))%31 == 0 {
-			zr, err := zlib.NewReader(br)
-			if err != nil {
-				return nil, true, fmt.Errorf("%w: deflate body: %v", ErrBadRequest, err)
-			}
-			body = zr
-		} else {
-			body = flate.NewReader(br)
-		}
-	default:
-		return nil, true, fmt.Errorf("%w: %s (send the body as is, or gzip or deflate it once)", ErrBadEncoding, quote(enc))
+	if enc == "" || enc == "identity" {
+		return r.Body, max(r.ContentLength, 0), 0, nil
 	}
-	return &limitedReader{r: body, left: limit, limit: limit}, true, nil
+	inflate, err := inflater(enc)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	data, held, err := rd.readAll(r.Body, max(r.ContentLength, 0), limit)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	zr, err := inflate(bytes.NewReader(data))
+	if err != nil {
+		rd.shrink(held)
+		return nil, 0, 0, fmt.Errorf("%w: %s body: %s", ErrBadRequest, enc, truncate(err.Error(), maxQuoted))
+	}
+	n, err := io.Copy(io.Discard, &limitedReader{r: zr, left: limit, limit: limit})
+	if err != nil {
+		rd.shrink(held)
+		return nil, 0, 0, err
+	}
+	zr, _ = inflate(bytes.NewReader(data)) // the same bytes inflated fine above
+	return zr, n, held, nil
+}
+
+// inflater returns the decompressor of a Content-Encoding.
+func inflater(enc string) (func(io.Reader) (io.Reader, error), error) {
+	switch enc {
+	case "gzip", "x-gzip":
+		return func(r io.Reader) (io.Reader, error) {
+			zr, err := gzip.NewReader(r)
+			if err != nil {
+				return nil, err
+			}
+			zr.Multistream(false)
+			return zr, nil
+		}, nil
+	case "deflate":
+		return func(r io.Reader) (io.Reader, error) {
+			br := bufio.NewReader(r)
+			head, _ := br.Peek(2)
+			if len(head) == 2 && head[0]&0x0f == 8 && (uint16(head[0])<<8|uint16(head[1]))%31 == 0 {
+				return zlib.NewReader(br)
+			}
+			return flate.NewReader(br), nil
+		}, nil
+	}
+	return nil, fmt.Errorf("%w: %s (send the body as is, or gzip or deflate it once)", ErrBadEncoding, quote(enc))
 }
 
 // limitedReader fails with *http.MaxBytesError once more than limit bytes

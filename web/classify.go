@@ -80,6 +80,15 @@ func (s *server) classify(c *gin.Context) {
 		return
 	}
 
+	// The header is read before waiting for a worker: an unsupported,
+	// truncated or oversized image is refused at once, however busy the
+	// workers are.
+	lim := imageprep.Limits{MaxPixels: s.o.MaxPixels}
+	hdr, err := imageprep.Inspect(req.data, lim)
+	if err != nil {
+		abortWithError(c, err)
+		return
+	}
 	qctx, cancel := context.WithTimeout(ctx, s.o.QueueTimeout)
 	select {
 	case s.slots <- struct{}{}:
@@ -92,12 +101,6 @@ func (s *server) classify(c *gin.Context) {
 	}
 
 	decodeStart := s.now()
-	lim := imageprep.Limits{MaxPixels: s.o.MaxPixels}
-	hdr, err := imageprep.Inspect(req.data, lim)
-	if err != nil {
-		abortWithError(c, err)
-		return
-	}
 	if err := s.reserve(ctx, lease, hdr.Cost); err != nil {
 		abortWithError(c, fmt.Errorf("decode %dx%d %s: %w", hdr.Width, hdr.Height, hdr.Format, err))
 		return
@@ -227,14 +230,11 @@ func (s *server) parse(c *gin.Context, rd reader) (*request, error) {
 		return nil, &http.MaxBytesError{Limit: s.o.MaxBodyBytes}
 	}
 	r.Body = http.MaxBytesReader(c.Writer, r.Body, s.o.MaxBodyBytes)
-	body, compressed, err := decodedBody(r, s.o.MaxBodyBytes)
+	body, size, zheld, err := decodedBody(r, rd, s.o.MaxBodyBytes)
 	if err != nil {
-		return nil, err
+		return nil, readError(err)
 	}
-	size := r.ContentLength
-	if compressed {
-		size = 0 // the length on the wire says nothing of the decoded size
-	}
+	defer rd.shrink(zheld) // a compressed body is garbage once read
 	ct, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil {
 		return nil, fmt.Errorf("%w: Content-Type %s: use multipart/form-data, application/json or an image type", ErrUnsupportedMediaType, quote(r.Header.Get("Content-Type")))
@@ -619,7 +619,7 @@ func pathErr(err error) error {
 func readError(err error) error {
 	var mb *http.MaxBytesError
 	if errors.As(err, &mb) || errors.Is(err, budget.ErrBusy) || errors.Is(err, budget.ErrExceeds) ||
-		errors.Is(err, context.Canceled) || errors.Is(err, ErrBadRequest) {
+		errors.Is(err, context.Canceled) || errors.Is(err, ErrBadRequest) || errors.Is(err, ErrBadEncoding) {
 		return err
 	}
 	if isTimeout(err) {

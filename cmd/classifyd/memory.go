@@ -66,7 +66,7 @@ func defaultMemoryBudget(readFile func(string) ([]byte, error)) (int64, string) 
 // gcSlack is what the soft memory limit allows beyond the budget and the
 // memory live at start (models, engine state): Go's runtime and the
 // requests' small allocations the budget does not count.
-const gcSlack = 96 << 20
+const gcSlack = 32 << 20
 
 // setSoftMemoryLimit makes the garbage collector work harder before the
 // heap goes past budget + what is live now + gcSlack, so garbage from

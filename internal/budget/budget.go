@@ -33,6 +33,10 @@ var (
 	ErrExceeds = errors.New("request needs more memory than the budget allows")
 )
 
+// smallShare makes a reservation of at most 1/smallShare of the budget
+// "small": granted whenever it fits, without queueing.
+const smallShare = 256
+
 // Budget is a pool of bytes. The zero value is not usable; call New.
 type Budget struct {
 	total int64
@@ -105,7 +109,11 @@ func (l *Lease) Grow(ctx context.Context, n int64) error {
 		return fmt.Errorf("%w: %d bytes more on top of %d held, budget %d", ErrExceeds, n, held, b.total)
 	}
 	queued := len(b.growers) > 0 || (l.held == 0 && len(b.fresh) > 0)
-	if !queued && b.used+n <= b.total {
+	// A small reservation that fits is granted even past waiters: a
+	// 50-byte request must not wait behind a 300 MB one, and so little
+	// cannot starve it.
+	small := n <= b.total/smallShare
+	if (!queued || small) && b.used+n <= b.total {
 		b.take(l, n)
 		b.mu.Unlock()
 		return nil

@@ -185,3 +185,27 @@ func TestConcurrentAccounting(t *testing.T) {
 		t.Fatalf("left in use: %d", b.InUse())
 	}
 }
+
+// A tiny reservation that fits does not wait behind a large waiter.
+func TestSmallPassesLargeWaiter(t *testing.T) {
+	b := New(1 << 20)
+	if err := b.Lease().Grow(context.Background(), 900<<10); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	go b.Lease().Grow(ctx, 500<<10) // waits
+	time.Sleep(10 * time.Millisecond)
+	small, smallCtx := b.Lease(), context.Background()
+	sctx, scancel := context.WithTimeout(smallCtx, 50*time.Millisecond)
+	defer scancel()
+	if err := small.Grow(sctx, 1<<10); err != nil {
+		t.Fatalf("small reservation waited: %v", err)
+	}
+	// One that is not small queues behind the waiter.
+	mctx, mcancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer mcancel()
+	if err := b.Lease().Grow(mctx, 50<<10); !errors.Is(err, ErrBusy) {
+		t.Fatalf("medium reservation jumped the queue: %v", err)
+	}
+}
