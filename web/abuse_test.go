@@ -384,3 +384,35 @@ func TestClientGoneIs499(t *testing.T) {
 		t.Errorf("metrics lack %s", want)
 	}
 }
+
+// FuzzClassifyJSON sends arbitrary JSON bodies: every answer is a small
+// JSON body with a status the API defines, never a 500 or a panic.
+//
+//	go test -fuzz FuzzClassifyJSON ./web
+func FuzzClassifyJSON(f *testing.F) {
+	img := base64.StdEncoding.EncodeToString(twoColourPNG(f, 8, 4))
+	for _, seed := range []string{
+		`{"image":{"b64":"` + img + `"},"x":1,"y":1}`,
+		`{"image":{"b64":"` + img + `"},"models":"rgb","top_k":2}`,
+		`{"image":{"b64":"data:image/png;base64,` + img + `"},"models":["rgb"]}`,
+		`{"image":{"b64":"a\/b"}}`,
+		`{"image":{"path":"x"}}`, `{"image":{"url":"http://[::1]/"}}`, `{"image":{}}`, `{"image":null}`,
+		`{"x":1e400}`, `[]`, `"x"`, `{"image":{"b64":1}}`, `{"models":[1]}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	h := newHandler(f, web.Options{MaxBodyBytes: 1 << 20, ImageRoot: f.TempDir(), URLInputs: true, URLTimeout: 50 * time.Millisecond})
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req := httptest.NewRequest(http.MethodPost, "/v1/classify", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		r := do(t, h, req)
+		switch r.status {
+		case 200, 400, 403, 404, 413, 415, 422, 502, 504:
+		default:
+			t.Fatalf("status %d for %q: %s", r.status, body, r.body)
+		}
+		if r.status != 200 && (len(r.body) > maxErrorBody || r.errorCode() == "") {
+			t.Fatalf("error body %q for %q", r.body, body)
+		}
+	})
+}

@@ -291,7 +291,13 @@ func (s *server) observe(c *gin.Context) {
 	if v, ok := c.Get(ctxKeyErr); ok {
 		attrs = append(attrs, "error", truncate(fmt.Sprint(v), maxLogError))
 	}
-	if status >= 500 && status != statusClientClosed {
+	switch {
+	case status == statusClientClosed:
+	case status == http.StatusBadGateway || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout:
+		// An upstream that failed, a busy server, a slow request: worth
+		// watching, not a fault of the service.
+		level = slog.LevelWarn
+	case status >= 500:
 		level = slog.LevelError
 	}
 	s.log.Log(c.Request.Context(), level, "request", attrs...)
