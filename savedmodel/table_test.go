@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	tpb "github.com/galeone/tensorflow/tensorflow/go/core/framework/types_go_proto"
 	spb "github.com/galeone/tensorflow/tensorflow/go/core/framework/tensor_shape_go_proto"
+	tpb "github.com/galeone/tensorflow/tensorflow/go/core/framework/types_go_proto"
 	pb "github.com/galeone/tensorflow/tensorflow/go/core/protobuf/for_core_protos_go_proto"
 	"google.golang.org/protobuf/proto"
 )
