@@ -221,7 +221,9 @@ func Signatures(mg *pb.MetaGraphDef) map[string]*Signature {
 func tensorInfos(m map[string]*pb.TensorInfo) []TensorInfo {
 	var out []TensorInfo
 	for k, ti := range m {
-		t := TensorInfo{Key: k, Name: ti.GetName(), DType: ti.GetDtype(), UnknownRank: ti.GetTensorShape() == nil || ti.GetTensorShape().GetUnknownRank()}
+		// An absent tensor_shape reads as a scalar, as TensorFlow's
+		// proto defaults (and saved_model_cli's "()") have it.
+		t := TensorInfo{Key: k, Name: ti.GetName(), DType: ti.GetDtype(), UnknownRank: ti.GetTensorShape().GetUnknownRank()}
 		if !t.UnknownRank {
 			t.Shape = classify.Shape{}
 			for _, d := range ti.GetTensorShape().GetDim() {

@@ -1,9 +1,11 @@
 package savedmodel
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -114,5 +116,86 @@ func TestCorruptProto(t *testing.T) {
 	}
 	if _, err := Open(dir); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), ProtoFile) {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// TestMetadataJSON checks the signatures against what TF Serving's tests
+// expect GET /v1/models/{m}/metadata to report for the same models.
+func TestMetadataJSON(t *testing.T) {
+	base := testModels(t)
+	for _, tc := range []struct{ json, dir string }{
+		{"half_plus_two_model_metadata.json", "saved_model_half_plus_two_cpu/00000123"},
+		{"saved_model_half_plus_two_2_versions_metadata.json", "saved_model_half_plus_two_2_versions/00000123"},
+		{"saved_model_half_plus_two_tf2_2_versions_metadata.json", "saved_model_half_plus_two_tf2_cpu/00000123"},
+	} {
+		t.Run(tc.json, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join(base, tc.json))
+			if err != nil {
+				t.Fatal(err)
+			}
+			type tensor struct {
+				DType string `json:"dtype"`
+				Shape struct {
+					Dim []struct {
+						Size string `json:"size"`
+					} `json:"dim"`
+					UnknownRank bool `json:"unknown_rank"`
+				} `json:"tensor_shape"`
+				Name string `json:"name"`
+			}
+			var meta struct {
+				Metadata struct {
+					SignatureDef struct {
+						SignatureDef map[string]struct {
+							Inputs  map[string]tensor `json:"inputs"`
+							Outputs map[string]tensor `json:"outputs"`
+							Method  string            `json:"method_name"`
+						} `json:"signature_def"`
+					} `json:"signature_def"`
+				} `json:"metadata"`
+			}
+			if err := json.Unmarshal(data, &meta); err != nil {
+				t.Fatal(err)
+			}
+			m, err := Open(filepath.Join(base, tc.dir))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := meta.Metadata.SignatureDef.SignatureDef
+			if len(want) != len(m.Signatures) {
+				t.Errorf("%d signatures, metadata has %d", len(m.Signatures), len(want))
+			}
+			same := func(kind string, got []TensorInfo, want map[string]tensor) {
+				if len(got) != len(want) {
+					t.Errorf("%s: %d tensors, want %d", kind, len(got), len(want))
+				}
+				for _, g := range got {
+					w, ok := want[g.Key]
+					var dims []string
+					for _, d := range w.Shape.Dim {
+						dims = append(dims, d.Size)
+					}
+					var gdims []string
+					for _, d := range g.Shape {
+						gdims = append(gdims, strconv.Itoa(d))
+					}
+					if !ok || w.DType != g.DType.String() || w.Name != g.Name || w.Shape.UnknownRank != g.UnknownRank || strings.Join(dims, ",") != strings.Join(gdims, ",") {
+						t.Errorf("%s %q: got %+v, metadata says %+v", kind, g.Key, g, w)
+					}
+				}
+			}
+			for k, w := range want {
+				s, ok := m.Signatures[k]
+				if !ok {
+					t.Errorf("signature %q missing", k)
+					continue
+				}
+				if s.Method != w.Method {
+					t.Errorf("%s: method %q, want %q", k, s.Method, w.Method)
+				}
+				same(k+" inputs", s.Inputs, w.Inputs)
+				same(k+" outputs", s.Outputs, w.Outputs)
+			}
+		})
 	}
 }
