@@ -70,20 +70,36 @@ type SavedModelOptions struct {
 // binds asset tensors to their files, runs the init ops once, and compiles
 // every signature. A signature that cannot be compiled fails the load only
 // if it is the selected one; the others report their error when run.
-func OpenSavedModel(ctx context.Context, dir string, opts SavedModelOptions) (*SavedModel, error) {
-	m, err := openSavedModel(ctx, dir, opts)
+func OpenSavedModel(ctx context.Context, dir string, opts SavedModelOptions) (m *SavedModel, err error) {
+	// The rewriting walks untrusted protos; a bug there must not take the
+	// server down.
+	defer func() {
+		if r := recover(); r != nil {
+			m, err = nil, fmt.Errorf("load %s: %w: loader panicked: %v", dir, classify.ErrInvalidGraph, r)
+		}
+	}()
+	m, err = openSavedModel(ctx, dir, opts)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", dir, err)
 	}
 	return m, nil
 }
 
-func openSavedModel(ctx context.Context, dir string, opts SavedModelOptions) (*SavedModel, error) {
+// prepared is a SavedModel rewritten into one flat GraphDef whose variables
+// live in vars, with the init ops already run.
+type prepared struct {
+	sm      *savedmodel.SavedModel
+	gd      *gpb.GraphDef
+	vars    *ops.Variables
+	kernels map[string]ops.Builder
+}
+
+func prepare(ctx context.Context, dir string, tags []string, threads int) (*prepared, error) {
 	real, _, err := savedmodel.Resolve(dir)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", classify.ErrInvalidGraph, err)
 	}
-	sm, err := savedmodel.Open(real, opts.Tags...)
+	sm, err := savedmodel.Open(real, tags...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", classify.ErrInvalidGraph, err)
 	}
@@ -99,7 +115,7 @@ func openSavedModel(ctx context.Context, dir string, opts SavedModelOptions) (*S
 	if err := bindAssets(gd, sm.Assets); err != nil {
 		return nil, err
 	}
-	m := &SavedModel{sm: sm, vars: ops.NewVariables(), sigs: map[string]*signatureModel{}}
+	p := &prepared{sm: sm, gd: gd, vars: ops.NewVariables()}
 	for v, key := range b.keys {
 		if sm.Variables == nil {
 			return nil, fmt.Errorf("%w: variable %q is restored from %q but the SavedModel has no variables/", classify.ErrInvalidGraph, v, key)
@@ -108,12 +124,22 @@ func openSavedModel(ctx context.Context, dir string, opts SavedModelOptions) (*S
 		if err != nil {
 			return nil, fmt.Errorf("%w: variable %q: %w", classify.ErrInvalidGraph, v, err)
 		}
-		m.vars.Set(v, t)
+		p.vars.Set(v, t)
 	}
-	kernels := m.vars.Builders()
-	if err := m.runInit(ctx, gd, kernels, opts.Threads); err != nil {
+	p.kernels = p.vars.Builders()
+	if err := runInit(ctx, sm, gd, p.kernels, threads); err != nil {
 		return nil, err
 	}
+	return p, nil
+}
+
+func openSavedModel(ctx context.Context, dir string, opts SavedModelOptions) (*SavedModel, error) {
+	p, err := prepare(ctx, dir, opts.Tags, opts.Threads)
+	if err != nil {
+		return nil, err
+	}
+	sm, gd, kernels := p.sm, p.gd, p.kernels
+	m := &SavedModel{sm: sm, vars: p.vars, sigs: map[string]*signatureModel{}}
 	var outputs []string
 	for key, s := range sm.Signatures {
 		if key == initSignature {
@@ -177,13 +203,13 @@ func compileSignature(ctx context.Context, gd *gpb.GraphDef, s *savedmodel.Signa
 
 // initOps names the init ops of a MetaGraphDef: TF1's main_op and
 // legacy_init_op collections, TF2's __saved_model_init_op signature.
-func (m *SavedModel) initOps() []string {
-	mg := m.sm.MetaGraph
+func initOps(sm *savedmodel.SavedModel) []string {
+	mg := sm.MetaGraph
 	var names []string
 	for _, c := range []string{"saved_model_main_op", "legacy_init_op"} {
 		names = append(names, mg.GetCollectionDef()[c].GetNodeList().GetValue()...)
 	}
-	if s, ok := m.sm.Signatures[initSignature]; ok {
+	if s, ok := sm.Signatures[initSignature]; ok {
 		for _, o := range s.Outputs {
 			names = append(names, o.Name)
 		}
@@ -193,7 +219,7 @@ func (m *SavedModel) initOps() []string {
 
 // runInit runs the init ops once: it computes the variable writes they
 // reach, which is all an init op of an inference graph does here.
-func (m *SavedModel) runInit(ctx context.Context, gd *gpb.GraphDef, kernels map[string]ops.Builder, threads int) error {
+func runInit(ctx context.Context, sm *savedmodel.SavedModel, gd *gpb.GraphDef, kernels map[string]ops.Builder, threads int) error {
 	byName := nodeIndex(gd)
 	var assigns []string
 	seen := map[string]bool{}
@@ -212,7 +238,7 @@ func (m *SavedModel) runInit(ctx context.Context, gd *gpb.GraphDef, kernels map[
 			walk(i)
 		}
 	}
-	for _, op := range m.initOps() {
+	for _, op := range initOps(sm) {
 		walk(op)
 	}
 	if len(assigns) == 0 {

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/classifyd/classifyd/classify"
 	"github.com/classifyd/classifyd/classify/gotf/internal/ops"
 	"github.com/classifyd/classifyd/internal/graphdef"
@@ -267,5 +269,56 @@ func TestSavedModelInitOps(t *testing.T) {
 		if !ok || v.DType != classify.String || !strings.HasSuffix(string(v.Data.([][]byte)[0]), "foo.txt") {
 			t.Errorf("%s: %s = %v, %v; want the asset path", tc.dir, tc.v, v, ok)
 		}
+	}
+}
+
+// A frozen signature is a plain GraphDef: no variable ops are left and it
+// computes what the SavedModel does, also after a binary round trip.
+func TestFreezeSavedModel(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		dir, sig, in, out string
+		want              float32
+	}{
+		{"saved_model_half_plus_two_cpu", "serving_default", "x:0", "y:0", 4},
+		{"saved_model_half_plus_two_tf2_cpu", "regress_x2_to_y3", "regress_x2_to_y3_inputs:0", "StatefulPartitionedCall_2:0", 5},
+	} {
+		gd, err := FreezeSavedModel(ctx, servingModel(t, tc.dir), nil, tc.sig)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range gd.GetNode() {
+			if n.GetOp() == ops.ReadVariable || n.GetOp() == ops.AssignVariable || strings.Contains(n.GetOp(), "Variable") || n.GetOp() == "RestoreV2" {
+				t.Errorf("%s: node %q (%s) left in the frozen graph", tc.dir, n.GetName(), n.GetOp())
+			}
+		}
+		data, err := proto.Marshal(gd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gd2, err := ParseGraphDef(data, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := OpenGraph(ctx, gd2, classify.OpenOptions{Inputs: []string{tc.in}, Outputs: []string{tc.out}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		shape := m.Info().Inputs[0].Shape.Clone()
+		for i := range shape {
+			if shape[i] < 0 {
+				shape[i] = 1
+			}
+		}
+		out, err := m.Run(ctx, map[string]*classify.Tensor{tc.in: classify.FromFloat32([]float32{4}, shape...)}, []string{tc.out})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := out[0].Float32s()[0]; got != tc.want {
+			t.Errorf("%s: frozen graph gave %v on x=4, want %v", tc.dir, got, tc.want)
+		}
+	}
+	if _, err := FreezeSavedModel(ctx, servingModel(t, "saved_model_counter"), nil, "incr_counter"); !errors.Is(err, classify.ErrInvalidInput) {
+		t.Errorf("freezing a writing signature: %v", err)
 	}
 }

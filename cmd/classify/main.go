@@ -6,6 +6,7 @@
 //	classify show    --dir D [--tag_set serve] [--signature_def S] [--all]
 //	classify run     --graph G --input NAME=FILE.npy [--input ...] --output NODE [--output ...] --outdir DIR
 //	classify run     --dir D [--tag_set serve] [--signature_def serving_default] --inputs 'k=f.npy[;k2=f2.npy]' [--input_examples 'k=[{"x":[1.0]}]'] --outdir DIR
+//	classify freeze  --dir D [--tag_set serve] --signature_def S --out G.pb
 //	classify bench   --graph G --input NAME=FILE.npy --output NODE [--runs N] [--threads T]
 //	classify predict --config models/models.yaml [--x X --y Y] [--models a,b] [--top-k K] [--json] IMAGE...
 //
@@ -59,6 +60,7 @@ var commands = []command{
 	{"show", "describe a graph: inputs, likely outputs, op counts, FLOPs", showCmd},
 	{"run", "run a graph on .npy inputs and write its outputs as .npy", runCmd},
 	{"bench", "time a graph: median, p10 and p90 ms per run, GFLOP/s", benchCmd},
+	{"freeze", "write one signature of a SavedModel as a frozen GraphDef", freezeCmd},
 	{"predict", "classify image files with the models of a manifest", predictCmd},
 }
 

@@ -155,3 +155,34 @@ func TestRunSavedModel(t *testing.T) {
 		}
 	}
 }
+
+// freeze writes a GraphDef that run --graph computes 0.5x+2 with.
+func TestFreeze(t *testing.T) {
+	base := servingModels(t)
+	tmp := t.TempDir()
+	g := filepath.Join(tmp, "g.pb")
+	code, _, stderr := runCLI(t, "freeze", "--dir", filepath.Join(base, "saved_model_half_plus_two_cpu"), "--signature_def", "serving_default", "--out", g)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	x := filepath.Join(tmp, "x.npy")
+	if err := npy.WriteFile(x, classify.FromFloat32([]float32{1, 2, 5}, 3, 1)); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(tmp, "out")
+	if code, _, stderr := runCLI(t, "run", "--graph", g, "--input", "x="+x, "--output", "y", "--outdir", out); code != exitOK {
+		t.Fatalf("run: exit %d: %s", code, stderr)
+	}
+	y, err := npy.ReadFile(filepath.Join(out, "y.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range []float32{1, 2, 5} {
+		if got := y.Float32s()[i]; got != 0.5*v+2 {
+			t.Errorf("y[%d] = %v, want %v", i, got, 0.5*v+2)
+		}
+	}
+	if code, _, _ := runCLI(t, "freeze", "--dir", filepath.Join(base, "saved_model_counter"), "--signature_def", "incr_counter", "--out", g); code != exitFail {
+		t.Errorf("freezing incr_counter: exit %d, want %d", code, exitFail)
+	}
+}
