@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"google.golang.org/protobuf/encoding/prototext"
 )
 
 // testModels returns the directory of TensorFlow Serving's test SavedModels
@@ -197,5 +199,35 @@ func TestMetadataJSON(t *testing.T) {
 				same(k+" outputs", s.Outputs, w.Outputs)
 			}
 		})
+	}
+}
+
+// A text-format saved_model.pbtxt loads like the binary file.
+func TestTextProto(t *testing.T) {
+	src := filepath.Join(testModels(t), "saved_model_half_plus_two_cpu", "00000123")
+	sm, err := ReadProto(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	text, err := prototext.Marshal(sm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, TextProtoFile), text, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(src, "variables"), filepath.Join(dir, "variables")); err != nil {
+		t.Fatal(err)
+	}
+	m, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Signature("regress_x_to_y"); err != nil || m.Variables == nil {
+		t.Fatalf("signature: %v; variables %v", err, m.Variables)
+	}
+	if x, err := m.Variables.Tensor("b"); err != nil || x.Float32s()[0] != 2 {
+		t.Errorf("b = %v, %v", x, err)
 	}
 }

@@ -18,7 +18,9 @@ func unsnappy(src []byte) ([]byte, error) {
 	if k <= 0 || n > maxSnappyLen {
 		return nil, fmt.Errorf("%w: snappy block: bad decoded length", ErrCorrupt)
 	}
-	dst := make([]byte, 0, n)
+	// A corrupt length must not cost an allocation before any byte backs
+	// it: start small and let the elements grow the buffer.
+	dst := make([]byte, 0, min(n, 1<<16))
 	src = src[k:]
 	for len(src) > 0 {
 		tag := src[0]

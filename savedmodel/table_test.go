@@ -181,10 +181,14 @@ func TestUnsnappy(t *testing.T) {
 	}
 }
 
+// FuzzTable feeds arbitrary bytes to the table reader, and, since random
+// bytes rarely survive the block checksums, straight to the block decoder
+// and the Snappy decoder too.
 func FuzzTable(f *testing.F) {
 	idx, _ := testBundle(f)
 	f.Add(idx)
 	f.Add(writeTable(nil))
+	f.Add([]byte{10, 2 << 2, 'a', 'b', 'c', 1 | (6-4)<<2, 3, 0, 'X'})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		ents, err := readTable(b)
 		if err == nil {
@@ -196,20 +200,50 @@ func FuzzTable(f *testing.F) {
 		} else if !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrUnsupported) {
 			t.Fatalf("error wraps no sentinel: %v", err)
 		}
+		if _, err := blockEntries(b); err != nil && !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("block: error wraps no sentinel: %v", err)
+		}
+		if d, err := unsnappy(b); err != nil && !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("snappy: error wraps no sentinel: %v", err)
+		} else if err == nil && len(d) > maxSnappyLen {
+			t.Fatalf("snappy: %d bytes decoded", len(d))
+		}
 	})
 }
 
+// FuzzBundle builds a valid table around a fuzzed header and entry (so the
+// checksums pass and the entry decoding is what gets exercised) and reads
+// the tensor from a fuzzed shard; raw index bytes are fuzzed too.
 func FuzzBundle(f *testing.F) {
 	idx, data := testBundle(f)
-	f.Add(idx, data)
-	f.Fuzz(func(t *testing.T, idx, data []byte) {
-		b, err := parseBundle("fuzz.index", idx, shardOf(data))
-		if err != nil {
-			return
-		}
-		for _, k := range b.Keys() {
-			if _, err := b.Tensor(k); err != nil && !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrUnsupported) {
-				t.Fatalf("entry %q: error wraps no sentinel: %v", k, err)
+	ents, err := readTable(idx)
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, e := range ents[1:] {
+		f.Add(ents[0].value, e.value, data, []byte(nil))
+	}
+	f.Add([]byte(nil), []byte(nil), []byte(nil), idx)
+	f.Fuzz(func(t *testing.T, header, entry, data, rawIndex []byte) {
+		for _, index := range [][]byte{writeTable([][2]string{{"", string(header)}, {"t", string(entry)}}), rawIndex} {
+			b, err := parseBundle("fuzz.index", index, shardOf(data))
+			if err != nil {
+				if !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrUnsupported) {
+					t.Fatalf("error wraps no sentinel: %v", err)
+				}
+				continue
+			}
+			for _, k := range b.Keys() {
+				x, err := b.Tensor(k)
+				if err != nil {
+					if !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrUnsupported) {
+						t.Fatalf("entry %q: error wraps no sentinel: %v", k, err)
+					}
+					continue
+				}
+				if err := x.Validate(); err != nil {
+					t.Fatalf("entry %q: invalid tensor: %v", k, err)
+				}
 			}
 		}
 	})
