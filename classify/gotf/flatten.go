@@ -27,7 +27,7 @@ type flattener struct {
 	out    []*npb.NodeDef
 }
 
-// isCall reports whether a node calls a library function: through
+// callee returns the library function a node calls: through
 // (Stateful)PartitionedCall, or directly by using the function's name as its
 // op.
 func (f *flattener) callee(n *npb.NodeDef) (string, bool) {

@@ -356,7 +356,8 @@ var (
 // Assign(var, RestoreV2:i) (TF1) or AssignVariableOp(handle,
 // Identity(RestoreV2:i)) (TF2, once its restore function is inlined) reads
 // key tensor_names[i]. The restore assignments themselves become NoOps:
-// the values are set from the bundle directly.
+// the values are set from the bundle directly. ResourceGather (Keras
+// Embedding) becomes a GatherV2 of the variable's value.
 func bindVariables(gd *gpb.GraphDef) (*variableBinding, error) {
 	byName := nodeIndex(gd)
 	// trace follows Identity-like nodes back to the producer of a tensor.
@@ -416,9 +417,35 @@ func bindVariables(gd *gpb.GraphDef) (*variableBinding, error) {
 		}
 		return c
 	}
+	var added []*npb.NodeDef
 	for i, n := range gd.GetNode() {
 		op := n.GetOp()
 		switch {
+		case op == "ResourceGather" && len(n.GetInput()) >= 2:
+			// An embedding lookup: a GatherV2 on axis 0 of the variable's
+			// value, which folds into a constant gather when read-only.
+			v, _ := trace(n.GetInput()[0])
+			if v == nil || !variableOps[v.GetOp()] {
+				continue
+			}
+			read := readNode(n.GetName()+"/_value", v.GetName(), v, nil)
+			axis := &npb.NodeDef{Name: n.GetName() + "/_axis", Op: "Const", Attr: map[string]*apb.AttrValue{
+				"dtype": graphdef.Attr(classify.Int32),
+				"value": graphdef.Attr(&classify.Tensor{DType: classify.Int32, Shape: classify.Shape{}, Data: []int32{0}}),
+			}}
+			g := &npb.NodeDef{Name: n.GetName(), Op: "GatherV2", Input: append([]string{read.GetName(), n.GetInput()[1], axis.GetName()}, ctrlOf(n)...), Attr: map[string]*apb.AttrValue{
+				"Taxis": graphdef.Attr(classify.Int32),
+			}}
+			for _, k := range []string{"batch_dims", "Tindices"} {
+				if a, ok := n.GetAttr()[k]; ok {
+					g.Attr[k] = a
+				}
+			}
+			if a, ok := n.GetAttr()["dtype"]; ok {
+				g.Attr["Tparams"] = a
+			}
+			gd.Node[i] = g
+			added = append(added, read, axis)
 		case op == "VariableV2" || op == "Variable":
 			gd.Node[i] = readNode(n.GetName(), n.GetName(), n, ctrlOf(n))
 		case op == "ReadVariableOp" && len(n.GetInput()) > 0:
@@ -444,6 +471,7 @@ func bindVariables(gd *gpb.GraphDef) (*variableBinding, error) {
 			gd.Node[i] = nd
 		}
 	}
+	gd.Node = append(gd.Node, added...)
 	return b, nil
 }
 

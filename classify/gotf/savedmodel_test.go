@@ -322,3 +322,35 @@ func TestFreezeSavedModel(t *testing.T) {
 		t.Errorf("freezing a writing signature: %v", err)
 	}
 }
+
+// ResourceGather (an Embedding lookup) reads rows of the variable; with the
+// variable read-only it folds into a constant gather.
+func TestResourceGather(t *testing.T) {
+	b := graphdef.New()
+	f32 := classify.Float32
+	b.Op("VarHandleOp", "emb", nil, graphdef.Attrs{"dtype": f32, "shape": classify.Shape{3, 2}})
+	ids := b.Placeholder("ids", classify.Int32, classify.Shape{2})
+	b.Op("ResourceGather", "lookup", []graphdef.Output{"emb", ids}, graphdef.Attrs{"dtype": f32, "Tindices": classify.Int32})
+	gd := b.GraphDef()
+	if _, err := bindVariables(gd); err != nil {
+		t.Fatal(err)
+	}
+	vars := ops.NewVariables()
+	vars.Set("emb", classify.FromFloat32([]float32{0, 1, 10, 11, 20, 21}, 3, 2))
+	constify(gd, vars, nil)
+	m, err := loadWith(context.Background(), gd, classify.OpenOptions{Outputs: []string{"lookup"}}, loadConfig{fuse: true}, vars.Builders())
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &classify.Tensor{DType: classify.Int32, Shape: classify.Shape{2}, Data: []int32{2, 0}}
+	out, err := m.Run(context.Background(), map[string]*classify.Tensor{"ids": in}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := out[0].Float32s(); !out[0].Shape.Equal(classify.Shape{2, 2}) || got[0] != 20 || got[1] != 21 || got[2] != 0 || got[3] != 1 {
+		t.Errorf("lookup = %v %v, want [2 2] [20 21 0 1]", out[0].Shape, got)
+	}
+	if n := m.Info().Ops[ops.ReadVariable]; n != 0 {
+		t.Errorf("%d variable reads left after constify", n)
+	}
+}
