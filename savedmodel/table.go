@@ -18,6 +18,12 @@ const (
 	noCompression = 0
 	snappyBlock   = 1
 	maxHandleLen  = 20 // two varint64s
+	// maxKeyLen and maxKeyBytes bound what prefix compression can make a
+	// small file decode to (each key may repeat all of the previous one).
+	// Bundle keys are tensor names and checkpoint paths: a few hundred
+	// bytes at most.
+	maxKeyLen   = 1 << 12
+	maxKeyBytes = 16 << 20
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -76,11 +82,19 @@ func readTable(data []byte) ([]tableEntry, error) {
 		return nil, fmt.Errorf("index block: %w", err)
 	}
 	var out []tableEntry
+	var next uint64
 	for i, h := range handles {
 		bh, _, err := decodeHandle(h.value)
 		if err != nil {
 			return nil, fmt.Errorf("%w: index entry %d: %v", ErrCorrupt, i, err)
 		}
+		// Writers lay data blocks out one after another. Insisting on it
+		// keeps reading linear: a crafted index naming one big block many
+		// times would otherwise checksum it again and again.
+		if bh.offset < next {
+			return nil, fmt.Errorf("%w: data block %d at %d overlaps the block before it (ending at %d)", ErrCorrupt, i, bh.offset, next)
+		}
+		next = bh.offset + bh.size + trailerLen
 		blk, err := readBlock(body, bh)
 		if err != nil {
 			return nil, fmt.Errorf("data block %d: %w", i, err)
@@ -144,6 +158,7 @@ func blockEntries(b []byte) ([]tableEntry, error) {
 	}
 	var out []tableEntry
 	var prev []byte
+	var keyBytes uint64
 	for p := 0; p < end; {
 		var hdr [3]uint64
 		for i := range hdr {
@@ -155,6 +170,12 @@ func blockEntries(b []byte) ([]tableEntry, error) {
 			p += n
 		}
 		shared, unshared, vlen := hdr[0], hdr[1], hdr[2]
+		if shared+unshared > maxKeyLen || shared+unshared < shared {
+			return nil, fmt.Errorf("%w: entry at %d: key of more than %d bytes", ErrCorrupt, p, maxKeyLen)
+		}
+		if keyBytes += shared + unshared; keyBytes > maxKeyBytes {
+			return nil, fmt.Errorf("%w: block keys exceed %d bytes", ErrCorrupt, maxKeyBytes)
+		}
 		if shared > uint64(len(prev)) {
 			return nil, fmt.Errorf("%w: entry at %d shares %d key bytes, the previous key has %d", ErrCorrupt, p, shared, len(prev))
 		}
