@@ -18,11 +18,14 @@ type TensorInfo struct {
 // it can produce (the likely outputs of the graph, those no other node
 // consumes), and some statistics.
 type ModelInfo struct {
-	Engine  string         `json:"engine"`
-	Inputs  []TensorInfo   `json:"inputs"`
-	Outputs []TensorInfo   `json:"outputs"`
-	Ops     map[string]int `json:"ops,omitempty"`   // op type → node count, after optimisation
-	FLOPs   int64          `json:"flops,omitempty"` // of one run at the static input shapes, 0 if unknown
+	Engine string `json:"engine"`
+	// Signature is the SavedModel signature served, whose input and output
+	// keys are then the names in Inputs and Outputs; empty for a graph.
+	Signature string         `json:"signature,omitempty"`
+	Inputs    []TensorInfo   `json:"inputs"`
+	Outputs   []TensorInfo   `json:"outputs"`
+	Ops       map[string]int `json:"ops,omitempty"`   // op type → node count, after optimisation
+	FLOPs     int64          `json:"flops,omitempty"` // of one run at the static input shapes, 0 if unknown
 }
 
 // OpenOptions tune Engine.Open.
@@ -36,6 +39,12 @@ type OpenOptions struct {
 	Inputs []string
 	// Threads caps the goroutines one Run may use; 0 means GOMAXPROCS.
 	Threads int
+	// Signature picks the signature of a SavedModel directory
+	// (serving_default when empty); Inputs and Outputs are then ignored
+	// and Run takes the signature's keys.
+	Signature string
+	// Tags picks a SavedModel's MetaGraphDef ("serve" when empty).
+	Tags []string
 }
 
 // Engine opens graph files into runnable models.

@@ -9,12 +9,17 @@
 // _Fused* node. A Model is then a flat list of kernel calls; it is safe for
 // concurrent Run calls.
 //
-// Importing the package registers the engine with classify. SavedModel
-// directories are not supported: freeze the graph first.
+// SavedModel directories (TF1 and TF2) load through OpenSavedModel, or
+// Engine.Open given a directory: function calls are inlined, variables bound
+// to the checkpoint (constants when no signature writes them), init ops run
+// once, and the model is fed and fetched by signature keys.
+//
+// Importing the package registers the engine with classify.
 package gotf
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -27,6 +32,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/classifyd/classifyd/classify"
+	"github.com/classifyd/classifyd/classify/gotf/internal/ops"
+	"github.com/classifyd/classifyd/savedmodel"
 )
 
 // EngineName is the name the engine is registered under.
@@ -36,7 +43,7 @@ func init() {
 	classify.RegisterEngine(EngineName, func() classify.Engine { return New() })
 }
 
-// Engine opens frozen TensorFlow GraphDefs into Models. It has no state and
+// Engine opens frozen TensorFlow GraphDefs and SavedModels into Models. It has no state and
 // is safe for concurrent use.
 type Engine struct{}
 
@@ -49,10 +56,21 @@ func New() *Engine { return &Engine{} }
 func (*Engine) Name() string { return EngineName }
 
 // Open loads the frozen GraphDef at path: text format when the name ends in
-// .pbtxt, binary otherwise. Errors name the file and wrap
+// .pbtxt, binary otherwise. A directory is opened as a SavedModel (or a TF
+// Serving base path) with OpenSavedModel, serving opts.Signature. Errors name the file and wrap
 // classify.ErrInvalidGraph, classify.ErrUnsupportedOp (listing every
 // unsupported node) or classify.ErrInvalidInput (bad opts).
 func (e *Engine) Open(ctx context.Context, path string, opts classify.OpenOptions) (classify.Model, error) {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		sm, err := OpenSavedModel(ctx, path, SavedModelOptions{Tags: opts.Tags, Signature: opts.Signature, Threads: opts.Threads})
+		if errors.Is(err, savedmodel.ErrNotSavedModel) {
+			return nil, fmt.Errorf("%w; the go engine reads frozen GraphDef files (.pb binary, .pbtxt text) and SavedModel directories", err)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return sm, nil
+	}
 	m, err := e.OpenFile(ctx, path, opts)
 	if err != nil {
 		return nil, err
@@ -134,6 +152,12 @@ type loadConfig struct {
 }
 
 func load(ctx context.Context, gd *gpb.GraphDef, opts classify.OpenOptions, cfg loadConfig) (*Model, error) {
+	return loadWith(ctx, gd, opts, cfg, nil)
+}
+
+// loadWith is load with extra kernels that take precedence over the global
+// table (a SavedModel's variable ops).
+func loadWith(ctx context.Context, gd *gpb.GraphDef, opts classify.OpenOptions, cfg loadConfig, kernels map[string]ops.Builder) (*Model, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -148,6 +172,7 @@ func load(ctx context.Context, gd *gpb.GraphDef, opts classify.OpenOptions, cfg 
 	if err != nil {
 		return nil, err
 	}
+	g.kernels = kernels
 	if err := g.selectFeeds(opts.Inputs); err != nil {
 		return nil, err
 	}

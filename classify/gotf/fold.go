@@ -106,7 +106,7 @@ func (g *graph) fold(ctx context.Context, threads int) error {
 			n.value = v
 			continue
 		}
-		if n.isConst() || stateful[n.op] || len(n.in) == 0 {
+		if n.isConst() || stateful[n.op] || ops.WritesState(n.op) || ops.ReadsState(n.op) || len(n.in) == 0 {
 			continue
 		}
 		in := make([]*classify.Tensor, len(n.in))
@@ -124,7 +124,7 @@ func (g *graph) fold(ctx context.Context, threads int) error {
 		if !foldable {
 			continue
 		}
-		b, ok := ops.Lookup(n.op)
+		b, ok := g.lookup(n.op)
 		if !ok {
 			continue
 		}

@@ -10,6 +10,7 @@ import (
 	gpb "github.com/galeone/tensorflow/tensorflow/go/core/framework/graph_go_proto"
 
 	"github.com/classifyd/classifyd/classify"
+	"github.com/classifyd/classifyd/classify/gotf/internal/ops"
 )
 
 // ref names one output of a node.
@@ -50,6 +51,44 @@ func (n *node) isConst() bool { return n.value != nil }
 type graph struct {
 	nodes  []*node
 	byName map[string]*node
+	// kernels, when set, are consulted before the global kernel table: a
+	// SavedModel's variable ops are bound to that model's own storage.
+	kernels map[string]ops.Builder
+}
+
+// lookup finds the builder of an op type.
+func (g *graph) lookup(op string) (ops.Builder, bool) {
+	if b, ok := g.kernels[op]; ok {
+		return b, true
+	}
+	return ops.Lookup(op)
+}
+
+// writesState reports whether running n (or anything it waits for) changes
+// a variable. order follows control edges into such nodes, so a signature
+// whose update is reached only through control dependencies (a TF2
+// function's control_ret) still performs it. Frozen graphs contain no
+// writer ops, so for them control inputs stay optional.
+func (g *graph) writesState(n *node, memo map[*node]int8) bool {
+	switch memo[n] {
+	case 1:
+		return true
+	case -1, 2: // known not to, or on the DFS stack (a cycle order reports)
+		return false
+	}
+	memo[n] = 2
+	w := ops.WritesState(n.op)
+	for _, r := range n.in {
+		w = w || g.writesState(r.n, memo)
+	}
+	for _, c := range n.ctrl {
+		w = w || g.writesState(c, memo)
+	}
+	memo[n] = -1
+	if w {
+		memo[n] = 1
+	}
+	return w
 }
 
 // parseGraph converts a GraphDef, resolving every input. It fills TensorFlow's
@@ -211,6 +250,7 @@ func (g *graph) order(outputs []ref) error {
 			stack = append(stack, r.n)
 		}
 	}
+	memo := map[*node]int8{}
 	for len(stack) > 0 {
 		n := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
@@ -218,6 +258,15 @@ func (g *graph) order(outputs []ref) error {
 			if !need[r.n] {
 				need[r.n] = true
 				stack = append(stack, r.n)
+			}
+		}
+		if n.isConst() || (n.feed && !n.withDefault) {
+			continue
+		}
+		for _, c := range n.ctrl {
+			if !need[c] && g.writesState(c, memo) {
+				need[c] = true
+				stack = append(stack, c)
 			}
 		}
 	}

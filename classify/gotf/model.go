@@ -52,6 +52,10 @@ type step struct {
 	// fallback marks a fed PlaceholderWithDefault: it copies its default
 	// input unless the caller fed it.
 	fallback bool
+	// writes marks a step that changes variables. order kept it because
+	// an output waits for it, maybe only through a control input, which
+	// plans do not track: every plan runs it.
+	writes bool
 }
 
 type feed struct {
@@ -131,7 +135,7 @@ func compile(g *graph, outputs []ref, threads int) (*Model, error) {
 			}
 			out = []classify.TensorInfo{fi}
 		default:
-			b, ok := ops.Lookup(n.op)
+			b, ok := g.lookup(n.op)
 			if !ok {
 				// Keep going: the error lists every unsupported node.
 				unsupported = append(unsupported, fmt.Sprintf("%s (%s)", n.name, n.op))
@@ -190,7 +194,7 @@ func compile(g *graph, outputs []ref, threads int) (*Model, error) {
 			}
 		case kernel != nil:
 			ns := max(cnt, 4) // spare slots: kernels may cache scratch buffers beyond their outputs
-			m.steps = append(m.steps, step{name: n.name, op: n.op, kernel: kernel, in: in, out: b, nout: cnt, slot: m.nslots, nslot: ns})
+			m.steps = append(m.steps, step{name: n.name, op: n.op, kernel: kernel, in: in, out: b, nout: cnt, slot: m.nslots, nslot: ns, writes: ops.WritesState(n.op)})
 			m.nslots += ns
 			m.maxIn = max(m.maxIn, len(in))
 		}
@@ -483,6 +487,7 @@ func (m *Model) planFor(outputs []string) (*plan, error) {
 	stepNeeded := make([]bool, len(m.steps))
 	for si := len(m.steps) - 1; si >= 0; si-- {
 		s := &m.steps[si]
+		stepNeeded[si] = s.writes
 		for k := s.out; k < s.out+s.nout; k++ {
 			stepNeeded[si] = stepNeeded[si] || need[k]
 		}

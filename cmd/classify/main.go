@@ -3,9 +3,17 @@
 // classifies image files with the configured models without a server:
 //
 //	classify show    --graph G [--output NODE ...] [--json]
+//	classify show    --dir D [--tag_set serve] [--signature_def S] [--all]
 //	classify run     --graph G --input NAME=FILE.npy [--input ...] --output NODE [--output ...] --outdir DIR
+//	classify run     --dir D [--tag_set serve] [--signature_def serving_default] --inputs 'k=f.npy[;k2=f2.npy]' [--input_examples 'k=[{"x":[1.0]}]'] --outdir DIR
+//	classify freeze  --dir D [--tag_set serve] --signature_def S --out G.pb
 //	classify bench   --graph G --input NAME=FILE.npy --output NODE [--runs N] [--threads T]
 //	classify predict --config models/models.yaml [--x X --y Y] [--models a,b] [--top-k K] [--json] IMAGE...
+//
+// With --dir, show and run take a SavedModel directory (or a TF Serving base
+// path, whose newest version is used) the way saved_model_cli does: show
+// prints saved_model_cli show's layout, run feeds a signature by input key
+// and writes DIR/<output key>.npy for each of its outputs.
 //
 // Every command takes --engine (default "go", the pure-Go engine). Tensors
 // go in and out as NumPy .npy files; `run` names each output file after its
@@ -52,6 +60,7 @@ var commands = []command{
 	{"show", "describe a graph: inputs, likely outputs, op counts, FLOPs", showCmd},
 	{"run", "run a graph on .npy inputs and write its outputs as .npy", runCmd},
 	{"bench", "time a graph: median, p10 and p90 ms per run, GFLOP/s", benchCmd},
+	{"freeze", "write one signature of a SavedModel as a frozen GraphDef", freezeCmd},
 	{"predict", "classify image files with the models of a manifest", predictCmd},
 }
 

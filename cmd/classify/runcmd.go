@@ -17,14 +17,31 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		inputs  feeds
 		outputs stringList
 		outdir  string
+		sm      savedModelRun
 	)
-	fs := newFlagSet("run", "--graph G --input NAME=FILE.npy [--input ...] --output NODE [--output ...] --outdir DIR", stderr)
+	fs := newFlagSet("run", "--graph G --input NAME=FILE.npy [--input ...] --output NODE [--output ...] --outdir DIR\n"+
+		"       classify run --dir D [--tag_set serve] [--signature_def serving_default] --inputs 'k=file.npy[;k2=file2.npy]' [--input_examples 'k=[{\"x\":[1.0]}]'] --outdir DIR", stderr)
 	ef.register(fs)
+	fs.StringVar(&sm.dir, "dir", "", "a SavedModel directory (or a TF Serving base path: the newest version) to run one signature of")
+	fs.StringVar(&sm.tagSet, "tag_set", "", "with --dir: the tag set (comma-separated; default serve)")
+	fs.StringVar(&sm.signature, "signature_def", "", "with --dir: the signature to run (default serving_default)")
+	fs.StringVar(&sm.inputs, "inputs", "", "with --dir: KEY=FILE.npy[;KEY2=FILE2.npy] feeding signature inputs by key")
+	fs.StringVar(&sm.examples, "input_examples", "", `with --dir: KEY=[{"feature":[values],...},...] feeding serialized tf.Examples (floats, ints or strings)`)
 	fs.Var(&inputs, "input", "feed node NAME with the tensor in FILE.npy (repeatable)")
 	fs.Var(&outputs, "output", "node (\"name\" or \"name:1\") to compute and write (repeatable, at least one)")
 	fs.StringVar(&outdir, "outdir", "", "directory for the outputs, written as <node>.npy (required; created if missing)")
 	if err := parse(fs, args, false); err != nil {
 		return err
+	}
+	if sm.dir != "" {
+		if ef.graph != "" || len(inputs) > 0 || len(outputs) > 0 {
+			return usagef("--dir runs a signature: use --inputs/--input_examples, not --graph/--input/--output")
+		}
+		sm.outdir = outdir
+		return sm.run(ctx, &ef, stdout)
+	}
+	if sm.inputs != "" || sm.examples != "" || sm.tagSet != "" || sm.signature != "" {
+		return usagef("--inputs, --input_examples, --tag_set and --signature_def need --dir")
 	}
 	if err := ef.check(); err != nil {
 		return err

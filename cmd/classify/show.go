@@ -27,16 +27,31 @@ func openModel(ctx context.Context, ef *engineFlags, opts classify.OpenOptions) 
 
 func showCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var (
-		ef      engineFlags
-		outputs stringList
-		asJSON  bool
+		ef                  engineFlags
+		outputs             stringList
+		asJSON              bool
+		dir, tagSet, sigDef string
+		all                 bool
 	)
-	fs := newFlagSet("show", "--graph G [--output NODE ...] [--json]", stderr)
+	fs := newFlagSet("show", "--graph G [--output NODE ...] [--json] | --dir D [--tag_set serve] [--signature_def S] [--all]", stderr)
 	ef.register(fs)
 	fs.Var(&outputs, "output", "node whose computation to describe (repeatable; default: every likely output)")
 	fs.BoolVar(&asJSON, "json", false, "print the description as JSON")
+	fs.StringVar(&dir, "dir", "", "a SavedModel directory (or a TF Serving base path: the newest version) to describe as saved_model_cli show does")
+	fs.StringVar(&tagSet, "tag_set", "", "with --dir: the tag set (comma-separated) whose signatures to list")
+	fs.StringVar(&sigDef, "signature_def", "", "with --dir: the signature whose inputs and outputs to print")
+	fs.BoolVar(&all, "all", false, "with --dir: every signature of every tag set")
 	if err := parse(fs, args, false); err != nil {
 		return err
+	}
+	if dir != "" {
+		if ef.graph != "" {
+			return usagef("--dir and --graph exclude each other")
+		}
+		return showSavedModel(stdout, dir, tagSet, sigDef, all)
+	}
+	if tagSet != "" || sigDef != "" || all {
+		return usagef("--tag_set, --signature_def and --all need --dir")
 	}
 	if err := ef.check(); err != nil {
 		return err
