@@ -479,7 +479,7 @@ func (s *server) parseJSONFields(ctx context.Context, data []byte, req *request,
 		return err
 	}
 	var x, y *float64
-	if err := errors.Join(field(top, "x", &x), field(top, "y", &y), field(top, "models", &req.models), field(top, "top_k", &req.topK)); err != nil {
+	if err := errors.Join(field(top, "x", &x), field(top, "y", &y), field(top, "models", (*modelList)(&req.models)), field(top, "top_k", &req.topK)); err != nil {
 		return err
 	}
 	if x != nil {

@@ -122,6 +122,9 @@ func TestInputFormsAgree(t *testing.T) {
 		}},
 		{"raw", raw},
 		{"b64", jsonReq(map[string]string{"b64": base64.StdEncoding.EncodeToString(img)})},
+		{"b64, models as one string", func() response {
+			return postJSON(t, h, map[string]any{"image": map[string]string{"b64": base64.StdEncoding.EncodeToString(img)}, "x": 4, "y": 3, "models": "rgb, rgb2", "top_k": 2})
+		}},
 		{"url", jsonReq(map[string]string{"url": origin.URL + "/img.png"})},
 		{"path", jsonReq(map[string]string{"path": "stored/img.png"})},
 	}
