@@ -270,13 +270,15 @@ func (d *decoder) finish() error {
 // idatReader streams the payloads of a run of consecutive IDAT chunks to
 // zlib straight from the input, checking each chunk's CRC as it is
 // entered. It is an io.ByteReader so that flate reads it directly rather
-// than through a bufio.Reader of its own.
+// than through a bufio.Reader of its own; flate calls ReadByte for nearly
+// every input byte, so the current payload is data[pos:end] rather than a
+// slice, whose update would cost three stores a byte.
 type idatReader struct {
-	data []byte
-	cur  []byte // unread part of the current IDAT payload
-	next int    // offset of the chunk after the current one
-	done bool   // the IDAT run has ended
-	err  error  // a corrupt chunk; reported instead of the zlib error it causes
+	data     []byte
+	pos, end int   // unread part of the current IDAT payload
+	next     int   // offset of the chunk after the current one
+	done     bool  // the IDAT run has ended
+	err      error // a corrupt chunk; reported instead of the zlib error it causes
 }
 
 // enter moves to the chunk at r.next if it is an IDAT.
@@ -294,13 +296,14 @@ func (r *idatReader) enter() error {
 		r.err = fmt.Errorf("%w: IDAT CRC mismatch", ErrCorrupt)
 		return r.err
 	}
-	r.cur, r.next = c.data, next
+	r.pos, r.end, r.next = r.next+8, r.next+8+len(c.data), next
 	return nil
 }
 
-// fill makes r.cur non-empty, or returns io.EOF at the end of the run.
+// fill makes the current payload non-empty, or returns io.EOF at the end
+// of the run.
 func (r *idatReader) fill() error {
-	for len(r.cur) == 0 {
+	for r.pos >= r.end {
 		if r.err != nil {
 			return r.err
 		}
@@ -316,24 +319,24 @@ func (r *idatReader) fill() error {
 
 // Read implements io.Reader.
 func (r *idatReader) Read(p []byte) (int, error) {
-	if len(r.cur) == 0 {
+	if r.pos >= r.end {
 		if err := r.fill(); err != nil {
 			return 0, err
 		}
 	}
-	n := copy(p, r.cur)
-	r.cur = r.cur[n:]
+	n := copy(p, r.data[r.pos:r.end])
+	r.pos += n
 	return n, nil
 }
 
 // ReadByte implements io.ByteReader.
 func (r *idatReader) ReadByte() (byte, error) {
-	if len(r.cur) == 0 {
+	if r.pos >= r.end {
 		if err := r.fill(); err != nil {
 			return 0, err
 		}
 	}
-	b := r.cur[0]
-	r.cur = r.cur[1:]
+	b := r.data[r.pos]
+	r.pos++
 	return b, nil
 }
