@@ -27,7 +27,7 @@ type spec struct {
 }
 
 func (s spec) String() string {
-	return fmt.Sprintf("%dx%d-ct%d-d%d-i%v-plte%d-trns%d", s.w, s.h, s.ct, s.depth, s.interlace, s.plte, len(s.trns))
+	return fmt.Sprintf("%dx%d-ct%d-d%d-i%v-plte%d-trns%x", s.w, s.h, s.ct, s.depth, s.interlace, s.plte, s.trns)
 }
 
 // samples makes the pixel samples: random, but half of them drawn from a
@@ -234,6 +234,9 @@ func handSpecs() []spec {
 				t := []byte{byte(third >> 8), byte(third)}
 				add(spec{w: w, h: h, depth: d, ct: Gray, interlace: il, idatSize: 17})
 				add(spec{w: w, h: h, depth: d, ct: Gray, interlace: il, trns: t})
+				if d <= 8 { // out of range, a high byte image/png ignores
+					add(spec{w: w, h: h, depth: d, ct: Gray, interlace: il, trns: []byte{1, t[1]}})
+				}
 				if d <= 8 {
 					add(spec{w: w, h: h, depth: d, ct: Paletted, interlace: il, plte: 1 << d})
 					add(spec{w: w, h: h, depth: d, ct: Paletted, interlace: il, plte: max(1, 1<<d-1), trns: []byte{0, 128}})

@@ -179,12 +179,14 @@ func (d *decoder) convert(dst, src []byte, w int) {
 
 // grayLow converts 1-, 2-, 4- and 8-bit gray, scaling samples to 8 bits by
 // bit replication (v*255/max), with tRNS matched against the raw sample.
+// Only the low byte of the tRNS value counts, as in image/png (and as
+// RGB8 does), so that an out-of-range high byte gives the same pixels.
 func (d *decoder) grayLow(dst, src []byte, w int) {
 	depth := uint(d.h.BitDepth)
 	scale := byte(255 / (1<<depth - 1))
 	mask := byte(1<<depth - 1)
 	perByte := 8 / int(depth)
-	trns := int(d.trns[0])<<8 | int(d.trns[1])
+	trns := int(d.trns[1])
 	for x := 0; x < w; x++ {
 		var v byte
 		if depth == 8 {
