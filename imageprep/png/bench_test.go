@@ -8,6 +8,7 @@ import (
 	stdpng "image/png"
 	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 // benchImages are made at bench time: photo-like gradients with noise, so
@@ -106,6 +107,7 @@ func benchFile(b *testing.B, data []byte) {
 	b.Run("ours", func(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(px)
+		defer reportCPU(b, cpuTime())
 		for b.Loop() {
 			if _, err := Decode(data, Options{}); err != nil {
 				b.Fatal(err)
@@ -115,6 +117,7 @@ func benchFile(b *testing.B, data []byte) {
 	b.Run("image-png", func(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(px)
+		defer reportCPU(b, cpuTime())
 		for b.Loop() {
 			if _, err := stdpng.Decode(bytes.NewReader(data)); err != nil {
 				b.Fatal(err)
@@ -126,6 +129,7 @@ func benchFile(b *testing.B, data []byte) {
 	b.Run("image-png+nrgba", func(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(px)
+		defer reportCPU(b, cpuTime())
 		for b.Loop() {
 			img, err := stdpng.Decode(bytes.NewReader(data))
 			if err != nil {
@@ -138,10 +142,16 @@ func benchFile(b *testing.B, data []byte) {
 	b.Run("ours-rows64", func(b *testing.B) {
 		b.ReportAllocs()
 		b.SetBytes(px)
+		defer reportCPU(b, cpuTime())
 		for b.Loop() {
 			if _, err := Decode(data, Options{MaxRows: 64}); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
+}
+
+// reportCPU adds the CPU time per operation since start.
+func reportCPU(b *testing.B, start time.Duration) {
+	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
 }

@@ -2,6 +2,7 @@ package png
 
 import (
 	"compress/zlib"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
@@ -60,6 +61,9 @@ func Decode(data []byte, opt Options) (img image.Image, err error) {
 	if err != nil {
 		return nil, err
 	}
+	for i, c := range d.palette {
+		d.pal32[i] = binary.LittleEndian.Uint32(c[:])
+	}
 	d.idat = idatReader{data: data, next: off}
 	if err := d.idat.enter(); err != nil {
 		return nil, err
@@ -101,6 +105,7 @@ type decoder struct {
 	rows int // rows to output
 
 	palette [256][4]byte // NRGBA, opaque black beyond PLTE as image/png does
+	pal32   [256]uint32  // palette as little-endian words, stored whole per pixel
 	hasPLTE bool
 	trns    [6]byte // gray or RGB tRNS sample values, big-endian 16-bit
 	useTRNS bool

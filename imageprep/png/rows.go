@@ -1,6 +1,7 @@
 package png
 
 import (
+	"encoding/binary"
 	"fmt"
 	"io"
 )
@@ -208,13 +209,13 @@ func (d *decoder) grayLow(dst, src []byte, w int) {
 	}
 }
 
-// paletted looks each index up in the palette.
+// paletted looks each index up in the palette, one 32-bit store a pixel.
 func (d *decoder) paletted(dst, src []byte, w int) {
 	depth := uint(d.h.BitDepth)
-	pal := &d.palette
+	pal := &d.pal32
 	if depth == 8 {
 		for x, idx := range src[:w] {
-			copy(dst[4*x:4*x+4:4*x+4], pal[idx][:])
+			binary.LittleEndian.PutUint32(dst[4*x:], pal[idx])
 		}
 		return
 	}
@@ -223,7 +224,7 @@ func (d *decoder) paletted(dst, src []byte, w int) {
 	for x := 0; x < w; x++ {
 		shift := 8 - depth*uint(x%perByte+1)
 		idx := src[x/perByte] >> shift & mask
-		copy(dst[4*x:4*x+4:4*x+4], pal[idx][:])
+		binary.LittleEndian.PutUint32(dst[4*x:], pal[idx])
 	}
 }
 
