@@ -1,0 +1,289 @@
+package png
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+)
+
+// direct reports whether a raw row is byte for byte an output row (8-bit
+// RGBA into NRGBA, 8-bit opaque gray into Gray), so rows can be inflated
+// and unfiltered in place in the output image, saving a copy.
+func (d *decoder) direct() bool {
+	return d.h.BitDepth == 8 && (d.h.ColorType == RGBA || d.h.outGray())
+}
+
+// bytesPerPixel is the filter's "bpp": bytes per complete pixel, at least 1.
+func (d *decoder) bytesPerPixel() int { return max(1, d.h.bitsPerPixel()/8) }
+
+// sequential decodes a non-interlaced image, stopping after d.rows rows.
+func (d *decoder) sequential() error {
+	w := d.h.Width
+	n := int(d.h.rowBytes(w))
+	bpp := d.bytesPerPixel()
+	if d.direct() {
+		zero := make([]byte, n)
+		var ft [1]byte
+		prev := zero
+		for y := 0; y < d.rows; y++ {
+			cur := d.pix[y*d.stride : y*d.stride+n]
+			if _, err := io.ReadFull(d.zr, ft[:]); err != nil {
+				return d.zlibErr(err)
+			}
+			if _, err := io.ReadFull(d.zr, cur); err != nil {
+				return d.zlibErr(err)
+			}
+			if err := unfilter(ft[0], cur, prev, bpp); err != nil {
+				return err
+			}
+			prev = cur
+		}
+		return nil
+	}
+	cur, prev := make([]byte, 1+n), make([]byte, 1+n)
+	for y := 0; y < d.rows; y++ {
+		if _, err := io.ReadFull(d.zr, cur); err != nil {
+			return d.zlibErr(err)
+		}
+		if err := unfilter(cur[0], cur[1:], prev[1:], bpp); err != nil {
+			return err
+		}
+		d.convert(d.pix[y*d.stride:y*d.stride+w*d.outBpp], cur[1:], w)
+		cur, prev = prev, cur
+	}
+	return nil
+}
+
+// interlaced decodes an Adam7 image. Each pass spans the whole height, so
+// only the last pass can stop at d.rows; rows of earlier passes past it
+// are inflated and dropped.
+func (d *decoder) interlaced() error {
+	last := 0
+	for p := range adam7 {
+		if pw, ph := d.h.passSize(p); pw > 0 && ph > 0 {
+			last = p
+		}
+	}
+	n := int(d.h.rowBytes(d.h.Width))
+	bpp := d.bytesPerPixel()
+	cur, prev := make([]byte, 1+n), make([]byte, 1+n)
+	line := make([]byte, d.h.Width*d.outBpp)
+	for p, a := range adam7 {
+		pw, ph := d.h.passSize(p)
+		if pw == 0 || ph == 0 {
+			continue
+		}
+		pn := int(d.h.rowBytes(pw))
+		c, pr := cur[:1+pn], prev[:1+pn]
+		clear(pr)
+		for j := 0; j < ph; j++ {
+			y := a[1] + j*a[3]
+			if y >= d.rows && p == last {
+				return nil
+			}
+			if _, err := io.ReadFull(d.zr, c); err != nil {
+				return d.zlibErr(err)
+			}
+			if err := unfilter(c[0], c[1:], pr[1:], bpp); err != nil {
+				return err
+			}
+			if y < d.rows {
+				d.convert(line, c[1:], pw)
+				row := d.pix[y*d.stride:]
+				ob := d.outBpp
+				for i, x := 0, a[0]; i < pw; i, x = i+1, x+a[2] {
+					copy(row[x*ob:x*ob+ob], line[i*ob:i*ob+ob])
+				}
+			}
+			c, pr = pr, c
+		}
+	}
+	return nil
+}
+
+// convert writes the w pixels of the unfiltered raw row src into dst in
+// the output format.
+func (d *decoder) convert(dst, src []byte, w int) {
+	h := d.h
+	switch h.ColorType {
+	case Gray:
+		if h.BitDepth == 16 {
+			if !d.useTRNS {
+				for x := range dst[:w] {
+					dst[x] = src[2*x]
+				}
+				return
+			}
+			t0, t1 := d.trns[0], d.trns[1]
+			for x := 0; x < w; x++ {
+				s := src[2*x : 2*x+2 : 2*x+2]
+				o := dst[4*x : 4*x+4 : 4*x+4]
+				o[0], o[1], o[2], o[3] = s[0], s[0], s[0], 0xff
+				if s[0] == t0 && s[1] == t1 {
+					o[3] = 0
+				}
+			}
+			return
+		}
+		d.grayLow(dst, src, w)
+	case RGB:
+		if h.BitDepth == 8 {
+			if !d.useTRNS {
+				for x := 0; x < w; x++ {
+					s := src[3*x : 3*x+3 : 3*x+3]
+					o := dst[4*x : 4*x+4 : 4*x+4]
+					o[0], o[1], o[2], o[3] = s[0], s[1], s[2], 0xff
+				}
+				return
+			}
+			tr, tg, tb := d.trns[1], d.trns[3], d.trns[5]
+			for x := 0; x < w; x++ {
+				s := src[3*x : 3*x+3 : 3*x+3]
+				o := dst[4*x : 4*x+4 : 4*x+4]
+				o[0], o[1], o[2], o[3] = s[0], s[1], s[2], 0xff
+				if s[0] == tr && s[1] == tg && s[2] == tb {
+					o[3] = 0
+				}
+			}
+			return
+		}
+		t := d.trns
+		for x := 0; x < w; x++ {
+			s := src[6*x : 6*x+6 : 6*x+6]
+			o := dst[4*x : 4*x+4 : 4*x+4]
+			o[0], o[1], o[2], o[3] = s[0], s[2], s[4], 0xff
+			if d.useTRNS && [6]byte(s) == t {
+				o[3] = 0
+			}
+		}
+	case Paletted:
+		d.paletted(dst, src, w)
+	case GrayAlpha:
+		step := h.BitDepth / 4 // 2 or 4 bytes a pixel; the high byte of each sample is first
+		for x := 0; x < w; x++ {
+			s := src[step*x : step*x+step : step*x+step]
+			o := dst[4*x : 4*x+4 : 4*x+4]
+			o[0], o[1], o[2], o[3] = s[0], s[0], s[0], s[step/2]
+		}
+	case RGBA:
+		if h.BitDepth == 8 {
+			copy(dst, src[:4*w])
+			return
+		}
+		for x := 0; x < w; x++ {
+			s := src[8*x : 8*x+8 : 8*x+8]
+			o := dst[4*x : 4*x+4 : 4*x+4]
+			o[0], o[1], o[2], o[3] = s[0], s[2], s[4], s[6]
+		}
+	}
+}
+
+// grayLow converts 1-, 2-, 4- and 8-bit gray, scaling samples to 8 bits by
+// bit replication (v*255/max), with tRNS matched against the raw sample.
+// Only the low byte of the tRNS value counts, as in image/png (and as
+// RGB8 does), so that an out-of-range high byte gives the same pixels.
+func (d *decoder) grayLow(dst, src []byte, w int) {
+	depth := uint(d.h.BitDepth)
+	scale := byte(255 / (1<<depth - 1))
+	mask := byte(1<<depth - 1)
+	perByte := 8 / int(depth)
+	trns := int(d.trns[1])
+	for x := 0; x < w; x++ {
+		var v byte
+		if depth == 8 {
+			v = src[x]
+		} else {
+			shift := 8 - depth*uint(x%perByte+1)
+			v = src[x/perByte] >> shift & mask
+		}
+		if !d.useTRNS {
+			dst[x] = v * scale
+			continue
+		}
+		o := dst[4*x : 4*x+4 : 4*x+4]
+		g := v * scale
+		o[0], o[1], o[2], o[3] = g, g, g, 0xff
+		if int(v) == trns {
+			o[3] = 0
+		}
+	}
+}
+
+// paletted looks each index up in the palette, one 32-bit store a pixel.
+func (d *decoder) paletted(dst, src []byte, w int) {
+	depth := uint(d.h.BitDepth)
+	pal := &d.pal32
+	if depth == 8 {
+		for x, idx := range src[:w] {
+			binary.LittleEndian.PutUint32(dst[4*x:], pal[idx])
+		}
+		return
+	}
+	mask := byte(1<<depth - 1)
+	perByte := 8 / int(depth)
+	for x := 0; x < w; x++ {
+		shift := 8 - depth*uint(x%perByte+1)
+		idx := src[x/perByte] >> shift & mask
+		binary.LittleEndian.PutUint32(dst[4*x:], pal[idx])
+	}
+}
+
+// unfilter reverses the row filter ft (PNG spec 9.2) in place on cur,
+// given the previous unfiltered row prev (zeros for a first row) and the
+// filter's bytes per pixel. The loops run per channel so the left and
+// upper-left bytes stay in registers rather than being reloaded.
+func unfilter(ft byte, cur, prev []byte, bpp int) error {
+	n := len(cur)
+	prev = prev[:n]
+	switch ft {
+	case 0:
+	case 1: // Sub
+		for i := bpp; i < n; i++ {
+			cur[i] += cur[i-bpp]
+		}
+	case 2: // Up
+		for i, p := range prev {
+			cur[i] += p
+		}
+	case 3: // Average
+		for c := 0; c < bpp && c < n; c++ {
+			var left int
+			for i := c; i < n; i += bpp {
+				v := cur[i] + byte((left+int(prev[i]))>>1)
+				cur[i] = v
+				left = int(v)
+			}
+		}
+	case 4: // Paeth
+		for c := 0; c < bpp && c < n; c++ {
+			var a, cc int // left and upper-left: zero left of the row
+			for i := c; i < n; i += bpp {
+				b := int(prev[i])
+				// With p = a+b-c: |p-a| = |b-c|, |p-b| = |a-c|, |p-c| = |(b-c)+(a-c)|.
+				pa, pb := b-cc, a-cc
+				pc := pa + pb
+				if pa < 0 {
+					pa = -pa
+				}
+				if pb < 0 {
+					pb = -pb
+				}
+				if pc < 0 {
+					pc = -pc
+				}
+				pred := cc
+				if pa <= pb && pa <= pc {
+					pred = a
+				} else if pb <= pc {
+					pred = b
+				}
+				v := cur[i] + byte(pred)
+				cur[i] = v
+				a, cc = int(v), b
+			}
+		}
+	default:
+		return fmt.Errorf("%w: filter type %d", ErrCorrupt, ft)
+	}
+	return nil
+}
