@@ -19,6 +19,8 @@ import (
 
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/webp"
+
+	pngdec "github.com/classifyd/classifyd/imageprep/png"
 )
 
 // The errors Decode and Prepare wrap; the web layer maps them to statuses
@@ -53,22 +55,33 @@ type Limits struct {
 type codec struct {
 	name   string
 	match  func([]byte) bool
-	config func(io.Reader) (image.Config, error)
-	decode func(io.Reader) (image.Image, error)
+	config func([]byte) (image.Config, error)
+	decode func([]byte) (image.Image, error)
 	// cost bounds the bytes decode allocates for an image of px pixels,
 	// and refuses a file too short to hold them (see Inspect).
 	cost func(data []byte, px int64) (int64, error)
 }
 
 var codecs = []codec{
-	{"jpeg", prefix("\xff\xd8"), jpeg.DecodeConfig, jpeg.Decode, jpegCost},
-	{"png", prefix("\x89PNG\r\n\x1a\n"), png.DecodeConfig, png.Decode, pngCost},
+	{"jpeg", prefix("\xff\xd8"), std(jpeg.DecodeConfig), std(jpeg.Decode), jpegCost},
+	// PNG goes through the project's own decoder: straight to 8 bits (a
+	// 16-bit photo costs 4 bytes a pixel, not image/png's 8), streaming.
+	// Its size comes from IHDR alone, so the pixel limit is checked before
+	// pngCost walks the chunks.
+	{"png", prefix("\x89PNG\r\n\x1a\n"), std(png.DecodeConfig), pngDecode, pngCost},
 	{"gif", func(b []byte) bool {
 		return bytes.HasPrefix(b, []byte("GIF87a")) || bytes.HasPrefix(b, []byte("GIF89a"))
-	}, gif.DecodeConfig, gif.Decode, gifCost},
-	{"webp", func(b []byte) bool { return len(b) >= 15 && string(b[:4]) == "RIFF" && string(b[8:15]) == "WEBPVP8" }, webp.DecodeConfig, webp.Decode, webpCost},
-	{"bmp", prefix("BM"), bmp.DecodeConfig, bmp.Decode, bmpCost},
+	}, std(gif.DecodeConfig), std(gif.Decode), gifCost},
+	{"webp", func(b []byte) bool { return len(b) >= 15 && string(b[:4]) == "RIFF" && string(b[8:15]) == "WEBPVP8" }, std(webp.DecodeConfig), std(webp.Decode), webpCost},
+	{"bmp", prefix("BM"), std(bmp.DecodeConfig), std(bmp.Decode), bmpCost},
 }
+
+// std adapts a standard-library style decoder to the bytes Decode holds.
+func std[T any](f func(io.Reader) (T, error)) func([]byte) (T, error) {
+	return func(b []byte) (T, error) { return f(bytes.NewReader(b)) }
+}
+
+func pngDecode(data []byte) (image.Image, error) { return pngdec.Decode(data, pngdec.Options{}) }
 
 func prefix(p string) func([]byte) bool {
 	return func(b []byte) bool { return bytes.HasPrefix(b, []byte(p)) }
@@ -120,7 +133,7 @@ func safeConfig(c *codec, data []byte) (cfg image.Config, err error) {
 			err = fmt.Errorf("decoder panic: %v", p)
 		}
 	}()
-	return c.config(bytes.NewReader(data))
+	return c.config(data)
 }
 
 func safeDecode(c *codec, data []byte) (img image.Image, err error) {
@@ -129,5 +142,5 @@ func safeDecode(c *codec, data []byte) (img image.Image, err error) {
 			img, err = nil, fmt.Errorf("decoder panic: %v", p)
 		}
 	}()
-	return c.decode(bytes.NewReader(data))
+	return c.decode(data)
 }

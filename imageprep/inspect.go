@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"image"
+
+	pngdec "github.com/classifyd/classifyd/imageprep/png"
 )
 
 // Header is what an image's header says, read without decoding a pixel.
@@ -170,46 +172,15 @@ func jpegSegments(data []byte, fn func(marker byte, seg []byte) bool) {
 	}
 }
 
-// pngCost: image/png decodes 16-bit images to 8 bytes a pixel and others
-// to at most 4, interlaced ones through a second image of the passes. The
-// IDAT chunks must be able to inflate to the declared rows: deflate
-// expands at most 1032:1, so less compressed data means a truncated file.
-func pngCost(data []byte, px int64) (int64, error) {
-	const ihdrEnd = 8 + 8 + 13
-	if len(data) < ihdrEnd || string(data[12:16]) != "IHDR" {
-		return 0, fmt.Errorf("%w: png without IHDR", ErrCorrupt)
+// pngCost is what imageprep/png says its decode costs; its header check
+// has already refused a file whose compressed data cannot inflate to the
+// rows it declares.
+func pngCost(data []byte, _ int64) (int64, error) {
+	h, err := pngdec.DecodeConfig(data)
+	if err != nil {
+		return 0, fmt.Errorf("%w: png: %v", ErrCorrupt, err)
 	}
-	w := int64(binary.BigEndian.Uint32(data[16:]))
-	h := int64(binary.BigEndian.Uint32(data[20:]))
-	depth, colorType, interlace := int64(data[24]), data[25], data[28]
-	channels := map[byte]int64{0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[colorType]
-	if channels == 0 || depth == 0 {
-		return 0, fmt.Errorf("%w: png color type %d, depth %d", ErrCorrupt, colorType, depth)
-	}
-	var idat int64
-	for i := 8; i+8 <= len(data); {
-		n := int64(binary.BigEndian.Uint32(data[i:]))
-		if string(data[i+4:i+8]) == "IDAT" {
-			idat += n
-		}
-		if string(data[i+4:i+8]) == "IEND" || n > int64(len(data)) {
-			break
-		}
-		i += 12 + int(n)
-	}
-	rowBytes := (w*channels*depth + 7) / 8
-	if h*rowBytes > 1032*idat+1024 {
-		return 0, fmt.Errorf("%w: png of %dx%d pixels with %d bytes of image data is truncated", ErrCorrupt, w, h, idat)
-	}
-	bpp := int64(4)
-	if depth == 16 {
-		bpp = 8
-	}
-	cost := px * bpp
-	if interlace != 0 {
-		cost *= 2
-	}
-	return cost + 2*(rowBytes+1) + slack, nil
+	return h.Cost(), nil
 }
 
 // bmpCost: x/image/bmp decodes to RGBA (or one byte a pixel for palettes)

@@ -150,12 +150,15 @@ func bmpHeader(w, h int32) []byte {
 	return b
 }
 
-// gray16PNG is a w x h 16-bit grayscale PNG: tiny on disk, w*h*8 bytes
-// through image/png.
-func gray16PNG(t *testing.T, w, h int) []byte {
+// rgb16PNG is a w x h 16-bit RGB PNG: tiny on disk, w*h*4 bytes decoded
+// (8-bit NRGBA; image/png would make it 8).
+func rgb16PNG(t *testing.T, w, h int) []byte {
 	t.Helper()
-	img := image.NewGray16(image.Rect(0, 0, w, h))
-	img.SetGray16(1, 1, color.Gray16{Y: 1234})
+	img := image.NewNRGBA64(image.Rect(0, 0, w, h))
+	for i := 0; i < len(img.Pix); i += 8 {
+		img.Pix[i+6], img.Pix[i+7] = 0xff, 0xff
+	}
+	img.SetNRGBA64(1, 1, color.NRGBA64{R: 1234, A: 0xffff})
 	var b bytes.Buffer
 	if err := (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(&b, img); err != nil {
 		t.Fatal(err)
@@ -174,9 +177,9 @@ func TestDecodeBombsAreCheap(t *testing.T) {
 		// 6000x6000 declared, 54 bytes sent: a truncated file, refused
 		// before anything is allocated.
 		{"bmp header", bmpHeader(6000, 6000), 422, "corrupt_image"},
-		// 2000x2000 16-bit: a few KB on disk, 32 MB to decode: more
+		// 2100x2100 16-bit: a few KB on disk, 17.6 MB to decode: more
 		// than the whole budget.
-		{"16-bit png over the budget", gray16PNG(t, 2000, 2000), 413, "input_too_large"},
+		{"16-bit png over the budget", rgb16PNG(t, 2100, 2100), 413, "input_too_large"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -262,7 +265,7 @@ func TestMemoryBudgetBoundsBodies(t *testing.T) {
 func TestMemoryBudgetUnderConcurrency(t *testing.T) {
 	h := newHandler(t, web.Options{MemoryBudget: 2 << 20, MaxBodyBytes: 1 << 20, QueueTimeout: 200 * time.Millisecond, RequestTimeout: 5 * time.Second})
 	good := twoColourPNG(t, 64, 32)
-	bodies := [][]byte{good, make([]byte, 900<<10), bmpHeader(6000, 6000), gray16PNG(t, 500, 500), good}
+	bodies := [][]byte{good, make([]byte, 900<<10), bmpHeader(6000, 6000), rgb16PNG(t, 500, 500), good}
 	var wg sync.WaitGroup
 	for i := range 40 {
 		wg.Go(func() {

@@ -241,7 +241,7 @@ func pngBytes(img image.Image) []byte {
 }
 
 // rgb16Bomb writes a w x h 16-bit RGB PNG of a smooth gradient: a few
-// hundred KB on disk, w*h*8 bytes once image/png has decoded it. The rows
+// hundred KB on disk, w*h*4 bytes or more once decoded. The rows
 // are streamed through zlib, so the attacker never holds the image.
 func rgb16Bomb(w, h int) ([]byte, error) {
 	var out bytes.Buffer
