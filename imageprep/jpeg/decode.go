@@ -1,0 +1,302 @@
+package jpeg
+
+import (
+	"fmt"
+	"image"
+	"image/color"
+)
+
+// decodeImage runs after readHeaders: it allocates for opt, decodes every
+// scan and converts the reconstructed planes to the output pixels.
+func (d *decoder) decodeImage(opt Options) (*Image, error) {
+	g, err := newGeometry(&d.hdr, opt.Scale, opt.Region)
+	if err != nil {
+		return nil, fmt.Errorf("%w: scale %d, region %v of %dx%d", ErrRegion, opt.Scale, opt.Region, d.hdr.Width, d.hdr.Height)
+	}
+	if opt.MaxBytes > 0 && g.cost() > opt.MaxBytes {
+		return nil, fmt.Errorf("%w: %d bytes needed, limit %d", ErrTooLarge, g.cost(), opt.MaxBytes)
+	}
+	d.g = g
+	base := 8 / g.scale
+	for i := 0; i < d.nc; i++ {
+		c := &d.comps[i]
+		c.ss = g.ss[i]
+		rows := c.bh
+		if g.streamingScans {
+			rows = c.v
+		}
+		cp := getCoef(c.bw * rows * 64)
+		d.coefBufs = append(d.coefBufs, cp)
+		c.coef = *cp
+		c.pstr = (g.mx1 - g.mx0) * c.h * c.ss
+		ph := (g.my1 - g.my0) * c.v * c.ss
+		pp := getBytes(c.pstr * ph)
+		d.byteBufs = append(d.byteBufs, pp)
+		c.plane = *pp
+		c.px0 = g.mx0 * c.h * c.ss
+		c.py0 = g.my0 * c.v * c.ss
+		c.fx = d.maxH * base / (c.h * c.ss)
+		c.fy = d.maxV * base / (c.v * c.ss)
+		c.cw = ceilDiv(d.hdr.Width*c.h*c.ss, d.maxH*8)
+		c.ch = ceilDiv(d.hdr.Height*c.v*c.ss, d.maxV*8)
+		rp := getBytes(g.out.Dx())
+		d.byteBufs = append(d.byteBufs, rp)
+		d.rowBuf[i] = *rp
+	}
+
+	scans := 0
+	for {
+		if scans > 0 && g.streamingScans {
+			return nil, corrupt("a second scan after a complete sequential scan")
+		}
+		// Progressive files have a handful of scans; a flood of them is an
+		// attack on CPU time, not a photo.
+		if scans++; scans > 1000 {
+			return nil, corrupt("more than 1000 scans")
+		}
+		if err := d.decodeScan(g.streamingScans); err != nil {
+			return nil, err
+		}
+		for {
+			m, err := d.nextMarker()
+			if err != nil {
+				return nil, err
+			}
+			if m == mEOI {
+				return d.finish()
+			}
+			sos, err := d.handleMarker(m)
+			if err != nil {
+				return nil, err
+			}
+			if sos {
+				break
+			}
+		}
+	}
+}
+
+func (d *decoder) finish() (*Image, error) {
+	g := &d.g
+	if !g.streamingScans {
+		for i := 0; i < d.nc; i++ {
+			if !d.comps[i].seen {
+				return nil, corrupt("component %d never appears in a scan", d.comps[i].id)
+			}
+		}
+		for my := g.my0; my < g.my1; my++ {
+			d.reconstructRow(my)
+		}
+	}
+	ow, oh := g.out.Dx(), g.out.Dy()
+	pp := getBytes(ow * oh * g.channels)
+	img := &Image{Pix: *pp, Stride: ow * g.channels, Channels: g.channels, Rect: g.out, Header: d.hdr, pooled: pp}
+	img.Header.Components = append([]Component(nil), d.hdr.Components...)
+	for y := 0; y < oh; y++ {
+		for i := 0; i < d.nc; i++ {
+			d.upsampleRow(&d.comps[i], g.out.Min.Y+y, d.rowBuf[i])
+		}
+		d.convertRow(img.Pix[y*img.Stride : (y+1)*img.Stride])
+	}
+	return img, nil
+}
+
+// reconstructRow runs the IDCT of MCU row my over the reconstructed MCU
+// columns into the component planes.
+func (d *decoder) reconstructRow(my int) {
+	g := &d.g
+	if my < g.my0 || my >= g.my1 {
+		return
+	}
+	for i := 0; i < d.nc; i++ {
+		c := &d.comps[i]
+		ss := c.ss
+		for yb := 0; yb < c.v; yb++ {
+			by := my*c.v + yb
+			row := c.plane[((my-g.my0)*c.v+yb)*ss*c.pstr:]
+			for bx := g.mx0 * c.h; bx < g.mx1*c.h; bx++ {
+				blk := c.block(bx, by)
+				dst := row[(bx-g.mx0*c.h)*ss:]
+				switch ss {
+				case 8:
+					idct8(blk, &c.q, dst, c.pstr)
+				case 1:
+					dst[0] = idct1(blk, &c.q)
+				default:
+					idctReduced(ss, blk, &c.q, dst, c.pstr)
+				}
+			}
+		}
+	}
+}
+
+// prow is the plane row holding component row cy, clamped to the valid
+// rows as libjpeg replicates the last one.
+func (c *component) prow(cy int) []uint8 {
+	cy = max(0, min(cy, c.ch-1))
+	return c.plane[(cy-c.py0)*c.pstr : (cy-c.py0+1)*c.pstr]
+}
+
+// upsampleRow fills dst with component c at output row y, columns
+// d.g.out.Min.X onwards: libjpeg's triangular ("fancy") filter for 2x1, 2x2
+// and 1x2 sampling, replication otherwise and at 1/8 scale.
+func (d *decoder) upsampleRow(c *component, y int, dst []uint8) {
+	x0 := d.g.out.Min.X
+	fancy := d.g.scale < 8
+	last := c.cw - 1
+	clampX := func(x int) int { return max(0, min(x, last)) - c.px0 }
+	switch {
+	case c.fx == 1 && c.fy == 1:
+		copy(dst, c.prow(y)[x0-c.px0:])
+	case c.fx == 2 && c.fy == 1 && fancy && c.cw > 2:
+		r := c.prow(y)
+		for k := range dst {
+			x := x0 + k
+			i := x >> 1
+			cur := 3 * int32(r[i-c.px0])
+			if x&1 == 0 {
+				dst[k] = uint8((cur + int32(r[clampX(i-1)]) + 1) >> 2)
+			} else {
+				dst[k] = uint8((cur + int32(r[clampX(i+1)]) + 2) >> 2)
+			}
+		}
+	case c.fx == 2 && c.fy == 2 && fancy && c.cw > 2:
+		cy := y >> 1
+		ny := cy + 1
+		if y&1 == 0 {
+			ny = cy - 1
+		}
+		r0, r1 := c.prow(cy), c.prow(ny)
+		sum := func(i int) int32 { return 3*int32(r0[i]) + int32(r1[i]) }
+		for k := range dst {
+			x := x0 + k
+			i := x >> 1
+			cur := 3 * sum(i-c.px0)
+			if x&1 == 0 {
+				dst[k] = uint8((cur + sum(clampX(i-1)) + 8) >> 4)
+			} else {
+				dst[k] = uint8((cur + sum(clampX(i+1)) + 7) >> 4)
+			}
+		}
+	case c.fx == 1 && c.fy == 2 && fancy:
+		cy := y >> 1
+		ny, bias := cy+1, int32(2)
+		if y&1 == 0 {
+			ny, bias = cy-1, 1
+		}
+		r0, r1 := c.prow(cy), c.prow(ny)
+		for k := range dst {
+			i := x0 + k - c.px0
+			dst[k] = uint8((3*int32(r0[i]) + int32(r1[i]) + bias) >> 2)
+		}
+	default:
+		r := c.prow(y / c.fy)
+		for k := range dst {
+			dst[k] = r[(x0+k)/c.fx-c.px0]
+		}
+	}
+}
+
+// YCbCr to RGB in 16-bit fixed point with libjpeg's constants and rounding
+// (jdcolor.c), so conversion is bit-exact with djpeg.
+const (
+	fixR  = 91881  // 1.40200
+	fixB  = 116130 // 1.77200
+	fixGb = 22554  // 0.34414
+	fixGr = 46802  // 0.71414
+	half  = 1 << 15
+)
+
+func (d *decoder) convertRow(out []uint8) {
+	r0, r1, r2 := d.rowBuf[0], d.rowBuf[1], d.rowBuf[2]
+	switch d.hdr.Color {
+	case ColorGray:
+		copy(out, r0)
+	case ColorRGB:
+		for i := range r0 {
+			out[3*i], out[3*i+1], out[3*i+2] = r0[i], r1[i], r2[i]
+		}
+	case ColorYCbCr:
+		yccToRGB(out, r0, r1, r2)
+	case ColorCMYK, ColorYCCK:
+		r3 := d.rowBuf[3]
+		for i := range r0 {
+			c, m, ye := int32(r0[i]), int32(r1[i]), int32(r2[i])
+			if d.hdr.Color == ColorYCCK {
+				yy, cb, cr := c, m-128, ye-128
+				c = 255 - int32(clamp8(yy+(fixR*cr+half)>>16))
+				m = 255 - int32(clamp8(yy+(-fixGb*cb-fixGr*cr+half)>>16))
+				ye = 255 - int32(clamp8(yy+(fixB*cb+half)>>16))
+			}
+			k := int32(r3[i])
+			// Adobe CMYK is stored inverted (255 = no ink), so the
+			// conversion is a product, as djpeg's PPM writer does.
+			out[3*i] = uint8((2*c*k + 255) / 510)
+			out[3*i+1] = uint8((2*m*k + 255) / 510)
+			out[3*i+2] = uint8((2*ye*k + 255) / 510)
+		}
+	}
+}
+
+// yccToRGB is the portable colour-conversion kernel.
+func yccToRGB(out, y, cb, cr []uint8) {
+	out = out[:3*len(y)]
+	cb, cr = cb[:len(y)], cr[:len(y)]
+	for i, yv := range y {
+		yy := int32(yv)
+		b := int32(cb[i]) - 128
+		r := int32(cr[i]) - 128
+		out[3*i] = clamp8(yy + (fixR*r+half)>>16)
+		out[3*i+1] = clamp8(yy + (-fixGb*b-fixGr*r+half)>>16)
+		out[3*i+2] = clamp8(yy + (fixB*b+half)>>16)
+	}
+}
+
+var _ image.Image = (*Image)(nil)
+
+// ColorModel is color.GrayModel for one channel, color.RGBAModel otherwise.
+func (m *Image) ColorModel() color.Model {
+	if m.Channels == 1 {
+		return color.GrayModel
+	}
+	return color.RGBAModel
+}
+
+// Bounds is m.Rect.
+func (m *Image) Bounds() image.Rectangle { return m.Rect }
+
+// At returns the pixel at (x, y) in scaled coordinates.
+func (m *Image) At(x, y int) color.Color {
+	if !(image.Point{x, y}.In(m.Rect)) {
+		if m.Channels == 1 {
+			return color.Gray{}
+		}
+		return color.RGBA{}
+	}
+	i := (y-m.Rect.Min.Y)*m.Stride + (x-m.Rect.Min.X)*m.Channels
+	if m.Channels == 1 {
+		return color.Gray{Y: m.Pix[i]}
+	}
+	return color.RGBA{m.Pix[i], m.Pix[i+1], m.Pix[i+2], 255}
+}
+
+// ToNRGBA copies m into a new *image.NRGBA with the same bounds, for code
+// that wants the standard library's layout; it stays valid after Release.
+func (m *Image) ToNRGBA() *image.NRGBA {
+	out := image.NewNRGBA(m.Rect)
+	w := m.Rect.Dx()
+	for y := 0; y < m.Rect.Dy(); y++ {
+		src := m.Pix[y*m.Stride:]
+		dst := out.Pix[y*out.Stride:]
+		for x := 0; x < w; x++ {
+			if m.Channels == 1 {
+				v := src[x]
+				dst[4*x], dst[4*x+1], dst[4*x+2] = v, v, v
+			} else {
+				dst[4*x], dst[4*x+1], dst[4*x+2] = src[3*x], src[3*x+1], src[3*x+2]
+			}
+			dst[4*x+3] = 255
+		}
+	}
+	return out
+}

@@ -1,0 +1,178 @@
+package jpeg
+
+import "encoding/binary"
+
+// lutBits is the lookahead of the Huffman tables: codes up to this length
+// (nearly all of them in photos) decode with one table read, and an AC
+// code whose extra bits also fit decodes code, run and value together.
+const lutBits = 10
+
+// huff is one Huffman table (T.81 annex C) in decoding form.
+type huff struct {
+	defined bool
+	// lut[peek] = length<<8 | symbol for codes of at most lutBits bits,
+	// 0 when the code is longer (or invalid).
+	lut [1 << lutBits]uint16
+	// fast[peek] = value<<16 | run<<8 | code+extra length, for AC symbols
+	// with a non-zero size whose code and extra bits fit in lutBits; 0
+	// otherwise.
+	fast [1 << lutBits]int32
+	// Canonical decoding of longer codes (T.81 F.2.2.3).
+	maxcode [18]int32
+	valptr  [17]int32
+	vals    [256]uint8
+}
+
+func (t *huff) build(counts *[16]uint8, vals []byte, ac bool) error {
+	*t = huff{}
+	copy(t.vals[:], vals)
+	code, k := int32(0), int32(0)
+	for l := 1; l <= 16; l++ {
+		n := int32(counts[l-1])
+		t.valptr[l] = k - code
+		for i := int32(0); i < n; i++ {
+			if l <= lutBits {
+				sym := vals[k]
+				shift := uint(lutBits - l)
+				base := int(code) << shift
+				for j := 0; j < 1<<shift; j++ {
+					t.lut[base+j] = uint16(l)<<8 | uint16(sym)
+					if !ac {
+						continue
+					}
+					run, size := int(sym>>4), int(sym&15)
+					if size == 0 || l+size > lutBits {
+						continue
+					}
+					extra := uint32(base+j) >> (shift - uint(size)) & (1<<size - 1)
+					t.fast[base+j] = extend(extra, uint(size))<<16 | int32(run)<<8 | int32(l+size)
+				}
+			}
+			code++
+			k++
+		}
+		if code > 1<<l {
+			return corrupt("over-subscribed Huffman table")
+		}
+		t.maxcode[l] = code - 1
+		if n == 0 {
+			t.maxcode[l] = -1
+		}
+		code <<= 1
+	}
+	t.maxcode[17] = 1 << 30 // sentinel: stops the slow loop
+	t.defined = true
+	return nil
+}
+
+// extend turns s received bits into a signed value (T.81 F.2.2.1).
+func extend(v uint32, s uint) int32 {
+	if s == 0 {
+		return 0
+	}
+	if v < 1<<(s-1) {
+		return int32(v) - (1 << s) + 1
+	}
+	return int32(v)
+}
+
+// bitReader reads entropy-coded data MSB first through a 64-bit buffer,
+// removing byte stuffing. At a marker (or the end of input) it feeds zero
+// bits and counts them as padding, so a scan that reads into the padding
+// is detected as corrupt after the MCU rather than inside the hot loop.
+type bitReader struct {
+	data   []byte
+	pos    int
+	bits   uint64 // valid bits left-aligned
+	n      uint   // valid bits, padding included
+	pad    uint   // how many of the lowest valid bits are padding
+	marker bool   // stopped at a marker or the end of data
+}
+
+func (b *bitReader) reset(data []byte, pos int) {
+	*b = bitReader{data: data, pos: pos}
+}
+
+// fill tops the buffer up to more than 56 bits.
+func (b *bitReader) fill() {
+	for b.n <= 56 {
+		if b.marker {
+			b.n += 8
+			b.pad += 8
+			continue
+		}
+		if b.pos+8 <= len(b.data) {
+			w := binary.BigEndian.Uint64(b.data[b.pos:])
+			// Take whole bytes at once when none of them is 0xFF.
+			x := ^w
+			if (x-0x0101010101010101)&^x&0x8080808080808080 == 0 {
+				k := (64 - b.n) >> 3
+				b.bits |= w >> (64 - 8*k) << (64 - 8*k - b.n)
+				b.n += 8 * k
+				b.pos += int(k)
+				continue
+			}
+		}
+		if b.pos >= len(b.data) {
+			b.marker = true
+			continue
+		}
+		c := b.data[b.pos]
+		if c == 0xFF {
+			if b.pos+1 < len(b.data) && b.data[b.pos+1] == 0 {
+				b.pos += 2
+			} else {
+				b.marker = true
+				continue
+			}
+		} else {
+			b.pos++
+		}
+		b.bits |= uint64(c) << (56 - b.n)
+		b.n += 8
+	}
+}
+
+// overrun reports whether padding bits have been consumed.
+func (b *bitReader) overrun() bool { return b.n < b.pad }
+
+func (b *bitReader) consume(l uint) {
+	b.bits <<= l
+	b.n -= l
+}
+
+// take returns the next s (0..16) bits.
+func (b *bitReader) take(s uint) uint32 {
+	if s == 0 {
+		return 0
+	}
+	if b.n < s {
+		b.fill()
+	}
+	v := uint32(b.bits >> (64 - s))
+	b.consume(s)
+	return v
+}
+
+// decode returns the next Huffman symbol, or -1 for a code the table lacks.
+func (b *bitReader) decode(t *huff) int {
+	if b.n < 16 {
+		b.fill()
+	}
+	if e := t.lut[b.bits>>(64-lutBits)]; e != 0 {
+		b.consume(uint(e >> 8))
+		return int(e & 0xFF)
+	}
+	for l := lutBits + 1; l <= 16; l++ {
+		code := int32(b.bits >> (64 - uint(l)))
+		if code <= t.maxcode[l] {
+			b.consume(uint(l))
+			i := code + t.valptr[l]
+			if i < 0 || i > 255 {
+				return -1
+			}
+			return int(t.vals[i])
+		}
+	}
+	return -1
+}

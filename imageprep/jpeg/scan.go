@@ -1,0 +1,352 @@
+package jpeg
+
+// block returns the coefficient block (bx, by) of component c, whose rows
+// are kept modulo the buffer height when streaming.
+func (c *component) block(bx, by int) *[64]int16 {
+	rows := len(c.coef) / (64 * c.bw)
+	i := ((by%rows)*c.bw + bx) * 64
+	return (*[64]int16)(c.coef[i : i+64])
+}
+
+// decodeScan decodes the entropy-coded segment following the SOS header
+// just parsed, leaving d.pos at the marker that ends it. When streaming
+// (one interleaved sequential scan), each MCU row is reconstructed as soon
+// as it is decoded.
+func (d *decoder) decodeScan(streaming bool) error {
+	s := &d.scan
+	for i := 0; i < s.n; i++ {
+		c := &d.comps[s.comp[i]]
+		if !c.seen {
+			if !d.qtSet[c.tq] {
+				return corrupt("component %d uses undefined quantisation table %d", c.id, c.tq)
+			}
+			c.q = d.qt[c.tq]
+			c.seen = true
+		}
+		needDC := !d.progressive || (s.ss == 0 && s.ah == 0)
+		needAC := !d.progressive || s.ss > 0
+		if needDC && !d.dcT[c.td].defined {
+			return corrupt("undefined DC table %d", c.td)
+		}
+		if needAC && !d.acT[c.ta].defined {
+			return corrupt("undefined AC table %d", c.ta)
+		}
+		c.pred = 0
+	}
+	// A component reconstructed DC-only (1/8 scale) needs no AC scan: it
+	// is skipped without decoding (its end is found by the next marker).
+	if d.progressive && s.ss > 0 && d.comps[s.comp[0]].ss == 1 {
+		d.pos = skipScan(d.data, d.pos)
+		return nil
+	}
+	d.eobrun = 0
+	d.br.reset(d.data, d.pos)
+
+	var mcusX, mcusY int
+	if s.n == 1 {
+		c := &d.comps[s.comp[0]]
+		mcusX, mcusY = c.nbw, c.nbh
+	} else {
+		mcusX, mcusY = d.mcusX, d.mcusY
+	}
+	rst := 0
+	left := d.ri
+	for my := 0; my < mcusY; my++ {
+		for mx := 0; mx < mcusX; mx++ {
+			if d.ri > 0 {
+				if left == 0 {
+					if err := d.restart(rst); err != nil {
+						return err
+					}
+					rst = (rst + 1) & 7
+					left = d.ri
+				}
+				left--
+			}
+			if err := d.decodeMCU(mx, my); err != nil {
+				return err
+			}
+			if d.br.overrun() {
+				return corrupt("entropy-coded data ends early (MCU %d,%d)", mx, my)
+			}
+		}
+		if streaming {
+			d.reconstructRow(my)
+			if my+1 < mcusY {
+				d.clearRow()
+			}
+		}
+	}
+	d.pos = skipEntropy(d.data, d.br.pos)
+	return nil
+}
+
+// clearRow zeroes the streaming coefficient buffer: sequential blocks are
+// decoded sparsely, so stale coefficients must not survive.
+func (d *decoder) clearRow() {
+	for i := 0; i < d.nc; i++ {
+		clear(d.comps[i].coef)
+	}
+}
+
+// restart expects RSTn after a restart interval (T.81 F.1.2.3). Bytes left
+// before it, from an interval that decoded short because of damage, are
+// skipped as libjpeg does; any marker other than the expected one is
+// corrupt.
+func (d *decoder) restart(n int) error {
+	pos := skipEntropy(d.data, d.br.pos)
+	if pos+1 >= len(d.data) || d.data[pos+1] != byte(mRST0+n) {
+		return corrupt("missing RST%d marker", n)
+	}
+	d.br.reset(d.data, pos+2)
+	for i := 0; i < d.scan.n; i++ {
+		d.comps[d.scan.comp[i]].pred = 0
+	}
+	d.eobrun = 0
+	return nil
+}
+
+// skipScan returns the position of the first marker after pos that is not
+// RSTn: the end of a whole scan.
+func skipScan(data []byte, pos int) int {
+	for {
+		pos = skipEntropy(data, pos)
+		if pos+1 >= len(data) || data[pos+1] < mRST0 || data[pos+1] > mRST0+7 {
+			return pos
+		}
+		pos += 2
+	}
+}
+
+// skipEntropy returns the position of the next marker at or after pos
+// (0xFF followed by neither 0x00 nor 0xFF), or len(data).
+func skipEntropy(data []byte, pos int) int {
+	for pos < len(data) {
+		if data[pos] != 0xFF {
+			pos++
+			continue
+		}
+		if pos+1 >= len(data) {
+			return len(data)
+		}
+		switch data[pos+1] {
+		case 0:
+			pos += 2
+		case 0xFF:
+			pos++
+		default:
+			return pos
+		}
+	}
+	return len(data)
+}
+
+func (d *decoder) decodeMCU(mx, my int) error {
+	s := &d.scan
+	if s.n == 1 {
+		c := &d.comps[s.comp[0]]
+		return d.decodeBlock(c, c.block(mx, my))
+	}
+	for i := 0; i < s.n; i++ {
+		c := &d.comps[s.comp[i]]
+		for y := 0; y < c.v; y++ {
+			for x := 0; x < c.h; x++ {
+				if err := d.decodeBlock(c, c.block(mx*c.h+x, my*c.v+y)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func (d *decoder) decodeBlock(c *component, blk *[64]int16) error {
+	if !d.progressive {
+		return d.decodeSequential(c, blk)
+	}
+	s := &d.scan
+	switch {
+	case s.ss == 0 && s.ah == 0:
+		return d.decodeDCFirst(c, blk)
+	case s.ss == 0:
+		if d.br.take(1) != 0 {
+			blk[0] |= 1 << s.al
+		}
+		return nil
+	case s.ah == 0:
+		return d.decodeACFirst(c, blk)
+	}
+	return d.decodeACRefine(c, blk)
+}
+
+func (d *decoder) decodeDC(c *component) (int32, error) {
+	br := &d.br
+	sz := br.decode(&d.dcT[c.td])
+	if sz < 0 || sz > 11 {
+		return 0, corrupt("bad DC code")
+	}
+	c.pred += extend(br.take(uint(sz)), uint(sz))
+	return c.pred, nil
+}
+
+// decodeSequential is the baseline hot loop: one table read usually yields
+// the run, the value and how many bits both took.
+func (d *decoder) decodeSequential(c *component, blk *[64]int16) error {
+	dc, err := d.decodeDC(c)
+	if err != nil {
+		return err
+	}
+	blk[0] = int16(dc)
+	br := &d.br
+	t := &d.acT[c.ta]
+	for k := 1; k < 64; {
+		if br.n < 32 {
+			br.fill()
+		}
+		peek := br.bits >> (64 - lutBits)
+		if f := t.fast[peek]; f != 0 {
+			k += int(f >> 8 & 0xFF)
+			br.consume(uint(f & 0xFF))
+			blk[zigzag[k&127]] = int16(f >> 16)
+			if k > 63 {
+				return corrupt("AC run past the block end")
+			}
+			k++
+			continue
+		}
+		sym := br.decode(t)
+		if sym < 0 {
+			return corrupt("bad AC code")
+		}
+		r, sz := sym>>4, uint(sym&15)
+		if sz == 0 {
+			if r != 15 {
+				break
+			}
+			k += 16
+			continue
+		}
+		k += r
+		if k > 63 {
+			return corrupt("AC run past the block end")
+		}
+		blk[zigzag[k]] = int16(extend(br.take(sz), sz))
+		k++
+	}
+	return nil
+}
+
+func (d *decoder) decodeDCFirst(c *component, blk *[64]int16) error {
+	dc, err := d.decodeDC(c)
+	if err != nil {
+		return err
+	}
+	blk[0] = int16(dc << d.scan.al)
+	return nil
+}
+
+func (d *decoder) decodeACFirst(c *component, blk *[64]int16) error {
+	if d.eobrun > 0 {
+		d.eobrun--
+		return nil
+	}
+	br := &d.br
+	t := &d.acT[c.ta]
+	s := &d.scan
+	for k := s.ss; k <= s.se; {
+		sym := br.decode(t)
+		if sym < 0 {
+			return corrupt("bad AC code")
+		}
+		r, sz := sym>>4, uint(sym&15)
+		if sz == 0 {
+			if r < 15 {
+				d.eobrun = 1<<r - 1
+				if r > 0 {
+					d.eobrun += int(br.take(uint(r)))
+				}
+				break
+			}
+			k += 16
+			continue
+		}
+		k += r
+		if k > s.se {
+			return corrupt("AC run past the spectral band")
+		}
+		blk[zigzag[k]] = int16(extend(br.take(sz), sz) << s.al)
+		k++
+	}
+	return nil
+}
+
+// decodeACRefine is T.81 G.1.2.3: correction bits for coefficients already
+// non-zero, and new coefficients of magnitude 1<<Al placed after a run of
+// still-zero ones.
+func (d *decoder) decodeACRefine(c *component, blk *[64]int16) error {
+	br := &d.br
+	t := &d.acT[c.ta]
+	s := &d.scan
+	p1 := int16(1) << s.al
+	m1 := int16(-1) << s.al
+	k := s.ss
+	if d.eobrun == 0 {
+		for ; k <= s.se; k++ {
+			sym := br.decode(t)
+			if sym < 0 {
+				return corrupt("bad AC code")
+			}
+			r, sz := sym>>4, sym&15
+			var v int16
+			if sz != 0 {
+				if sz != 1 {
+					return corrupt("AC refinement of size %d", sz)
+				}
+				v = m1
+				if br.take(1) != 0 {
+					v = p1
+				}
+			} else if r != 15 {
+				d.eobrun = 1 << r
+				if r > 0 {
+					d.eobrun += int(br.take(uint(r)))
+				}
+				break
+			}
+			for k <= s.se {
+				z := &blk[zigzag[k]]
+				if *z != 0 {
+					refine(br, z, p1, m1)
+				} else {
+					r--
+					if r < 0 {
+						break
+					}
+				}
+				k++
+			}
+			if v != 0 && k <= s.se {
+				blk[zigzag[k]] = v
+			}
+		}
+	}
+	if d.eobrun > 0 {
+		for ; k <= s.se; k++ {
+			if z := &blk[zigzag[k]]; *z != 0 {
+				refine(br, z, p1, m1)
+			}
+		}
+		d.eobrun--
+	}
+	return nil
+}
+
+func refine(br *bitReader, z *int16, p1, m1 int16) {
+	if br.take(1) != 0 && *z&p1 == 0 {
+		if *z >= 0 {
+			*z += p1
+		} else {
+			*z += m1
+		}
+	}
+}
