@@ -419,3 +419,24 @@ func FuzzClassifyJSON(f *testing.F) {
 		}
 	})
 }
+
+// A JPEG whose header is fine but whose scan is cut short fails while the
+// models decode their parts: still the client's 422, not a 500.
+func TestTruncatedScanIs422(t *testing.T) {
+	var b bytes.Buffer
+	img := image.NewNRGBA(image.Rect(0, 0, 64, 64))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i * 7)
+	}
+	if err := jpegEncode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	data := b.Bytes()[:b.Len()*3/4]
+	h := newHandler(t, web.Options{})
+	req := httptest.NewRequest(http.MethodPost, "/v1/classify", bytes.NewReader(data))
+	req.Header.Set("Content-Type", "image/jpeg")
+	if r := do(t, h, req); r.status != 422 || r.errorCode() != "corrupt_image" {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	mustOK(t, h)
+}

@@ -83,38 +83,12 @@ func (s *server) classify(c *gin.Context) {
 	// The header is read before waiting for a worker: an unsupported,
 	// truncated or oversized image is refused at once, however busy the
 	// workers are.
-	lim := imageprep.Limits{MaxPixels: s.o.MaxPixels}
-	hdr, err := imageprep.Inspect(req.data, lim)
+	src, err := imageprep.NewSource(req.data, imageprep.Limits{MaxPixels: s.o.MaxPixels})
 	if err != nil {
 		abortWithError(c, err)
 		return
 	}
-	qctx, cancel := context.WithTimeout(ctx, s.o.QueueTimeout)
-	select {
-	case s.slots <- struct{}{}:
-		cancel()
-		defer func() { <-s.slots }()
-	case <-qctx.Done():
-		cancel()
-		abortWithError(c, queueErr(ctx, "a free worker"))
-		return
-	}
-
-	decodeStart := s.now()
-	if err := s.reserve(ctx, lease, hdr.Cost); err != nil {
-		abortWithError(c, fmt.Errorf("decode %dx%d %s: %w", hdr.Width, hdr.Height, hdr.Format, err))
-		return
-	}
-	img, _, err := imageprep.Decode(req.data, lim)
-	if err != nil {
-		abortWithError(c, err)
-		return
-	}
-	s.metrics.decode.Observe(s.now().Sub(decodeStart).Seconds())
-	req.data = nil // let the encoded bytes go while the models run
-	lease.Shrink(req.held)
-
-	size := img.Bounds().Size()
+	size := src.Header().Size()
 	pt := image.Pt(size.X/2, size.Y/2)
 	switch {
 	case req.x != nil && req.y != nil:
@@ -127,12 +101,28 @@ func (s *server) classify(c *gin.Context) {
 		abortWithError(c, fmt.Errorf("%w: (%d,%d) is not inside the %dx%d image", imageprep.ErrPoint, pt.X, pt.Y, size.X, size.Y))
 		return
 	}
-	var prepCost int64
-	for _, cl := range cs {
-		prepCost += imageprep.PrepareCost(size, cl.Preprocess, pt)
+
+	qctx, cancel := context.WithTimeout(ctx, s.o.QueueTimeout)
+	select {
+	case s.slots <- struct{}{}:
+		cancel()
+		defer func() { <-s.slots }()
+	case <-qctx.Done():
+		cancel()
+		abortWithError(c, queueErr(ctx, "a free worker"))
+		return
 	}
-	if err := s.reserve(ctx, lease, prepCost); err != nil {
-		abortWithError(c, fmt.Errorf("prepare model inputs: %w", err))
+
+	// Each model's input is decoded from the file as it needs it (a
+	// JPEG at the smallest DCT scale that keeps the model's resolution,
+	// only over its crop); all of it is reserved first.
+	ps := make([]classify.Preprocess, len(cs))
+	for i, cl := range cs {
+		ps[i] = cl.Preprocess
+	}
+	cost := src.Cost(ps, pt)
+	if err := s.reserve(ctx, lease, cost); err != nil {
+		abortWithError(c, fmt.Errorf("decode %dx%d %s: %w", size.X, size.Y, src.Header().Format, err))
 		return
 	}
 	if err := ctx.Err(); err != nil {
@@ -141,8 +131,14 @@ func (s *server) classify(c *gin.Context) {
 	}
 
 	results := classify.ClassifyAll(ctx, cs, func(p classify.Preprocess) (*classify.Tensor, error) {
-		return imageprep.Prepare(img, p, pt)
+		start := s.now()
+		x, err := src.Prepare(p, pt)
+		if err == nil {
+			s.metrics.decode.Observe(s.now().Sub(start).Seconds())
+		}
+		return x, err
 	}, req.topK)
+	req.data = nil
 
 	resp, firstErr := NewResponse(size, pt, cs, results)
 	durations := make(map[string]float64, len(results))

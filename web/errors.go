@@ -88,8 +88,12 @@ func ErrorStatusCode(err error) (status int, code string) {
 		// The request failed as a whole: with the first model's status
 		// when that is the server's or the client's doing (deadline,
 		// unavailable model, a client gone), else a 500.
+		// An image that turns out corrupt while a model decodes its part
+		// is still the client's 4xx.
 		status, code := ErrorStatusCode(allFailed.first)
-		if status < 500 && status != statusClientClosed {
+		imageErr := errors.Is(allFailed.first, imageprep.ErrCorrupt) || errors.Is(allFailed.first, imageprep.ErrFormat) ||
+			errors.Is(allFailed.first, imageprep.ErrTooLarge)
+		if status < 500 && status != statusClientClosed && !imageErr {
 			return http.StatusInternalServerError, "inference_failed"
 		}
 		return status, code

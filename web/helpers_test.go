@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"image"
 	"image/color"
+	"image/jpeg"
 	"image/png"
 	"io"
 	"log/slog"
@@ -215,4 +216,8 @@ func (r response) errorMessage() string {
 	e, _ := r.json["error"].(map[string]any)
 	msg, _ := e["message"].(string)
 	return msg
+}
+
+func jpegEncode(w io.Writer, img image.Image) error {
+	return jpeg.Encode(w, img, &jpeg.Options{Quality: 90})
 }

@@ -48,7 +48,7 @@ func newMetrics(reg *prometheus.Registry, fresh bool, b *budget.Budget) (*metric
 		}, []string{"model"}),
 		decode: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "classifyd_image_decode_duration_seconds",
-			Help:    "Time to decode one uploaded image.",
+			Help:    "Time to decode and prepare one model's input from an uploaded image.",
 			Buckets: latencyBuckets,
 		}),
 		ready: prometheus.NewGaugeVec(prometheus.GaugeOpts{

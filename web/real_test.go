@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"image"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,6 +17,7 @@ import (
 	"github.com/classifyd/classifyd/classify"
 	_ "github.com/classifyd/classifyd/classify/engines"
 	"github.com/classifyd/classifyd/classify/manifest"
+	"github.com/classifyd/classifyd/imageprep"
 	"github.com/classifyd/classifyd/web"
 )
 
@@ -120,5 +123,57 @@ func TestRealInputFormsAgree(t *testing.T) {
 				t.Errorf("differs from multipart:\n got %s\nwant %s", b, want)
 			}
 		})
+	}
+}
+
+// TestRealTopOneUnchanged: the request path decodes each model's part of a
+// JPEG at its own DCT scale; on every shared photo and several points the
+// theme and color top-1 must be what cropping the whole image/jpeg decode
+// gives (the pipeline before the project's decoder), and the probabilities
+// close.
+func TestRealTopOneUnchanged(t *testing.T) {
+	cs := realClassifiers(t)
+	dir := os.Getenv("TEST_IMAGES_DIR")
+	files, _ := filepath.Glob(filepath.Join(dir, "*.jpg"))
+	pngs, _ := filepath.Glob(filepath.Join(dir, "*.png"))
+	for _, f := range append(files, pngs...) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, err := imageprep.NewSource(data, imageprep.Limits{})
+		if err != nil {
+			continue // truncated.jpg and friends: refused either way
+		}
+		old, _, err := imageprep.Decode(data, imageprep.Limits{})
+		if err != nil {
+			t.Fatalf("%s: new path accepts, old refuses: %v", f, err)
+		}
+		size := src.Header().Size()
+		for _, pt := range []image.Point{{size.X / 2, size.Y / 2}, {size.X / 4, size.Y / 3}, {size.X - 1, size.Y - 1}} {
+			for _, c := range cs {
+				a, err := src.Prepare(c.Preprocess, pt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, err := imageprep.Prepare(old, c.Preprocess, pt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				la, err := c.Classify(context.Background(), a, 5)
+				if err != nil {
+					t.Fatal(err)
+				}
+				lb, err := c.Classify(context.Background(), b, 5)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("%s %v %s: %s %.3f (was %s %.3f)", filepath.Base(f), pt, c.Name, la[0].Label, la[0].Probability, lb[0].Label, lb[0].Probability)
+				// A near tie may swap; a clear winner may not.
+				if la[0].Label != lb[0].Label && math.Abs(float64(lb[0].Probability-lb[1].Probability)) > 0.05 {
+					t.Errorf("%s at %v, %s: top-1 %s, was %s (%.3f vs runner-up %.3f)", filepath.Base(f), pt, c.Name, la[0].Label, lb[0].Label, lb[0].Probability, lb[1].Probability)
+				}
+			}
+		}
 	}
 }

@@ -166,11 +166,11 @@ func predictFile(ctx context.Context, path string, cs []*classify.Classifier, x,
 	if err != nil {
 		return fail(err)
 	}
-	img, _, err := imageprep.Decode(data, imageprep.Limits{})
+	src, err := imageprep.NewSource(data, imageprep.Limits{})
 	if err != nil {
 		return fail(fmt.Errorf("%s: %w", path, err))
 	}
-	size := img.Bounds().Size()
+	size := src.Header().Size()
 	pt := image.Pt(size.X/2, size.Y/2)
 	if x.set {
 		pt = image.Pt(x.v, y.v)
@@ -182,7 +182,7 @@ func predictFile(ctx context.Context, path string, cs []*classify.Classifier, x,
 		return fail(fmt.Errorf("%w: none selected", classify.ErrModelNotFound))
 	}
 	results := classify.ClassifyAll(ctx, cs, func(p classify.Preprocess) (*classify.Tensor, error) {
-		return imageprep.Prepare(img, p, pt)
+		return src.Prepare(p, pt)
 	}, k)
 	r.Response, _ = web.NewResponse(size, pt, cs, results)
 	r.DurationMS = ms(time.Since(start))
