@@ -172,3 +172,54 @@ func TestLoadImageSavedModel(t *testing.T) {
 		}
 	}
 }
+
+// TestReadmeSavedModel loads the example entry of models/README.md's
+// "Serving a SavedModel" as written, against a generated base path whose
+// newest version (2) is the one that answers correctly.
+func TestReadmeSavedModel(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "models", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "### Serving a SavedModel")
+	_, block, ok2 := strings.Cut(section, "```yaml\n")
+	block, _, ok3 := strings.Cut(block, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("no yaml block under ### Serving a SavedModel in models/README.md")
+	}
+	dir := t.TempDir()
+	m, err := manifest.Parse(strings.NewReader(block), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := m.Models[0]
+	p := e.Preprocess
+	for v, scale := range map[string]float32{"1": -10, "2": 10} {
+		if err := savedmodeltest.MeanRGB(filepath.Join(e.SavedModelPath(dir), v), p.Height, p.Width, scale); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(e.LabelsPath(dir), []byte("red\ngreen\nblue\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := manifest.LoadModel(context.Background(), dir, e, manifest.LoadOptions{})
+	if c.Err != nil {
+		t.Fatal(c.Err)
+	}
+	defer c.Model.Close()
+	if c.Info.SavedModel.Version != 2 {
+		t.Errorf("version %d loaded, want the newest, 2", c.Info.SavedModel.Version)
+	}
+	x := classify.NewTensor(classify.Float32, 1, p.Height, p.Width, 3)
+	d := x.Float32s()
+	for i := 2; i < len(d); i += 3 {
+		d[i] = 1
+	}
+	got, err := c.Classify(context.Background(), x, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[0].Label != "blue" {
+		t.Errorf("a blue input gave %+v, want 3 labels, blue first", got)
+	}
+}
