@@ -28,7 +28,10 @@ type Classifier struct {
 	Skip        []int
 	TopK        int
 	Preprocess  Preprocess
-	Info        ModelInfo
+	// Info describes the loaded model; it is also set when the model
+	// opened but failed its checks against the manifest (so a SavedModel's
+	// signature and version can still be reported), and empty otherwise.
+	Info ModelInfo
 }
 
 // Ready reports whether the classifier loaded and can serve requests.

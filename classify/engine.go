@@ -26,6 +26,25 @@ type ModelInfo struct {
 	Outputs   []TensorInfo   `json:"outputs"`
 	Ops       map[string]int `json:"ops,omitempty"`   // op type → node count, after optimisation
 	FLOPs     int64          `json:"flops,omitempty"` // of one run at the static input shapes, 0 if unknown
+	// SavedModel says which SavedModel was loaded; nil for a graph file.
+	SavedModel *SavedModelInfo `json:"saved_model,omitempty"`
+}
+
+// SavedModelInfo is where a SavedModel-backed model came from. A TF Serving
+// base path is resolved once, at open, to its newest version folder: Dir
+// and Version say which one is served, so a newer folder appearing later
+// changes nothing until the model is opened again.
+type SavedModelInfo struct {
+	// Dir is the SavedModel directory read (the version folder below a
+	// base path).
+	Dir string `json:"dir"`
+	// Version is that folder's number; -1 when the directory was named
+	// directly rather than through a base path.
+	Version int64    `json:"version"`
+	Tags    []string `json:"tags"`
+	// Method is the served signature's method_name
+	// ("tensorflow/serving/predict", ".../classify", ".../regress").
+	Method string `json:"method,omitempty"`
 }
 
 // OpenOptions tune Engine.Open.

@@ -24,6 +24,28 @@ type (
 		Crop       cropInfo            `json:"crop"`
 		Labels     int                 `json:"labels"`
 		TopK       int                 `json:"top_k"`
+		// Signature is set for a SavedModel entry only, so frozen-graph
+		// entries read as they always did.
+		Signature *signatureInfo `json:"signature,omitempty"`
+	}
+	// signatureInfo is the SignatureDef served: Input and Output above are
+	// two of its keys. Version is the TF Serving version folder loaded
+	// from a base path, absent when the entry names the SavedModel
+	// directory itself. The directory is in the log, not here.
+	signatureInfo struct {
+		Key     string            `json:"key"`
+		Method  string            `json:"method"`
+		Version *int64            `json:"version,omitempty"`
+		Tags    []string          `json:"tags"`
+		Inputs  []signatureTensor `json:"inputs"`
+		Outputs []signatureTensor `json:"outputs"`
+	}
+	// signatureTensor is one input or output of a signature; Shape is
+	// null for an unknown rank, -1 marks an unknown dimension.
+	signatureTensor struct {
+		Key   string         `json:"key"`
+		DType string         `json:"dtype"`
+		Shape classify.Shape `json:"shape"`
 	}
 	tensorInfo struct {
 		Name  string         `json:"name"`
@@ -80,6 +102,9 @@ func describe(cl *classify.Classifier) modelInfo {
 			m.Output = tensorInfo{Name: cl.Output, DType: t.DType.String(), Shape: t.Shape}
 		}
 	}
+	if sm := cl.Info.SavedModel; sm != nil {
+		m.Signature = describeSignature(cl.Info, sm)
+	}
 	p := cl.Preprocess
 	switch {
 	case p.CropPixels > 0:
@@ -90,6 +115,24 @@ func describe(cl *classify.Classifier) modelInfo {
 		m.Crop = cropInfo{Kind: "full", Rule: "the whole image"}
 	}
 	return m
+}
+
+func describeSignature(info classify.ModelInfo, sm *classify.SavedModelInfo) *signatureInfo {
+	s := &signatureInfo{Key: info.Signature, Method: sm.Method, Tags: append([]string{}, sm.Tags...),
+		Inputs: signatureTensors(info.Inputs), Outputs: signatureTensors(info.Outputs)}
+	if sm.Version >= 0 {
+		v := sm.Version
+		s.Version = &v
+	}
+	return s
+}
+
+func signatureTensors(ts []classify.TensorInfo) []signatureTensor {
+	out := make([]signatureTensor, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, signatureTensor{Key: t.Name, DType: t.DType.String(), Shape: t.Shape})
+	}
+	return out
 }
 
 func sameTensor(a, b string) bool {

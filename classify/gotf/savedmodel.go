@@ -37,6 +37,7 @@ const initSignature = "__saved_model_init_op"
 // one TensorFlow session would order them. Otherwise Runs are concurrent.
 type SavedModel struct {
 	sm       *savedmodel.SavedModel
+	version  int64 // of the version folder below a base path; -1 without one
 	vars     *ops.Variables
 	writes   bool
 	mu       sync.Mutex
@@ -89,13 +90,14 @@ func OpenSavedModel(ctx context.Context, dir string, opts SavedModelOptions) (m 
 // live in vars, with the init ops already run.
 type prepared struct {
 	sm      *savedmodel.SavedModel
+	version int64
 	gd      *gpb.GraphDef
 	vars    *ops.Variables
 	kernels map[string]ops.Builder
 }
 
 func prepare(ctx context.Context, dir string, tags []string, threads int) (*prepared, error) {
-	real, _, err := savedmodel.Resolve(dir)
+	real, version, err := savedmodel.Resolve(dir)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", classify.ErrInvalidGraph, err)
 	}
@@ -115,7 +117,7 @@ func prepare(ctx context.Context, dir string, tags []string, threads int) (*prep
 	if err := bindAssets(gd, sm.Assets); err != nil {
 		return nil, err
 	}
-	p := &prepared{sm: sm, gd: gd, vars: ops.NewVariables()}
+	p := &prepared{sm: sm, version: version, gd: gd, vars: ops.NewVariables()}
 	for v, key := range b.keys {
 		if sm.Variables == nil {
 			return nil, fmt.Errorf("%w: variable %q is restored from %q but the SavedModel has no variables/", classify.ErrInvalidGraph, v, key)
@@ -139,7 +141,7 @@ func openSavedModel(ctx context.Context, dir string, opts SavedModelOptions) (*S
 		return nil, err
 	}
 	sm, gd, kernels := p.sm, p.gd, p.kernels
-	m := &SavedModel{sm: sm, vars: p.vars, sigs: map[string]*signatureModel{}}
+	m := &SavedModel{sm: sm, version: p.version, vars: p.vars, sigs: map[string]*signatureModel{}}
 	var outputs []string
 	for key, s := range sm.Signatures {
 		if key == initSignature {
@@ -489,12 +491,19 @@ func readNode(name, v string, vn *npb.NodeDef, ctrl []string) *npb.NodeDef {
 
 // Info describes the selected signature: inputs and outputs named by their
 // signature keys (what Run takes), with the signature's dtypes and shapes;
-// op counts and FLOPs are those of its compiled graph.
+// op counts and FLOPs are those of its compiled graph; SavedModel names
+// the directory and version folder read.
 func (m *SavedModel) Info() classify.ModelInfo {
 	sg := m.sigs[m.selected]
 	info := sg.model.Info()
 	info.Signature = m.selected
 	info.Inputs, info.Outputs = keyInfos(sg.sig.Inputs), keyInfos(sg.sig.Outputs)
+	info.SavedModel = &classify.SavedModelInfo{
+		Dir:     m.sm.Dir,
+		Version: m.version,
+		Tags:    append([]string(nil), m.sm.Tags...),
+		Method:  sg.sig.Method,
+	}
 	return info
 }
 

@@ -354,3 +354,40 @@ func TestResourceGather(t *testing.T) {
 		t.Errorf("%d variable reads left after constify", n)
 	}
 }
+
+// Info says which SavedModel is served: the newest version folder of a TF
+// Serving base path, or the directory itself (version -1) when it is named
+// directly.
+func TestSavedModelInfoVersion(t *testing.T) {
+	base := servingModel(t, "saved_model_half_plus_two_2_versions")
+	for _, tc := range []struct {
+		dir     string
+		wantDir string
+		version int64
+	}{
+		{base, filepath.Join(base, "00000124"), 124},
+		{filepath.Join(base, "00000123"), filepath.Join(base, "00000123"), -1},
+	} {
+		m, err := New().Open(context.Background(), tc.dir, classify.OpenOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		sm := m.Info().SavedModel
+		if sm == nil {
+			t.Fatalf("%s: Info().SavedModel is nil", tc.dir)
+		}
+		wantDir, _ := filepath.Abs(tc.wantDir)
+		if sm.Dir != wantDir || sm.Version != tc.version || strings.Join(sm.Tags, ",") != "serve" || sm.Method != "tensorflow/serving/predict" {
+			t.Errorf("%s: SavedModel = %+v, want dir %s version %d tags serve, predict", tc.dir, sm, wantDir, tc.version)
+		}
+	}
+	g, err := New().Open(context.Background(), filepath.Join("..", "..", "models", "color", "color.pb"), classify.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	if g.Info().SavedModel != nil {
+		t.Errorf("a frozen graph has SavedModel info %+v", g.Info().SavedModel)
+	}
+}

@@ -45,7 +45,9 @@ func Load(ctx context.Context, m *Manifest, o LoadOptions) []*classify.Classifie
 }
 
 // LoadModel opens one manifest entry (paths resolved against dir). It never
-// returns nil; on failure the Classifier's Err says why.
+// returns nil; on failure the Classifier's Err says why, and its Info is
+// still set when the model opened but did not match the entry (so a
+// SavedModel's version is known either way).
 func LoadModel(ctx context.Context, dir string, e Model, o LoadOptions) *classify.Classifier {
 	log := o.Logger
 	if log == nil {
@@ -71,19 +73,25 @@ func LoadModel(ctx context.Context, dir string, e Model, o LoadOptions) *classif
 	if c.TopK == 0 {
 		c.TopK = classify.DefaultTopK
 	}
+	attrs := []any{"model", e.Name, "engine", engine, "graph", e.GraphPath(dir)}
+	if e.SavedModel != "" {
+		attrs = []any{"model", e.Name, "engine", engine, "savedmodel", e.SavedModelPath(dir)}
+	}
 	start := time.Now()
 	model, err := open(ctx, dir, e, engine, c, o)
 	d := time.Since(start)
+	if sm := c.Info.SavedModel; sm != nil {
+		// Which version folder a base path resolved to is the first thing
+		// an operator asks, whether it loaded or not.
+		attrs = append(attrs, "signature", c.Info.Signature, "version", sm.Version, "dir", sm.Dir)
+	}
 	if err != nil {
 		c.Err = fmt.Errorf("model %s: %w", e.Name, err)
-		log.Error("model failed to load", "model", e.Name, "engine", engine, "graph", e.GraphPath(dir),
-			"duration_ms", ms(d), "error", c.Err.Error())
+		log.Error("model failed to load", append(attrs, "duration_ms", ms(d), "error", c.Err.Error())...)
 		return c
 	}
 	c.Model = model
-	c.Info = model.Info()
-	log.Info("model loaded", "model", e.Name, "engine", engine, "graph", e.GraphPath(dir),
-		"labels", len(c.Labels), "duration_ms", ms(d))
+	log.Info("model loaded", append(attrs, "labels", len(c.Labels), "duration_ms", ms(d))...)
 	return c
 }
 
@@ -108,18 +116,35 @@ func open(ctx context.Context, dir string, e Model, engine string, c *classify.C
 	if c.Labels, err = labels.Load(e.LabelsPath(dir)); err != nil {
 		return nil, err
 	}
-	graph := e.GraphPath(dir)
-	model, err := eng.Open(ctx, graph, classify.OpenOptions{
-		Outputs: []string{e.Output},
-		Inputs:  []string{e.Input},
-		Threads: o.Threads,
-	})
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("graph %s does not exist (for the default theme model, run `make models`): %w", graph, err)
+	var model classify.Model
+	if e.SavedModel != "" {
+		path := e.SavedModelPath(dir)
+		// A SavedModel is fed and fetched by its signature's keys, so
+		// Inputs and Outputs (node names) do not apply.
+		model, err = eng.Open(ctx, path, classify.OpenOptions{Signature: e.Signature, Tags: e.Tags, Threads: o.Threads})
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("savedmodel %s does not exist: %w", path, err)
+			}
+			return nil, fmt.Errorf("open savedmodel %s: %w", path, err)
 		}
-		return nil, fmt.Errorf("open graph %s: %w", graph, err)
+	} else {
+		graph := e.GraphPath(dir)
+		model, err = eng.Open(ctx, graph, classify.OpenOptions{
+			Outputs: []string{e.Output},
+			Inputs:  []string{e.Input},
+			Threads: o.Threads,
+		})
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("graph %s does not exist (for the default theme model, run `make models`): %w", graph, err)
+			}
+			return nil, fmt.Errorf("open graph %s: %w", graph, err)
+		}
 	}
+	// Info is kept even when the checks below fail, so the log and
+	// /v1/models say which SavedModel version did not match its entry.
+	c.Info = model.Info()
 	if err := check(ctx, model, e, c.Labels); err != nil {
 		model.Close()
 		return nil, err
@@ -132,6 +157,11 @@ func check(ctx context.Context, model classify.Model, e Model, names []string) e
 	p := e.Preprocess
 	want := classify.Shape{1, p.Height, p.Width, 3}
 	info := model.Info()
+	if e.SavedModel != "" {
+		if err := checkKeys(info, e); err != nil {
+			return err
+		}
+	}
 	var in *classify.TensorInfo
 	for i := range info.Inputs {
 		if sameNode(info.Inputs[i].Name, e.Input) {
@@ -176,6 +206,34 @@ func check(ctx context.Context, model classify.Model, e Model, names []string) e
 		if s >= n {
 			return fmt.Errorf("%w: skip index %d is beyond the %d outputs", ErrInvalid, s, n)
 		}
+	}
+	return nil
+}
+
+// checkKeys validates a SavedModel entry's input and output against the
+// signature the engine serves. Keys are matched exactly: unlike node names,
+// "x" and "x:0" are different keys.
+func checkKeys(info classify.ModelInfo, e Model) error {
+	if info.Signature == "" {
+		return fmt.Errorf("%w: the %s engine opened %s without a signature, so input and output keys cannot be checked", classify.ErrInvalidGraph, info.Engine, e.SavedModel)
+	}
+	var problems []string
+	for _, f := range [...]struct {
+		what, key string
+		have      []classify.TensorInfo
+	}{{"input", e.Input, info.Inputs}, {"output", e.Output, info.Outputs}} {
+		var keys []string
+		found := false
+		for _, t := range f.have {
+			keys = append(keys, t.Name)
+			found = found || t.Name == f.key
+		}
+		if !found {
+			problems = append(problems, fmt.Sprintf("%s %q is not a key of signature %q (%ss: %s)", f.what, f.key, info.Signature, f.what, strings.Join(keys, ", ")))
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%w: %s", classify.ErrInvalidGraph, strings.Join(problems, "; "))
 	}
 	return nil
 }

@@ -11,6 +11,17 @@
 //	    output: probabilities
 //	    top_k: 5
 //	    preprocess: {crop_pixels: 9, width: 9, height: 9, range: [0, 1]}
+//	  - name: flowers
+//	    savedmodel: flowers         # a SavedModel directory, or a TF Serving base path
+//	    signature: serving_default  # the default; tags default to [serve]
+//	    labels: flowers/labels.txt
+//	    input: images               # signature keys, not node names
+//	    output: probabilities
+//	    preprocess: {crop_fraction: 0.8, width: 224, height: 224, range: [0, 1]}
+//
+// An entry names either a frozen graph (graph) or a SavedModel (savedmodel).
+// A base path's numeric version folders are versions of one model; the
+// newest is loaded, once, at start.
 //
 // Parsing is strict (unknown fields and impossible values are errors naming
 // the model), because a typo in a preprocessing field would otherwise give
@@ -54,6 +65,9 @@ type Manifest struct {
 type Model struct {
 	Name        string              `yaml:"name"`
 	Graph       string              `yaml:"graph"`
+	SavedModel  string              `yaml:"savedmodel"` // exclusive with Graph
+	Signature   string              `yaml:"signature"`  // SavedModel only
+	Tags        []string            `yaml:"tags"`       // SavedModel only
 	Labels      string              `yaml:"labels"`
 	Input       string              `yaml:"input"`
 	Output      string              `yaml:"output"`
@@ -66,6 +80,10 @@ type Model struct {
 
 // GraphPath is the graph file's path, resolved against dir.
 func (m *Model) GraphPath(dir string) string { return resolve(dir, m.Graph) }
+
+// SavedModelPath is the SavedModel directory (or base path), resolved
+// against dir.
+func (m *Model) SavedModelPath(dir string) string { return resolve(dir, m.SavedModel) }
 
 // LabelsPath is the labels file's path, resolved against dir.
 func (m *Model) LabelsPath(dir string) string { return resolve(dir, m.Labels) }
@@ -162,7 +180,21 @@ func (e *Model) problems() []error {
 	case !nameRE.MatchString(e.Name):
 		bad("name must be 1-64 letters, digits, '_', '-' or '.', starting with a letter or digit")
 	}
-	for _, f := range [...]struct{ name, v string }{{"graph", e.Graph}, {"labels", e.Labels}, {"input", e.Input}, {"output", e.Output}} {
+	graph, sm := strings.TrimSpace(e.Graph) != "", strings.TrimSpace(e.SavedModel) != ""
+	switch {
+	case graph && sm:
+		bad("graph and savedmodel are exclusive")
+	case !graph && !sm:
+		bad("graph is missing (or savedmodel, for a SavedModel directory)")
+	case graph && (e.Signature != "" || len(e.Tags) > 0):
+		bad("signature and tags apply to a savedmodel, not a graph")
+	}
+	for _, tag := range e.Tags {
+		if strings.TrimSpace(tag) == "" {
+			bad("tags has an empty tag")
+		}
+	}
+	for _, f := range [...]struct{ name, v string }{{"labels", e.Labels}, {"input", e.Input}, {"output", e.Output}} {
 		if strings.TrimSpace(f.v) == "" {
 			bad("%s is missing", f.name)
 		}
