@@ -29,30 +29,13 @@ if [[ ! -f models/theme/frozen_graph.pb ]]; then
 	scripts/fetch-models.sh
 fi
 
-tmp=$(mktemp -d)
-server_pid=""
-cleanup() {
-	if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
-		kill -TERM "$server_pid" 2>/dev/null || true
-		wait "$server_pid" 2>/dev/null || true
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+source scripts/lib.sh
 
 echo "== building"
 go build -o "$tmp/classifyd" ./cmd/classifyd
 go build -o "$tmp/abuse" ./cmd/abuse
 
-port=""
-for _ in $(seq 50); do
-	p=$((20000 + RANDOM % 20000))
-	if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-		port=$p
-		break
-	fi
-done
-[[ -n "$port" ]] || { echo "no free loopback port found" >&2; exit 1; }
+port=$(free_port)
 addr=127.0.0.1:$port
 mkdir -p "$tmp/images"
 
@@ -60,11 +43,7 @@ echo "== starting classifyd on $addr (memory_budget $BUDGET, request_timeout $TI
 "$tmp/classifyd" --addr "$addr" --memory-budget "$BUDGET" --request-timeout "$TIMEOUT" \
 	--url-inputs --image-root "$tmp/images" >"$tmp/server.log" 2>&1 &
 server_pid=$!
-for _ in $(seq 300); do
-	kill -0 "$server_pid" 2>/dev/null || { cat "$tmp/server.log" >&2; exit 1; }
-	curl -fsS -o /dev/null "http://$addr/readyz" 2>/dev/null && break
-	sleep 0.2
-done
+wait_ready "$addr" "$tmp/server.log"
 curl -fsS "http://$addr/readyz"; echo
 rss_start=$(awk '/VmRSS/ {print $2}' "/proc/$server_pid/status")
 

@@ -29,16 +29,7 @@ if [[ "$MODELS" == models/models.yaml && ! -f models/theme/frozen_graph.pb && -x
 	scripts/fetch-models.sh
 fi
 
-tmp=$(mktemp -d)
-server_pid=""
-cleanup() {
-	if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
-		kill -TERM "$server_pid" 2>/dev/null || true
-		wait "$server_pid" 2>/dev/null || true
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+source scripts/lib.sh
 
 echo "== building"
 go build -o "$tmp/classifyd" ./cmd/classifyd
@@ -46,39 +37,14 @@ go build -o "$tmp/loadtest" ./cmd/loadtest
 
 # A free port: one where nothing answers a TCP connect. Another program could
 # take it before classifyd binds; then the start check below fails loudly.
-port=""
-for _ in $(seq 50); do
-	p=$((20000 + RANDOM % 20000))
-	if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-		port=$p
-		break
-	fi
-done
-[[ -n "$port" ]] || { echo "no free loopback port found" >&2; exit 1; }
+port=$(free_port)
 addr=127.0.0.1:$port
 
 echo "== starting classifyd on $addr with $MODELS"
 "$tmp/classifyd" --addr "$addr" --models "$MODELS" "$@" >"$tmp/server.log" 2>&1 &
 server_pid=$!
 
-ready=""
-for _ in $(seq 300); do
-	if ! kill -0 "$server_pid" 2>/dev/null; then
-		echo "classifyd exited during start-up:" >&2
-		cat "$tmp/server.log" >&2
-		exit 1
-	fi
-	if curl -fsS -o /dev/null "http://$addr/readyz" 2>/dev/null; then
-		ready=1
-		break
-	fi
-	sleep 0.2
-done
-if [[ -z "$ready" ]]; then
-	echo "classifyd not ready after 60 s:" >&2
-	tail -n 20 "$tmp/server.log" >&2
-	exit 1
-fi
+wait_ready "$addr" "$tmp/server.log"
 echo "== models"
 curl -fsS "http://$addr/readyz"
 echo
