@@ -238,17 +238,40 @@ func (d *decoder) convertRow(out []uint8) {
 	}
 }
 
-// yccToRGB is the portable colour-conversion kernel.
+// Per-chroma-value terms of the conversion, as libjpeg's tables, and a
+// clamp table: the kernel does three lookups and three adds per channel.
+var (
+	tabCrR, tabCbB, tabG [256]int32
+	tabCbG               [256]int32
+	clampTab             [1024]uint8 // clampTab[v+384] = clamp(v)
+)
+
+func init() {
+	for i := range 256 {
+		x := int32(i) - 128
+		tabCrR[i] = (fixR*x + half) >> 16
+		tabCbB[i] = (fixB*x + half) >> 16
+		tabG[i] = -fixGr*x + half
+		tabCbG[i] = -fixGb * x
+	}
+	for i := range clampTab {
+		clampTab[i] = clamp8(int32(i) - 384)
+	}
+}
+
+// yccToRGB is the portable colour-conversion kernel; its arithmetic is
+// exactly that of the formulas above.
 func yccToRGB(out, y, cb, cr []uint8) {
-	out = out[:3*len(y)]
-	cb, cr = cb[:len(y)], cr[:len(y)]
-	for i, yv := range y {
-		yy := int32(yv)
-		b := int32(cb[i]) - 128
-		r := int32(cr[i]) - 128
-		out[3*i] = clamp8(yy + (fixR*r+half)>>16)
-		out[3*i+1] = clamp8(yy + (-fixGb*b-fixGr*r+half)>>16)
-		out[3*i+2] = clamp8(yy + (fixB*b+half)>>16)
+	n := len(y)
+	out = out[:3*n]
+	cb, cr = cb[:n], cr[:n]
+	for i := 0; i < n; i++ {
+		yy := int32(y[i]) + 384
+		b, r := cb[i], cr[i]
+		o := out[3*i : 3*i+3 : 3*i+3]
+		o[0] = clampTab[(yy+tabCrR[r])&1023]
+		o[1] = clampTab[(yy+(tabCbG[b]+tabG[r])>>16)&1023]
+		o[2] = clampTab[(yy+tabCbB[b])&1023]
 	}
 }
 

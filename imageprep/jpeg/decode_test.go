@@ -289,9 +289,11 @@ func TestCostBoundsAllocation(t *testing.T) {
 
 // decodeFresh decodes with empty pools, so every buffer is a new allocation.
 func decodeFresh(b []byte) (*Image, error) {
-	for bytePool.Get() != nil {
-	}
-	for coefPool.Get() != nil {
+	for i := range bytePool {
+		for bytePool[i].Get() != nil {
+		}
+		for coefPool[i].Get() != nil {
+		}
 	}
 	return Decode(b, Options{})
 }
