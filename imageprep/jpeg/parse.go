@@ -24,17 +24,12 @@ const (
 	mAPPE = 0xEE
 )
 
-// maxDimension bounds width and height; T.81 allows 65535 and so do we,
-// but the product is what memory limits check.
-const maxDimension = 65535
-
 // component is the decoder's per-component state.
 type component struct {
 	id     uint8
 	h, v   int
 	tq     uint8
 	q      [64]uint16 // quantisation table latched at the component's first scan, natural order
-	qSet   bool
 	td, ta uint8
 	pred   int32
 	seen   bool // appeared in a scan
