@@ -43,6 +43,7 @@ func (d *decoder) decodeImage(opt Options) (*Image, error) {
 		d.byteBufs = append(d.byteBufs, rp)
 		d.rowBuf[i] = *rp
 	}
+	d.colsum = make([]int32, g.out.Dx()/2+4)
 
 	scans := 0
 	for {
@@ -167,16 +168,30 @@ func (d *decoder) upsampleRow(c *component, y int, dst []uint8) {
 			ny = cy - 1
 		}
 		r0, r1 := c.prow(cy), c.prow(ny)
-		sum := func(i int) int32 { return 3*int32(r0[i]) + int32(r1[i]) }
-		for k := range dst {
-			x := x0 + k
-			i := x >> 1
-			cur := 3 * sum(i-c.px0)
-			if x&1 == 0 {
-				dst[k] = uint8((cur + sum(clampX(i-1)) + 8) >> 4)
-			} else {
-				dst[k] = uint8((cur + sum(clampX(i+1)) + 7) >> 4)
-			}
+		// Column sums once per chroma sample (neighbours clamped), then
+		// two outputs per sample without bounds arithmetic.
+		ilo := x0>>1 - 1
+		ihi := (x0+len(dst)-1)>>1 + 1
+		cs := d.colsum[:ihi-ilo+1]
+		for j := range cs {
+			i := max(0, min(ilo+j, last)) - c.px0
+			cs[j] = 3*int32(r0[i]) + int32(r1[i])
+		}
+		k := 0
+		if x0&1 == 1 {
+			j := x0>>1 - ilo
+			dst[0] = uint8((3*cs[j] + cs[j+1] + 7) >> 4)
+			k = 1
+		}
+		for ; k+1 < len(dst); k += 2 {
+			j := (x0+k)>>1 - ilo
+			cur := 3 * cs[j]
+			dst[k] = uint8((cur + cs[j-1] + 8) >> 4)
+			dst[k+1] = uint8((cur + cs[j+1] + 7) >> 4)
+		}
+		if k < len(dst) {
+			j := (x0+k)>>1 - ilo
+			dst[k] = uint8((3*cs[j] + cs[j-1] + 8) >> 4)
 		}
 	case c.fx == 1 && c.fy == 2 && fancy:
 		cy := y >> 1

@@ -86,7 +86,7 @@ func newGeometry(h *Header, scale int, region image.Rectangle) (geometry, error)
 		g.planeBytes += int64((g.mx1-g.mx0)*c.H*ss) * int64((g.my1-g.my0)*c.V*ss)
 	}
 	g.pixBytes = int64(g.out.Dx()) * int64(g.out.Dy()) * int64(g.channels)
-	g.rowBytes = int64(g.out.Dx()) * 4
+	g.rowBytes = int64(g.out.Dx())*int64(nc) + (int64(g.out.Dx())/2+4)*4
 	g.streamingScans = !h.buffered
 	return g, nil
 }

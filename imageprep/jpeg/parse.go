@@ -79,6 +79,7 @@ type decoder struct {
 	br          bitReader
 	g           geometry
 	rowBuf      [4][]uint8 // upsampled rows for colour conversion
+	colsum      []int32    // chroma column sums of the 2x2 upsampler
 	coefBufs    []*[]int16 // pooled buffers to return after the decode
 	byteBufs    []*[]uint8
 }
