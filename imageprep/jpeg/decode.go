@@ -43,6 +43,7 @@ func (d *decoder) decodeImage(opt Options) (*Image, error) {
 		d.byteBufs = append(d.byteBufs, rp)
 		d.rowBuf[i] = *rp
 	}
+	d.colsum = make([]int32, g.out.Dx()/2+4)
 
 	scans := 0
 	for {
@@ -167,16 +168,30 @@ func (d *decoder) upsampleRow(c *component, y int, dst []uint8) {
 			ny = cy - 1
 		}
 		r0, r1 := c.prow(cy), c.prow(ny)
-		sum := func(i int) int32 { return 3*int32(r0[i]) + int32(r1[i]) }
-		for k := range dst {
-			x := x0 + k
-			i := x >> 1
-			cur := 3 * sum(i-c.px0)
-			if x&1 == 0 {
-				dst[k] = uint8((cur + sum(clampX(i-1)) + 8) >> 4)
-			} else {
-				dst[k] = uint8((cur + sum(clampX(i+1)) + 7) >> 4)
-			}
+		// Column sums once per chroma sample (neighbours clamped), then
+		// two outputs per sample without bounds arithmetic.
+		ilo := x0>>1 - 1
+		ihi := (x0+len(dst)-1)>>1 + 1
+		cs := d.colsum[:ihi-ilo+1]
+		for j := range cs {
+			i := max(0, min(ilo+j, last)) - c.px0
+			cs[j] = 3*int32(r0[i]) + int32(r1[i])
+		}
+		k := 0
+		if x0&1 == 1 {
+			j := x0>>1 - ilo
+			dst[0] = uint8((3*cs[j] + cs[j+1] + 7) >> 4)
+			k = 1
+		}
+		for ; k+1 < len(dst); k += 2 {
+			j := (x0+k)>>1 - ilo
+			cur := 3 * cs[j]
+			dst[k] = uint8((cur + cs[j-1] + 8) >> 4)
+			dst[k+1] = uint8((cur + cs[j+1] + 7) >> 4)
+		}
+		if k < len(dst) {
+			j := (x0+k)>>1 - ilo
+			dst[k] = uint8((3*cs[j] + cs[j-1] + 8) >> 4)
 		}
 	case c.fx == 1 && c.fy == 2 && fancy:
 		cy := y >> 1
@@ -238,17 +253,40 @@ func (d *decoder) convertRow(out []uint8) {
 	}
 }
 
-// yccToRGB is the portable colour-conversion kernel.
+// Per-chroma-value terms of the conversion, as libjpeg's tables, and a
+// clamp table: the kernel does three lookups and three adds per channel.
+var (
+	tabCrR, tabCbB, tabG [256]int32
+	tabCbG               [256]int32
+	clampTab             [1024]uint8 // clampTab[v+384] = clamp(v)
+)
+
+func init() {
+	for i := range 256 {
+		x := int32(i) - 128
+		tabCrR[i] = (fixR*x + half) >> 16
+		tabCbB[i] = (fixB*x + half) >> 16
+		tabG[i] = -fixGr*x + half
+		tabCbG[i] = -fixGb * x
+	}
+	for i := range clampTab {
+		clampTab[i] = clamp8(int32(i) - 384)
+	}
+}
+
+// yccToRGB is the portable colour-conversion kernel; its arithmetic is
+// exactly that of the formulas above.
 func yccToRGB(out, y, cb, cr []uint8) {
-	out = out[:3*len(y)]
-	cb, cr = cb[:len(y)], cr[:len(y)]
-	for i, yv := range y {
-		yy := int32(yv)
-		b := int32(cb[i]) - 128
-		r := int32(cr[i]) - 128
-		out[3*i] = clamp8(yy + (fixR*r+half)>>16)
-		out[3*i+1] = clamp8(yy + (-fixGb*b-fixGr*r+half)>>16)
-		out[3*i+2] = clamp8(yy + (fixB*b+half)>>16)
+	n := len(y)
+	out = out[:3*n]
+	cb, cr = cb[:n], cr[:n]
+	for i := 0; i < n; i++ {
+		yy := int32(y[i]) + 384
+		b, r := cb[i], cr[i]
+		o := out[3*i : 3*i+3 : 3*i+3]
+		o[0] = clampTab[(yy+tabCrR[r])&1023]
+		o[1] = clampTab[(yy+(tabCbG[b]+tabG[r])>>16)&1023]
+		o[2] = clampTab[(yy+tabCbB[b])&1023]
 	}
 }
 

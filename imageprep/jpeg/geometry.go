@@ -2,6 +2,7 @@ package jpeg
 
 import (
 	"image"
+	"math/bits"
 	"sync"
 )
 
@@ -85,40 +86,45 @@ func newGeometry(h *Header, scale int, region image.Rectangle) (geometry, error)
 		g.planeBytes += int64((g.mx1-g.mx0)*c.H*ss) * int64((g.my1-g.my0)*c.V*ss)
 	}
 	g.pixBytes = int64(g.out.Dx()) * int64(g.out.Dy()) * int64(g.channels)
-	g.rowBytes = int64(g.out.Dx()) * 4
+	g.rowBytes = int64(g.out.Dx())*int64(nc) + (int64(g.out.Dx())/2+4)*4
 	g.streamingScans = !h.buffered
 	return g, nil
 }
 
 // Buffers are pooled across decodes: a server decoding photo after photo
 // reuses its coefficient, plane and pixel memory instead of clearing fresh
-// allocations each time.
-var bytePool, coefPool, decoderPool sync.Pool
+// allocations each time. Pools are per power-of-two size class so that a
+// small row buffer is never handed out where a plane is wanted.
+var (
+	bytePool    [64]sync.Pool
+	coefPool    [64]sync.Pool
+	decoderPool sync.Pool
+)
 
 func getBytes(n int) *[]uint8 {
-	if p, ok := bytePool.Get().(*[]uint8); ok && cap(*p) >= n {
+	k := bits.Len(uint(n))
+	if p, ok := bytePool[k].Get().(*[]uint8); ok && cap(*p) >= n {
 		*p = (*p)[:n]
 		return p
-	} else if ok {
-		bytePool.Put(p)
 	}
 	b := make([]uint8, n)
 	return &b
 }
 
-func putBytes(p *[]uint8) { bytePool.Put(p) }
+func putBytes(p *[]uint8) { bytePool[bits.Len(uint(cap(*p)))].Put(p) }
 
 func getCoef(n int) *[]int16 {
-	if p, ok := coefPool.Get().(*[]int16); ok && cap(*p) >= n {
+	k := bits.Len(uint(n))
+	if p, ok := coefPool[k].Get().(*[]int16); ok && cap(*p) >= n {
 		*p = (*p)[:n]
 		clear(*p)
 		return p
-	} else if ok {
-		coefPool.Put(p)
 	}
 	b := make([]int16, n)
 	return &b
 }
+
+func putCoef(p *[]int16) { coefPool[bits.Len(uint(cap(*p)))].Put(p) }
 
 func getDecoder() *decoder {
 	if d, ok := decoderPool.Get().(*decoder); ok {
@@ -129,10 +135,10 @@ func getDecoder() *decoder {
 
 func putDecoder(d *decoder) {
 	for _, p := range d.coefBufs {
-		coefPool.Put(p)
+		putCoef(p)
 	}
 	for _, p := range d.byteBufs {
-		bytePool.Put(p)
+		putBytes(p)
 	}
 	*d = decoder{}
 	decoderPool.Put(d)

@@ -31,6 +31,9 @@ func (t *huff) build(counts *[16]uint8, vals []byte, ac bool) error {
 		n := int32(counts[l-1])
 		t.valptr[l] = k - code
 		for i := int32(0); i < n; i++ {
+			if code >= 1<<l {
+				return corrupt("over-subscribed Huffman table")
+			}
 			if l <= lutBits {
 				sym := vals[k]
 				shift := uint(lutBits - l)
@@ -50,9 +53,6 @@ func (t *huff) build(counts *[16]uint8, vals []byte, ac bool) error {
 			}
 			code++
 			k++
-		}
-		if code > 1<<l {
-			return corrupt("over-subscribed Huffman table")
 		}
 		t.maxcode[l] = code - 1
 		if n == 0 {

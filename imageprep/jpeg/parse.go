@@ -24,17 +24,12 @@ const (
 	mAPPE = 0xEE
 )
 
-// maxDimension bounds width and height; T.81 allows 65535 and so do we,
-// but the product is what memory limits check.
-const maxDimension = 65535
-
 // component is the decoder's per-component state.
 type component struct {
 	id     uint8
 	h, v   int
 	tq     uint8
 	q      [64]uint16 // quantisation table latched at the component's first scan, natural order
-	qSet   bool
 	td, ta uint8
 	pred   int32
 	seen   bool // appeared in a scan
@@ -84,6 +79,7 @@ type decoder struct {
 	br          bitReader
 	g           geometry
 	rowBuf      [4][]uint8 // upsampled rows for colour conversion
+	colsum      []int32    // chroma column sums of the 2x2 upsampler
 	coefBufs    []*[]int16 // pooled buffers to return after the decode
 	byteBufs    []*[]uint8
 }
