@@ -12,6 +12,8 @@ import (
 	"net"
 	"net/http"
 	"strings"
+
+	"github.com/classifyd/classifyd/api"
 )
 
 // reader reads request bodies, multipart parts, stored files and fetched
@@ -103,7 +105,7 @@ func decodedBody(r *http.Request, rd reader, limit int64) (io.Reader, int64, int
 	zr, err := inflate(bytes.NewReader(data))
 	if err != nil {
 		rd.shrink(held)
-		return nil, 0, 0, fmt.Errorf("%w: %s body: %s", ErrBadRequest, enc, truncate(err.Error(), maxQuoted))
+		return nil, 0, 0, fmt.Errorf("%w: %s body: %s", api.ErrBadRequest, enc, api.Truncate(err.Error(), api.MaxQuoted))
 	}
 	n, err := io.Copy(io.Discard, &limitedReader{r: zr, left: limit, limit: limit})
 	if err != nil {
@@ -136,7 +138,7 @@ func inflater(enc string) (func(io.Reader) (io.Reader, error), error) {
 			return flate.NewReader(br), nil
 		}, nil
 	}
-	return nil, fmt.Errorf("%w: %s (send the body as is, or gzip or deflate it once)", ErrBadEncoding, quote(enc))
+	return nil, fmt.Errorf("%w: %s (send the body as is, or gzip or deflate it once)", api.ErrBadEncoding, api.Quote(enc))
 }
 
 // limitedReader fails with *http.MaxBytesError once more than limit bytes
@@ -162,7 +164,7 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 	}
 	var mb *http.MaxBytesError
 	if err != nil && err != io.EOF && !errors.As(err, &mb) && !isTimeout(err) {
-		err = fmt.Errorf("%w: compressed body: %v", ErrBadRequest, err)
+		err = fmt.Errorf("%w: compressed body: %v", api.ErrBadRequest, err)
 	}
 	return n, err
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/classifyd/classifyd/api"
 	"github.com/classifyd/classifyd/classify"
 	"github.com/classifyd/classifyd/imageprep"
 	"github.com/classifyd/classifyd/internal/budget"
@@ -94,7 +95,7 @@ func (s *server) classify(c *gin.Context) {
 	case req.x != nil && req.y != nil:
 		pt = image.Pt(*req.x, *req.y)
 	case req.x != nil || req.y != nil:
-		abortWithError(c, fmt.Errorf("%w: give both x and y, or neither for the centre", ErrBadRequest))
+		abortWithError(c, fmt.Errorf("%w: give both x and y, or neither for the centre", api.ErrBadRequest))
 		return
 	}
 	if !pt.In(image.Rectangle{Max: size}) {
@@ -140,7 +141,7 @@ func (s *server) classify(c *gin.Context) {
 	}, req.topK)
 	req.data = nil
 
-	resp, firstErr := NewResponse(size, pt, cs, results)
+	resp, firstErr := api.NewResponse(size, pt, cs, results)
 	durations := make(map[string]float64, len(results))
 	for _, cl := range cs {
 		r := results[cl.Name]
@@ -148,7 +149,7 @@ func (s *server) classify(c *gin.Context) {
 			if errors.Is(r.Err, context.Canceled) {
 				continue // the client left; the request line says so
 			}
-			s.log.Warn("model failed", "model", cl.Name, "error", truncate(r.Err.Error(), maxLogError))
+			s.log.Warn("model failed", "model", cl.Name, "error", api.Truncate(r.Err.Error(), maxLogError))
 			continue
 		}
 		durations[cl.Name] = ms(r.Duration)
@@ -160,7 +161,7 @@ func (s *server) classify(c *gin.Context) {
 	if firstErr != nil {
 		// Every model failed: the request as a whole failed, its status
 		// decided where every status is, and the per-model details kept.
-		status, _ = ErrorStatusCode(firstErr)
+		status, _ = api.ErrorStatusCode(firstErr)
 		c.Set(ctxKeyErr, firstErr)
 	}
 	c.JSON(status, resp)
@@ -196,14 +197,14 @@ func queueErr(ctx context.Context, what string) error {
 func (s *server) choose(names []string) ([]*classify.Classifier, error) {
 	if len(names) == 0 {
 		if len(s.ready) == 0 {
-			return nil, fmt.Errorf("%w: no model loaded (see /v1/models)", ErrNoModel)
+			return nil, fmt.Errorf("%w: no model loaded (see /v1/models)", api.ErrNoModel)
 		}
 		return s.ready, nil
 	}
 	want := map[string]bool{}
 	for _, n := range names {
 		if s.byName[n] == nil {
-			return nil, fmt.Errorf("%w: %s (see /v1/models)", classify.ErrModelNotFound, quote(n))
+			return nil, fmt.Errorf("%w: %s (see /v1/models)", classify.ErrModelNotFound, api.Quote(n))
 		}
 		want[n] = true
 	}
@@ -233,12 +234,12 @@ func (s *server) parse(c *gin.Context, rd reader) (*request, error) {
 	defer rd.shrink(zheld) // a compressed body is garbage once read
 	ct, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil {
-		return nil, fmt.Errorf("%w: Content-Type %s: use multipart/form-data, application/json or an image type", ErrUnsupportedMediaType, quote(r.Header.Get("Content-Type")))
+		return nil, fmt.Errorf("%w: Content-Type %s: use multipart/form-data, application/json or an image type", api.ErrUnsupportedMediaType, api.Quote(r.Header.Get("Content-Type")))
 	}
 	switch {
 	case ct == "multipart/form-data":
 		if params["boundary"] == "" {
-			return nil, fmt.Errorf("%w: multipart body without boundary", ErrBadRequest)
+			return nil, fmt.Errorf("%w: multipart body without boundary", api.ErrBadRequest)
 		}
 		return s.parseMultipart(multipart.NewReader(body, params["boundary"]), rd)
 	case ct == "application/json":
@@ -255,7 +256,7 @@ func (s *server) parse(c *gin.Context, rd reader) (*request, error) {
 		}
 		return req, nil
 	}
-	return nil, fmt.Errorf("%w: %s: use multipart/form-data, application/json or an image type", ErrUnsupportedMediaType, quote(ct))
+	return nil, fmt.Errorf("%w: %s: use multipart/form-data, application/json or an image type", api.ErrUnsupportedMediaType, api.Quote(ct))
 }
 
 // maxParts bounds the parts of a multipart body and maxModels the model
@@ -278,12 +279,12 @@ func (s *server) parseMultipart(mr *multipart.Reader, rd reader) (*request, erro
 			return nil, readError(err)
 		}
 		if parts == maxParts {
-			return nil, fmt.Errorf("%w: more than %d multipart fields", ErrBadRequest, maxParts)
+			return nil, fmt.Errorf("%w: more than %d multipart fields", api.ErrBadRequest, maxParts)
 		}
 		switch name := part.FormName(); name {
 		case "image":
 			if req.data != nil {
-				return nil, fmt.Errorf("%w: more than one image", ErrBadRequest)
+				return nil, fmt.Errorf("%w: more than one image", api.ErrBadRequest)
 			}
 			if req.data, req.held, err = rd.readAll(part, 0, s.o.MaxBodyBytes); err != nil {
 				return nil, readError(err)
@@ -294,7 +295,7 @@ func (s *server) parseMultipart(mr *multipart.Reader, rd reader) (*request, erro
 				return nil, readError(err)
 			}
 			if len(v) > maxField {
-				return nil, fmt.Errorf("%w: field %s is longer than %d bytes", ErrBadRequest, name, maxField)
+				return nil, fmt.Errorf("%w: field %s is longer than %d bytes", api.ErrBadRequest, name, maxField)
 			}
 			switch name {
 			case "x":
@@ -311,7 +312,7 @@ func (s *server) parseMultipart(mr *multipart.Reader, rd reader) (*request, erro
 		part.Close()
 	}
 	if req.data == nil {
-		return nil, fmt.Errorf("%w: no file field named \"image\"", ErrBadRequest)
+		return nil, fmt.Errorf("%w: no file field named \"image\"", api.ErrBadRequest)
 	}
 	return req, req.setFields(x, y, topK, models)
 }
@@ -328,7 +329,7 @@ func (req *request) setFields(x, y, topK string, models []string) error {
 	if topK = strings.TrimSpace(topK); topK != "" {
 		k, err := strconv.Atoi(topK)
 		if err != nil {
-			return fmt.Errorf("%w: top_k %s is not an integer", ErrBadRequest, quote(topK))
+			return fmt.Errorf("%w: top_k %s is not an integer", api.ErrBadRequest, api.Quote(topK))
 		}
 		req.topK = k
 	}
@@ -340,10 +341,10 @@ func (req *request) setFields(x, y, topK string, models []string) error {
 
 func (req *request) check() error {
 	if len(req.models) > maxModels {
-		return fmt.Errorf("%w: %d models named, at most %d", ErrBadRequest, len(req.models), maxModels)
+		return fmt.Errorf("%w: %d models named, at most %d", api.ErrBadRequest, len(req.models), maxModels)
 	}
 	if req.topK < 0 || req.topK > maxTopK {
-		return fmt.Errorf("%w: top_k %d is outside 1..%d", ErrBadRequest, req.topK, maxTopK)
+		return fmt.Errorf("%w: top_k %d is outside 1..%d", api.ErrBadRequest, req.topK, maxTopK)
 	}
 	if len(req.data) == 0 {
 		return fmt.Errorf("%w: empty image", imageprep.ErrFormat)
@@ -370,14 +371,14 @@ func coord(name, v string) (*int, error) {
 	}
 	f, err := strconv.ParseFloat(v, 64)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s %s is not a number", ErrBadRequest, name, quote(v))
+		return nil, fmt.Errorf("%w: %s %s is not a number", api.ErrBadRequest, name, api.Quote(v))
 	}
 	return floatCoord(name, f)
 }
 
 func floatCoord(name string, f float64) (*int, error) {
 	if math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) > 1e9 {
-		return nil, fmt.Errorf("%w: %s %v is not a usable coordinate", ErrBadRequest, name, f)
+		return nil, fmt.Errorf("%w: %s %v is not a usable coordinate", api.ErrBadRequest, name, f)
 	}
 	i := int(math.Floor(f))
 	return &i, nil
@@ -424,14 +425,14 @@ func (m *modelList) UnmarshalJSON(b []byte) error {
 func object(raw []byte, what string, known map[string]bool) (map[string]rawRef, error) {
 	var m map[string]rawRef
 	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, fmt.Errorf("%w: %s: %s", ErrBadRequest, what, truncate(err.Error(), maxQuoted))
+		return nil, fmt.Errorf("%w: %s: %s", api.ErrBadRequest, what, api.Truncate(err.Error(), api.MaxQuoted))
 	}
 	if m == nil {
-		return nil, fmt.Errorf("%w: %s must be an object", ErrBadRequest, what)
+		return nil, fmt.Errorf("%w: %s must be an object", api.ErrBadRequest, what)
 	}
 	for k := range m {
 		if !known[k] {
-			return nil, fmt.Errorf("%w: %s has an unknown field %s", ErrBadRequest, what, quote(k))
+			return nil, fmt.Errorf("%w: %s has an unknown field %s", api.ErrBadRequest, what, api.Quote(k))
 		}
 	}
 	return m, nil
@@ -444,7 +445,7 @@ func field(m map[string]rawRef, name string, v any) error {
 		return nil
 	}
 	if err := json.Unmarshal(raw, v); err != nil {
-		return fmt.Errorf("%w: JSON field %s: %s", ErrBadRequest, name, truncate(err.Error(), maxQuoted))
+		return fmt.Errorf("%w: JSON field %s: %s", api.ErrBadRequest, name, api.Truncate(err.Error(), api.MaxQuoted))
 	}
 	return nil
 }
@@ -489,14 +490,14 @@ func (s *server) parseJSONFields(ctx context.Context, data []byte, req *request,
 		}
 	}
 	if top["image"] == nil {
-		return fmt.Errorf("%w: no image (give image.b64, image.url or image.path)", ErrBadRequest)
+		return fmt.Errorf("%w: no image (give image.b64, image.url or image.path)", api.ErrBadRequest)
 	}
 	im, err := object(top["image"], "image", jsonImageFields)
 	if err != nil {
 		return err
 	}
 	if len(im) != 1 {
-		return fmt.Errorf("%w: image needs exactly one of b64, url, path", ErrBadRequest)
+		return fmt.Errorf("%w: image needs exactly one of b64, url, path", api.ErrBadRequest)
 	}
 	switch {
 	case im["b64"] != nil:
@@ -505,7 +506,7 @@ func (s *server) parseJSONFields(ctx context.Context, data []byte, req *request,
 	case im["url"] != nil:
 		req.source = "url"
 		if s.fetch == nil {
-			return fmt.Errorf("%w: URL inputs are disabled (enable url_inputs in the configuration)", ErrForbidden)
+			return fmt.Errorf("%w: URL inputs are disabled (enable url_inputs in the configuration)", api.ErrForbidden)
 		}
 		var u string
 		if err := field(im, "url", &u); err != nil {
@@ -532,13 +533,13 @@ func (s *server) parseJSONFields(ctx context.Context, data []byte, req *request,
 // undone only when there are any (`\/` from encoders that escape slashes).
 func decodeB64(raw []byte) ([]byte, error) {
 	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
-		return nil, fmt.Errorf("%w: image.b64 must be a string", ErrBadRequest)
+		return nil, fmt.Errorf("%w: image.b64 must be a string", api.ErrBadRequest)
 	}
 	b := raw[1 : len(raw)-1]
 	if bytes.IndexByte(b, '\\') >= 0 {
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, fmt.Errorf("%w: image.b64: %s", ErrBadRequest, truncate(err.Error(), maxQuoted))
+			return nil, fmt.Errorf("%w: image.b64: %s", api.ErrBadRequest, api.Truncate(err.Error(), api.MaxQuoted))
 		}
 		b = []byte(s)
 	}
@@ -555,7 +556,7 @@ func decodeB64(raw []byte) ([]byte, error) {
 	out := make([]byte, enc.DecodedLen(len(b)))
 	n, err := enc.Decode(out, b)
 	if err != nil {
-		return nil, fmt.Errorf("%w: image.b64 is not base64: %v", ErrBadRequest, err)
+		return nil, fmt.Errorf("%w: image.b64 is not base64: %v", api.ErrBadRequest, err)
 	}
 	return out[:n], nil
 }
@@ -565,37 +566,37 @@ func decodeB64(raw []byte) ([]byte, error) {
 // absolute paths are refused outright, as they never name a stored image.
 func (s *server) readPath(p string, rd reader) ([]byte, int64, error) {
 	if s.root == nil {
-		return nil, 0, fmt.Errorf("%w: path inputs are disabled (set image_root in the configuration)", ErrForbidden)
+		return nil, 0, fmt.Errorf("%w: path inputs are disabled (set image_root in the configuration)", api.ErrForbidden)
 	}
 	if filepath.IsAbs(p) || strings.HasPrefix(p, "/") || strings.HasPrefix(p, `\`) || strings.ContainsRune(p, 0) {
-		return nil, 0, fmt.Errorf("%w: path %s must be relative to the image root", ErrForbidden, quote(p))
+		return nil, 0, fmt.Errorf("%w: path %s must be relative to the image root", api.ErrForbidden, api.Quote(p))
 	}
 	// O_NONBLOCK: opening a FIFO placed under the root must not hang.
 	f, err := s.root.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, 0, fmt.Errorf("%w: no stored image %s", ErrNotFound, quote(p))
+			return nil, 0, fmt.Errorf("%w: no stored image %s", api.ErrNotFound, api.Quote(p))
 		}
-		return nil, 0, fmt.Errorf("%w: path %s: %v", ErrForbidden, quote(p), pathErr(err))
+		return nil, 0, fmt.Errorf("%w: path %s: %v", api.ErrForbidden, api.Quote(p), pathErr(err))
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, 0, fmt.Errorf("%w: path %s: %v", ErrForbidden, quote(p), pathErr(err))
+		return nil, 0, fmt.Errorf("%w: path %s: %v", api.ErrForbidden, api.Quote(p), pathErr(err))
 	}
 	if !st.Mode().IsRegular() {
-		return nil, 0, fmt.Errorf("%w: path %s is not a regular file", ErrForbidden, quote(p))
+		return nil, 0, fmt.Errorf("%w: path %s is not a regular file", api.ErrForbidden, api.Quote(p))
 	}
 	if st.Size() > s.o.MaxBodyBytes {
-		return nil, 0, fmt.Errorf("%w: stored image %s is %d bytes, limit %d", ErrTooLarge, quote(p), st.Size(), s.o.MaxBodyBytes)
+		return nil, 0, fmt.Errorf("%w: stored image %s is %d bytes, limit %d", api.ErrTooLarge, api.Quote(p), st.Size(), s.o.MaxBodyBytes)
 	}
 	data, held, err := rd.readAll(f, st.Size(), s.o.MaxBodyBytes)
 	var mb *http.MaxBytesError
 	switch {
 	case errors.As(err, &mb):
-		return nil, 0, fmt.Errorf("%w: stored image %s is larger than %d bytes", ErrTooLarge, quote(p), s.o.MaxBodyBytes)
+		return nil, 0, fmt.Errorf("%w: stored image %s is larger than %d bytes", api.ErrTooLarge, api.Quote(p), s.o.MaxBodyBytes)
 	case err != nil:
-		return nil, 0, fmt.Errorf("read stored image %s: %w", quote(p), pathErr(err))
+		return nil, 0, fmt.Errorf("read stored image %s: %w", api.Quote(p), pathErr(err))
 	}
 	return data, held, nil
 }
@@ -615,13 +616,13 @@ func pathErr(err error) error {
 func readError(err error) error {
 	var mb *http.MaxBytesError
 	if errors.As(err, &mb) || errors.Is(err, budget.ErrBusy) || errors.Is(err, budget.ErrExceeds) ||
-		errors.Is(err, context.Canceled) || errors.Is(err, ErrBadRequest) || errors.Is(err, ErrBadEncoding) {
+		errors.Is(err, context.Canceled) || errors.Is(err, api.ErrBadRequest) || errors.Is(err, api.ErrBadEncoding) {
 		return err
 	}
 	if isTimeout(err) {
 		return fmt.Errorf("read body: %w", context.DeadlineExceeded)
 	}
-	return fmt.Errorf("%w: read body: %s", ErrBadRequest, truncate(err.Error(), maxQuoted))
+	return fmt.Errorf("%w: read body: %s", api.ErrBadRequest, api.Truncate(err.Error(), api.MaxQuoted))
 }
 
 // ctxErr prefers the request's own deadline over whatever error a read

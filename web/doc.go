@@ -1,5 +1,5 @@
 // Package web is the HTTP layer of the service: Gin handlers behind a plain
-// http.Handler (New), the mapping of errors to statuses (ErrorStatusCode),
+// http.Handler (New), the mapping of errors to statuses (api.ErrorStatusCode),
 // and the embedded HTML test form.
 //
 // Routes:

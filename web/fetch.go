@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/classifyd/classifyd/api"
 	"github.com/classifyd/classifyd/internal/budget"
 )
 
@@ -156,7 +157,7 @@ func newFetcher(allow []string, maxBytes int64, timeout time.Duration, maxRedire
 		Transport: hopTransport{f: f, next: transport},
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if len(via) > maxRedirects {
-				return fmt.Errorf("%w: more than %d redirects", ErrFetch, maxRedirects)
+				return fmt.Errorf("%w: more than %d redirects", api.ErrFetch, maxRedirects)
 			}
 			return checkScheme(req.URL)
 		},
@@ -180,7 +181,7 @@ func (t hopTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if p := req.URL.Port(); p != "" {
 		n, err := strconv.ParseUint(p, 10, 16)
 		if err != nil {
-			return nil, fmt.Errorf("%w: bad port", ErrBadRequest)
+			return nil, fmt.Errorf("%w: bad port", api.ErrBadRequest)
 		}
 		port = uint16(n)
 	}
@@ -202,10 +203,10 @@ func portAllowed(entry, port, defaultPort uint16) bool {
 
 func checkScheme(u *url.URL) error {
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("%w: URL scheme %s (only http and https)", ErrForbidden, quote(u.Scheme))
+		return fmt.Errorf("%w: URL scheme %s (only http and https)", api.ErrForbidden, api.Quote(u.Scheme))
 	}
 	if u.Host == "" {
-		return fmt.Errorf("%w: URL has no host", ErrBadRequest)
+		return fmt.Errorf("%w: URL has no host", api.ErrBadRequest)
 	}
 	return nil
 }
@@ -215,7 +216,7 @@ func checkScheme(u *url.URL) error {
 func (f *fetcher) control(ctx context.Context, network, address string, _ syscall.RawConn) error {
 	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
-		return fmt.Errorf("%w: cannot check address %q: %v", ErrForbidden, address, err)
+		return fmt.Errorf("%w: cannot check address %q: %v", api.ErrForbidden, address, err)
 	}
 	h, _ := ctx.Value(hopKey{}).(hop)
 	ip := unwrapIPv4(ap.Addr())
@@ -226,7 +227,7 @@ func (f *fetcher) control(ctx context.Context, network, address string, _ syscal
 	}
 	if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
 		ip.IsInterfaceLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() || isSpecial(ip) {
-		return fmt.Errorf("%w: URL resolves to %s, an internal address (allow it with url_allow_hosts)", ErrForbidden, ap)
+		return fmt.Errorf("%w: URL resolves to %s, an internal address (allow it with url_allow_hosts)", api.ErrForbidden, ap)
 	}
 	return nil
 }
@@ -266,7 +267,7 @@ const (
 func (f *fetcher) fetch(ctx context.Context, raw string, rd reader) ([]byte, int64, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, 0, fmt.Errorf("%w: image.url is not a URL", ErrBadRequest)
+		return nil, 0, fmt.Errorf("%w: image.url is not a URL", api.ErrBadRequest)
 	}
 	if err := checkScheme(u); err != nil {
 		return nil, 0, err
@@ -275,7 +276,7 @@ func (f *fetcher) fetch(ctx context.Context, raw string, rd reader) ([]byte, int
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, 0, fmt.Errorf("%w: image.url is not a usable URL", ErrBadRequest)
+		return nil, 0, fmt.Errorf("%w: image.url is not a usable URL", api.ErrBadRequest)
 	}
 	req.Header.Set("Accept", "image/*")
 	resp, err := f.client.Do(req)
@@ -284,16 +285,16 @@ func (f *fetcher) fetch(ctx context.Context, raw string, rd reader) ([]byte, int
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, 0, withPublic(msgFetchFailed, fmt.Errorf("%w: %s answered %s", ErrFetch, u.Redacted(), resp.Status))
+		return nil, 0, api.WithPublic(msgFetchFailed, fmt.Errorf("%w: %s answered %s", api.ErrFetch, u.Redacted(), resp.Status))
 	}
 	if resp.ContentLength > f.maxBytes {
-		return nil, 0, fmt.Errorf("%w: the image at the URL is %d bytes, limit %d", ErrTooLarge, resp.ContentLength, f.maxBytes)
+		return nil, 0, fmt.Errorf("%w: the image at the URL is %d bytes, limit %d", api.ErrTooLarge, resp.ContentLength, f.maxBytes)
 	}
 	data, held, err := rd.readAll(resp.Body, max(resp.ContentLength, 0), f.maxBytes)
 	var mb *http.MaxBytesError
 	switch {
 	case errors.As(err, &mb):
-		return nil, 0, fmt.Errorf("%w: the image at the URL is larger than %d bytes", ErrTooLarge, f.maxBytes)
+		return nil, 0, fmt.Errorf("%w: the image at the URL is larger than %d bytes", api.ErrTooLarge, f.maxBytes)
 	case err != nil:
 		return nil, 0, fetchError(u, err)
 	}
@@ -309,12 +310,12 @@ func fetchError(u *url.URL, err error) error {
 	switch {
 	case errors.Is(err, context.Canceled), errors.Is(err, budget.ErrBusy), errors.Is(err, budget.ErrExceeds):
 		return detail
-	case errors.Is(err, ErrForbidden):
-		return withPublic(msgForbidden, detail)
-	case errors.Is(err, ErrBadRequest):
-		return withPublic("image.url is not a usable URL", detail)
+	case errors.Is(err, api.ErrForbidden):
+		return api.WithPublic(msgForbidden, detail)
+	case errors.Is(err, api.ErrBadRequest):
+		return api.WithPublic("image.url is not a usable URL", detail)
 	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
-		return withPublic("fetching the image URL timed out", fmt.Errorf("%w: %w", context.DeadlineExceeded, detail))
+		return api.WithPublic("fetching the image URL timed out", fmt.Errorf("%w: %w", context.DeadlineExceeded, detail))
 	}
-	return withPublic(msgFetchFailed, fmt.Errorf("%w: %w", ErrFetch, detail))
+	return api.WithPublic(msgFetchFailed, fmt.Errorf("%w: %w", api.ErrFetch, detail))
 }

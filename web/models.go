@@ -5,10 +5,11 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/classifyd/classifyd/api"
 	"github.com/classifyd/classifyd/classify"
 )
 
-// Response shapes of GET /v1/models.
+// api.Response shapes of GET /v1/models.
 type (
 	modelsResponse struct {
 		Models []modelInfo `json:"models"`
@@ -16,7 +17,7 @@ type (
 	modelInfo struct {
 		Name       string              `json:"name"`
 		Status     string              `json:"status"` // "ready" or "failed"
-		Error      *ErrorBody          `json:"error,omitempty"`
+		Error      *api.ErrorBody      `json:"error,omitempty"`
 		Engine     string              `json:"engine"`
 		Input      tensorInfo          `json:"input"`
 		Output     tensorInfo          `json:"output"`
@@ -157,7 +158,7 @@ func (s *server) healthz(c *gin.Context) {
 // code and a short message, never the load error itself (file paths, op
 // lists), which is in the log.
 func (s *server) readyz(c *gin.Context) {
-	failed := map[string]ErrorBody{}
+	failed := map[string]api.ErrorBody{}
 	ready := []string{}
 	for _, cl := range s.o.Classifiers {
 		if cl.Ready() {

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/classifyd/classifyd/api"
 	"github.com/classifyd/classifyd/classify"
 	"github.com/classifyd/classifyd/imageprep"
 	"github.com/classifyd/classifyd/internal/budget"
@@ -207,9 +208,11 @@ func (s *server) routes() (http.Handler, error) {
 		return nil, fmt.Errorf("web: trusted proxies: %w", err)
 	}
 	r.Use(s.observe, s.recoverPanic)
-	r.NoRoute(func(c *gin.Context) { abortWithError(c, fmt.Errorf("%w: %s", ErrNotFound, quote(c.Request.URL.Path))) })
+	r.NoRoute(func(c *gin.Context) {
+		abortWithError(c, fmt.Errorf("%w: %s", api.ErrNotFound, api.Quote(c.Request.URL.Path)))
+	})
 	r.NoMethod(func(c *gin.Context) {
-		abortWithError(c, fmt.Errorf("%w: %s %s", ErrMethodNotAllowed, quote(c.Request.Method), quote(c.Request.URL.Path)))
+		abortWithError(c, fmt.Errorf("%w: %s %s", api.ErrMethodNotAllowed, api.Quote(c.Request.Method), api.Quote(c.Request.URL.Path)))
 	})
 
 	// get registers a GET route and HEAD beside it, as HTTP expects of
@@ -273,9 +276,9 @@ func (s *server) observe(c *gin.Context) {
 	s.metrics.duration.WithLabelValues(route).Observe(d.Seconds())
 
 	attrs := []any{
-		"method", truncate(c.Request.Method, maxQuoted),
+		"method", api.Truncate(c.Request.Method, api.MaxQuoted),
 		"route", route,
-		"path", truncate(c.Request.URL.Path, maxQuoted),
+		"path", api.Truncate(c.Request.URL.Path, api.MaxQuoted),
 		"status", status,
 		"bytes", max(c.Writer.Size(), 0),
 		"client", c.ClientIP(),
@@ -289,10 +292,10 @@ func (s *server) observe(c *gin.Context) {
 	}
 	level := slog.LevelInfo
 	if v, ok := c.Get(ctxKeyErr); ok {
-		attrs = append(attrs, "error", truncate(fmt.Sprint(v), maxLogError))
+		attrs = append(attrs, "error", api.Truncate(fmt.Sprint(v), maxLogError))
 	}
 	switch {
-	case status == statusClientClosed:
+	case status == api.StatusClientClosed:
 	case status == http.StatusBadGateway || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout:
 		// An upstream that failed, a busy server, a slow request: worth
 		// watching, not a fault of the service.
@@ -314,7 +317,7 @@ func (s *server) recoverPanic(c *gin.Context) {
 		if p == http.ErrAbortHandler {
 			panic(p) // net/http's way to abort a response; it handles it
 		}
-		s.log.Error("panic", "path", truncate(c.Request.URL.Path, maxQuoted), "panic", truncate(fmt.Sprint(p), maxLogError), "stack", string(debug.Stack()))
+		s.log.Error("panic", "path", api.Truncate(c.Request.URL.Path, api.MaxQuoted), "panic", api.Truncate(fmt.Sprint(p), maxLogError), "stack", string(debug.Stack()))
 		err := fmt.Errorf("panic: %v", p)
 		if c.Writer.Written() {
 			c.Set(ctxKeyErr, err)
@@ -346,7 +349,7 @@ func (s *server) authenticate(c *gin.Context) {
 		}
 	}
 	c.Header("WWW-Authenticate", `Bearer realm="classifyd"`)
-	abortWithError(c, fmt.Errorf("%w: send \"Authorization: Bearer KEY\" or \"X-API-Key: KEY\"", ErrUnauthorized))
+	abortWithError(c, fmt.Errorf("%w: send \"Authorization: Bearer KEY\" or \"X-API-Key: KEY\"", api.ErrUnauthorized))
 }
 
 // rateLimit applies the per-client-IP token bucket on /v1/*.
@@ -360,7 +363,7 @@ func (s *server) rateLimit(c *gin.Context) {
 	}
 	secs := int(math.Ceil(wait.Seconds()))
 	c.Header("Retry-After", strconv.Itoa(max(secs, 1)))
-	abortWithError(c, fmt.Errorf("%w: retry in %s", ErrRateLimited, wait.Round(time.Millisecond)))
+	abortWithError(c, fmt.Errorf("%w: retry in %s", api.ErrRateLimited, wait.Round(time.Millisecond)))
 }
 
 // methodLabel keeps client-chosen method names out of the metric labels,
@@ -374,4 +377,4 @@ func methodLabel(m string) string {
 	return "other"
 }
 
-func ms(d time.Duration) float64 { return math.Round(float64(d.Microseconds())) / 1000 }
+func ms(d time.Duration) float64 { return api.Milliseconds(d) }

@@ -24,7 +24,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/classifyd/classifyd/classify"
-	"github.com/classifyd/classifyd/imageprep"
 	"github.com/classifyd/classifyd/web"
 )
 
@@ -608,40 +607,6 @@ func TestMetricsAndLogs(t *testing.T) {
 	}
 	if bad := lines[1]; bad["status"] != 415.0 || !strings.Contains(fmt.Sprint(bad["error"]), "unsupported image") {
 		t.Errorf("bad request log line %v", bad)
-	}
-}
-
-func TestErrorStatusCode(t *testing.T) {
-	wrap := func(err error) error { return fmt.Errorf("context: %w", err) }
-	tests := []struct {
-		err    error
-		status int
-		code   string
-	}{
-		{&http.MaxBytesError{Limit: 1}, 413, "body_too_large"},
-		{wrap(imageprep.ErrTooLarge), 413, "image_too_large"},
-		{wrap(web.ErrTooLarge), 413, "input_too_large"},
-		{wrap(imageprep.ErrFormat), 415, "unsupported_image"},
-		{wrap(imageprep.ErrCorrupt), 422, "corrupt_image"},
-		{wrap(imageprep.ErrPoint), 422, "point_outside_image"},
-		{wrap(web.ErrBadRequest), 400, "bad_request"},
-		{wrap(web.ErrUnauthorized), 401, "unauthorized"},
-		{wrap(web.ErrForbidden), 403, "forbidden"},
-		{wrap(classify.ErrModelNotFound), 404, "model_not_found"},
-		{wrap(web.ErrRateLimited), 429, "rate_limited"},
-		{wrap(context.DeadlineExceeded), 504, "timeout"},
-		{wrap(web.ErrFetch), 502, "fetch_failed"},
-		{wrap(classify.ErrModelUnavailable), 503, "model_unavailable"},
-		{wrap(classify.ErrUnsupportedOp), 500, "inference_failed"},
-		{errors.New("anything else"), 500, "internal"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.code, func(t *testing.T) {
-			status, code := web.ErrorStatusCode(tt.err)
-			if status != tt.status || code != tt.code {
-				t.Errorf("ErrorStatusCode(%v) = %d %s, want %d %s", tt.err, status, code, tt.status, tt.code)
-			}
-		})
 	}
 }
 

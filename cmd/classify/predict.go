@@ -10,10 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/classifyd/classifyd/api"
 	"github.com/classifyd/classifyd/classify"
 	"github.com/classifyd/classifyd/classify/manifest"
 	"github.com/classifyd/classifyd/imageprep"
-	"github.com/classifyd/classifyd/web"
 )
 
 // optInt is an int flag that remembers whether it was given.
@@ -39,21 +39,21 @@ func (o *optInt) Set(s string) error {
 }
 
 // predictResult is the JSON of one image: the file name and the body POST
-// /v1/classify answers, built by the same web.NewResponse. Response is nil
+// /v1/classify answers, built by the same api.NewResponse. Response is nil
 // when the image could not be read; Error and DurationMS stand beside it
 // then (they shadow the embedded fields, so they are copied in on success).
 type predictResult struct {
 	File string `json:"file"`
-	*web.Response
-	Error      *web.ErrorBody         `json:"error,omitempty"`
+	*api.Response
+	Error      *api.ErrorBody         `json:"error,omitempty"`
 	DurationMS float64                `json:"duration_ms"`
 	order      []*classify.Classifier // for the text output
 }
 
 // errBody gives an error the code the HTTP API would give it.
-func errBody(err error) *web.ErrorBody {
-	_, code := web.ErrorStatusCode(err)
-	return &web.ErrorBody{Code: code, Message: err.Error()}
+func errBody(err error) *api.ErrorBody {
+	_, code := api.ErrorStatusCode(err)
+	return &api.ErrorBody{Code: code, Message: err.Error()}
 }
 
 func predictCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -184,7 +184,7 @@ func predictFile(ctx context.Context, path string, cs []*classify.Classifier, x,
 	results := classify.ClassifyAll(ctx, cs, func(p classify.Preprocess) (*classify.Tensor, error) {
 		return src.Prepare(p, pt)
 	}, k)
-	r.Response, _ = web.NewResponse(size, pt, cs, results)
+	r.Response, _ = api.NewResponse(size, pt, cs, results)
 	r.DurationMS = ms(time.Since(start))
 	r.Response.DurationMS = r.DurationMS
 	r.Error = r.Response.Error

@@ -1,7 +1,9 @@
-package web
+package api
 
 import (
 	"image"
+	"math"
+	"time"
 
 	"github.com/classifyd/classifyd/classify"
 )
@@ -56,18 +58,22 @@ func NewResponse(size, pt image.Point, cs []*classify.Classifier, results map[st
 			if firstErr == nil {
 				firstErr = r.Err
 			}
-			_, body := errorJSON(r.Err)
+			_, body := ErrorJSON(r.Err)
 			resp.Results[cl.Name] = ModelResult{Error: &body}
 			continue
 		}
-		d := ms(r.Duration)
+		d := Milliseconds(r.Duration)
 		resp.Results[cl.Name] = ModelResult{Labels: r.Labels, DurationMS: &d}
 	}
 	if len(cs) > 0 && failed == len(cs) {
 		err := &allFailedError{first: firstErr}
-		_, body := errorJSON(err)
+		_, body := ErrorJSON(err)
 		resp.Error = &body
 		return resp, err
 	}
 	return resp, nil
 }
+
+// Milliseconds is d in milliseconds, rounded to the microsecond: how
+// answers and logs report durations.
+func Milliseconds(d time.Duration) float64 { return math.Round(float64(d.Microseconds())) / 1000 }
