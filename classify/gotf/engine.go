@@ -149,6 +149,9 @@ func OpenGraph(ctx context.Context, gd *gpb.GraphDef, opts classify.OpenOptions)
 // loadConfig holds switches tests flip to compare optimised and plain runs.
 type loadConfig struct {
 	fuse bool
+	// maxIter caps the iterations of each While loop; 0 means
+	// defaultMaxIterations.
+	maxIter int
 }
 
 func load(ctx context.Context, gd *gpb.GraphDef, opts classify.OpenOptions, cfg loadConfig) (*Model, error) {
@@ -158,6 +161,27 @@ func load(ctx context.Context, gd *gpb.GraphDef, opts classify.OpenOptions, cfg 
 // loadWith is load with extra kernels that take precedence over the global
 // table (a SavedModel's variable ops).
 func loadWith(ctx context.Context, gd *gpb.GraphDef, opts classify.OpenOptions, cfg loadConfig, kernels map[string]ops.Builder) (*Model, error) {
+	threads := opts.Threads
+	if threads <= 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	// Functional control flow (While, If, Case) runs functions of the
+	// library; calls (PartitionedCall) are inlined first, as for
+	// SavedModels.
+	lib := newLibrary(ctx, gd, kernels, threads, cfg.maxIter)
+	if lib != nil {
+		flat, err := flatten(gd, nil)
+		if err != nil {
+			return nil, err
+		}
+		gd, kernels = flat, lib.kernels
+	}
+	return compileGraph(ctx, gd, opts, cfg, kernels)
+}
+
+// compileGraph optimises and compiles gd with kernels taking precedence
+// over the global table.
+func compileGraph(ctx context.Context, gd *gpb.GraphDef, opts classify.OpenOptions, cfg loadConfig, kernels map[string]ops.Builder) (*Model, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
