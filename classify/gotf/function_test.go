@@ -3,6 +3,7 @@ package gotf
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -24,19 +25,21 @@ func scalarI32(v int32) *classify.Tensor {
 	return &classify.Tensor{DType: classify.Int32, Shape: classify.Shape{}, Data: []int32{v}}
 }
 
-// addCounting adds the functions of a loop over (i, n, acc): cond is
-// n - i, nonzero meaning true as TensorFlow reads a non-bool predicate;
-// body is (i+1, n, twice(acc)), where twice is called through
-// PartitionedCall when nested is set and is a Mul otherwise. Body
-// references use TensorFlow's "node:out_arg:i" form.
+// addCounting adds the functions of a loop over (i, n, acc, step): cond
+// is n - i, nonzero meaning true as TensorFlow reads a non-bool predicate;
+// body is (i+step, n, twice(acc), step), where twice is called through
+// PartitionedCall when nested is set and is an AddV2 otherwise. Body
+// references use TensorFlow's "node:out_arg:i" form. The bodies hold no
+// constants (step comes in as a loop variable) because the oracle's
+// converter moves only the graph's own constants into weights.
 func addCounting(b *graphdef.Builder, nested bool) {
+	args := []graphdef.Arg{arg("i", i32), arg("n", i32), arg("acc", f32), arg("step", i32)}
 	cond := graphdef.New()
 	cond.Op("Sub", "left", []O{"n", "i"}, graphdef.Attrs{"T": i32})
-	b.Function("cond", []graphdef.Arg{arg("i", i32), arg("n", i32), arg("acc", f32)}, []graphdef.Arg{arg("left", i32)}, cond, []string{"left:z:0"})
+	b.Function("cond", args, []graphdef.Arg{arg("left", i32)}, cond, []string{"left:z:0"})
 
 	body := graphdef.New()
-	one := body.ConstI32("one", []int32{1})
-	body.Op("AddV2", "next", []O{"i", one + ":output:0"}, graphdef.Attrs{"T": i32})
+	body.Op("AddV2", "next", []O{"i", "step"}, graphdef.Attrs{"T": i32})
 	ret := "doubled:z:0"
 	if nested {
 		body.Op("PartitionedCall", "doubled", []O{"acc"}, graphdef.Attrs{"f": graphdef.Func("twice"), "Tin": []classify.DType{f32}, "Tout": []classify.DType{f32}})
@@ -45,22 +48,22 @@ func addCounting(b *graphdef.Builder, nested bool) {
 		tw.Op("AddV2", "sum", []O{"x", "x"}, graphdef.Attrs{"T": f32})
 		b.Function("twice", []graphdef.Arg{arg("x", f32)}, []graphdef.Arg{arg("y", f32)}, tw, []string{"sum:z:0"})
 	} else {
-		two := body.ConstF32("two", []float32{2})
-		body.Op("Mul", "doubled", []O{"acc", two + ":output:0"}, graphdef.Attrs{"T": f32})
+		body.Op("AddV2", "doubled", []O{"acc", "acc"}, graphdef.Attrs{"T": f32})
 	}
-	b.Function("body", []graphdef.Arg{arg("i", i32), arg("n", i32), arg("acc", f32)}, []graphdef.Arg{arg("i_out", i32), arg("n_out", i32), arg("acc_out", f32)}, body,
-		[]string{"next:z:0", "n", ret})
+	b.Function("body", args, []graphdef.Arg{arg("i_out", i32), arg("n_out", i32), arg("acc_out", f32), arg("step_out", i32)}, body,
+		[]string{"next:z:0", "n", ret, "step"})
 }
 
 // countingGraph is while (n - i) { i++; acc *= 2 } with i from 0, n and
-// acc fed: it returns (n, n, acc * 2^n).
+// acc fed: it returns (n, n, acc * 2^n, 1).
 func countingGraph(op string, nested bool) *graphdef.Builder {
 	b := graphdef.New()
 	n := b.Placeholder("n", i32, classify.Shape{})
 	acc := b.Placeholder("acc", f32, classify.Shape{-1})
 	zero := b.ConstI32("zero", []int32{0})
-	b.Op(op, "loop", []O{zero, n, acc}, graphdef.Attrs{"cond": graphdef.Func("cond"), "body": graphdef.Func("body"),
-		"T": []classify.DType{i32, i32, f32}, "parallel_iterations": 10})
+	one := b.ConstI32("one", []int32{1})
+	b.Op(op, "loop", []O{zero, n, acc, one}, graphdef.Attrs{"cond": graphdef.Func("cond"), "body": graphdef.Func("body"),
+		"T": []classify.DType{i32, i32, f32, i32}, "parallel_iterations": 10})
 	addCounting(b, nested)
 	return b
 }
@@ -110,7 +113,8 @@ func TestWhileFolded(t *testing.T) {
 	n := b.ConstI32("n", []int32{4})
 	acc := b.ConstF32("acc", []float32{1.5})
 	zero := b.ConstI32("zero", []int32{0})
-	b.Op("While", "loop", []O{zero, n, acc}, graphdef.Attrs{"cond": graphdef.Func("cond"), "body": graphdef.Func("body"), "T": []classify.DType{i32, i32, f32}})
+	one := b.ConstI32("one", []int32{1})
+	b.Op("While", "loop", []O{zero, n, acc, one}, graphdef.Attrs{"cond": graphdef.Func("cond"), "body": graphdef.Func("body"), "T": []classify.DType{i32, i32, f32, i32}})
 	b.Op("Identity", "out", []O{"loop:2"}, graphdef.Attrs{"T": f32})
 	addCounting(b, false)
 	m := openBuilder(t, b, classify.OpenOptions{Outputs: []string{"out"}})
@@ -134,24 +138,23 @@ func rnnGraph() *graphdef.Builder {
 	outl := b.Op("TensorListReserve", "out_list", []O{shape, steps}, graphdef.Attrs{"element_dtype": f32, "shape_type": i32})
 	zero := b.ConstI32("zero", []int32{0})
 	state := b.ConstF32("state0", []float32{0, 0, 0}, 3)
-	b.Op("StatelessWhile", "loop", []O{zero, steps, state, in, outl}, graphdef.Attrs{"cond": graphdef.Func("rnn_cond"), "body": graphdef.Func("rnn_body"),
-		"T": []classify.DType{i32, i32, f32, vnt, vnt}})
+	one := b.ConstI32("one", []int32{1})
+	b.Op("StatelessWhile", "loop", []O{zero, steps, state, in, outl, one, unknown}, graphdef.Attrs{"cond": graphdef.Func("rnn_cond"), "body": graphdef.Func("rnn_body"),
+		"T": []classify.DType{i32, i32, f32, vnt, vnt, i32, i32}})
 	b.Op("TensorListStack", "out", []O{"loop:4", shape}, graphdef.Attrs{"element_dtype": f32, "num_elements": -1})
 	b.Op("TensorListElementShape", "out_shape", []O{"loop:4"}, graphdef.Attrs{"shape_type": i32})
 
-	args := []graphdef.Arg{arg("i", i32), arg("n", i32), arg("h", f32), arg("xs", vnt), arg("ys", vnt)}
+	args := []graphdef.Arg{arg("i", i32), arg("n", i32), arg("h", f32), arg("xs", vnt), arg("ys", vnt), arg("one", i32), arg("any_shape", i32)}
 	cond := graphdef.New()
 	cond.Op("Sub", "left", []O{"n", "i"}, graphdef.Attrs{"T": i32})
 	b.Function("rnn_cond", args, []graphdef.Arg{arg("left", i32)}, cond, []string{"left:z:0"})
 
 	body := graphdef.New()
-	any := body.ConstI32("any_shape", []int32{-1})
-	xt := body.Op("TensorListGetItem", "x_t", []O{"xs", "i", any + ":output:0"}, graphdef.Attrs{"element_dtype": f32})
+	xt := body.Op("TensorListGetItem", "x_t", []O{"xs", "i", "any_shape"}, graphdef.Attrs{"element_dtype": f32})
 	h := body.Op("AddV2", "h_next", []O{"h", xt + ":item:0"}, graphdef.Attrs{"T": f32})
 	body.Op("TensorListSetItem", "ys_next", []O{"ys", "i", h + ":z:0"}, graphdef.Attrs{"element_dtype": f32})
-	one := body.ConstI32("one", []int32{1})
-	body.Op("AddV2", "i_next", []O{"i", one + ":output:0"}, graphdef.Attrs{"T": i32})
-	b.Function("rnn_body", args, args, body, []string{"i_next:z:0", "n", "h_next:z:0", "xs", "ys_next:output_handle:0"})
+	body.Op("AddV2", "i_next", []O{"i", "one"}, graphdef.Attrs{"T": i32})
+	b.Function("rnn_body", args, args, body, []string{"i_next:z:0", "n", "h_next:z:0", "xs", "ys_next:output_handle:0", "one", "any_shape"})
 	return b
 }
 
@@ -181,40 +184,51 @@ func TestWhileTensorList(t *testing.T) {
 	}
 }
 
-// ifGraph returns x*2 when p holds, x+10 otherwise; caseGraph picks one of
-// three such functions by index.
+// addBranches adds x+x, x*x and -x, bodies free of constants like
+// addCounting's.
 func addBranches(b *graphdef.Builder) {
-	for _, f := range []struct{ name, op, c string }{{"times2", "Mul", "2"}, {"plus10", "AddV2", "10"}, {"minus1", "Sub", "1"}} {
+	for _, f := range []struct{ name, op string }{{"twice", "AddV2"}, {"square", "Mul"}, {"negate", "Neg"}} {
 		body := graphdef.New()
-		v := map[string]float32{"2": 2, "10": 10, "1": 1}[f.c]
-		k := body.ConstF32("k", []float32{v})
-		body.Op(f.op, "y", []O{"x", k + ":output:0"}, graphdef.Attrs{"T": f32})
-		b.Function(f.name, []graphdef.Arg{arg("x", f32)}, []graphdef.Arg{arg("y", f32)}, body, []string{"y:z:0"})
+		in := []O{"x", "x"}
+		if f.op == "Neg" {
+			in = in[:1]
+		}
+		body.Op(f.op, "y", in, graphdef.Attrs{"T": f32})
+		b.Function(f.name, []graphdef.Arg{arg("x", f32)}, []graphdef.Arg{arg("y", f32)}, body, []string{"y:" + map[string]string{"AddV2": "z", "Mul": "z", "Neg": "y"}[f.op] + ":0"})
 	}
 }
 
-func TestIfAndCase(t *testing.T) {
+// ifGraph returns x+x when p holds, x*x otherwise; with withCase, "case"
+// picks twice, square or negate by idx.
+func ifGraph(withCase bool) *graphdef.Builder {
 	b := graphdef.New()
 	p := b.Placeholder("p", classify.Bool, classify.Shape{})
-	idx := b.Placeholder("idx", i32, classify.Shape{})
 	x := b.Placeholder("x", f32, nil)
-	b.Op("StatelessIf", "if", []O{p, x}, graphdef.Attrs{"then_branch": graphdef.Func("times2"), "else_branch": graphdef.Func("plus10"),
+	b.Op("StatelessIf", "if", []O{p, x}, graphdef.Attrs{"then_branch": graphdef.Func("twice"), "else_branch": graphdef.Func("square"),
 		"Tcond": classify.Bool, "Tin": []classify.DType{f32}, "Tout": []classify.DType{f32}})
-	b.Op("Case", "case", []O{idx, x}, graphdef.Attrs{"branches": graphdef.Funcs("times2", "plus10", "minus1"),
-		"Tin": []classify.DType{f32}, "Tout": []classify.DType{f32}})
+	if withCase {
+		idx := b.Placeholder("idx", i32, classify.Shape{})
+		b.Op("Case", "case", []O{idx, x}, graphdef.Attrs{"branches": graphdef.Funcs("twice", "square", "negate"),
+			"Tin": []classify.DType{f32}, "Tout": []classify.DType{f32}})
+	}
 	addBranches(b)
-	m := openBuilder(t, b, classify.OpenOptions{Outputs: []string{"if", "case"}})
-	x0 := classify.FromFloat32([]float32{1, 2, 3, 4}, 2, 2)
+	return b
+}
+
+func TestIfAndCase(t *testing.T) {
+	m := openBuilder(t, ifGraph(true), classify.OpenOptions{Outputs: []string{"if", "case"}})
+	x0 := classify.FromFloat32([]float32{1, -2, 3, 4}, 2, 2)
+	twice, square, negate := []float32{2, -4, 6, 8}, []float32{1, 4, 9, 16}, []float32{-1, 2, -3, -4}
 	for _, c := range []struct {
 		p        bool
 		idx      int32
 		wif, wcs []float32
 	}{
-		{true, 0, []float32{2, 4, 6, 8}, []float32{2, 4, 6, 8}},
-		{false, 1, []float32{11, 12, 13, 14}, []float32{11, 12, 13, 14}},
-		{true, 2, []float32{2, 4, 6, 8}, []float32{0, 1, 2, 3}},
-		{false, 7, []float32{11, 12, 13, 14}, []float32{0, 1, 2, 3}},  // out of range: the last branch
-		{false, -1, []float32{11, 12, 13, 14}, []float32{0, 1, 2, 3}}, // likewise
+		{true, 0, twice, twice},
+		{false, 1, square, square},
+		{true, 2, twice, negate},
+		{false, 7, square, negate},  // out of range: the last branch
+		{false, -1, square, negate}, // likewise
 	} {
 		out, err := m.Run(context.Background(), map[string]*classify.Tensor{
 			"p": {DType: classify.Bool, Shape: classify.Shape{}, Data: []bool{c.p}}, "idx": scalarI32(c.idx), "x": x0}, nil)
@@ -234,23 +248,23 @@ func TestControlFlowLoadErrors(t *testing.T) {
 		b := graphdef.New()
 		n := b.Placeholder("n", i32, classify.Shape{})
 		acc := b.Placeholder("acc", f32, nil)
-		in := []O{b.ConstI32("zero", []int32{0}), n, acc}[:vars]
+		in := []O{b.ConstI32("zero", []int32{0}), n, acc, b.ConstI32("one", []int32{1})}[:vars]
 		b.Op("While", "loop", in, graphdef.Attrs{"cond": graphdef.Func(cond), "body": graphdef.Func(body)})
 		addCounting(b, false)
 		return b
 	}
-	recursive := loop("cond", "self", 3)
+	recursive := loop("cond", "self", 4)
 	self := graphdef.New()
-	self.Op("While", "again", []O{"i", "n", "acc"}, graphdef.Attrs{"cond": graphdef.Func("cond"), "body": graphdef.Func("self")})
-	recursive.Function("self", []graphdef.Arg{arg("i", i32), arg("n", i32), arg("acc", f32)}, []graphdef.Arg{arg("a", i32), arg("b", i32), arg("c", f32)}, self,
-		[]string{"again:output:0", "again:output:1", "again:output:2"})
+	self.Op("While", "again", []O{"i", "n", "acc", "step"}, graphdef.Attrs{"cond": graphdef.Func("cond"), "body": graphdef.Func("self")})
+	recursive.Function("self", []graphdef.Arg{arg("i", i32), arg("n", i32), arg("acc", f32), arg("step", i32)}, []graphdef.Arg{arg("a", i32), arg("b", i32), arg("c", f32), arg("d", i32)}, self,
+		[]string{"again:output:0", "again:output:1", "again:output:2", "again:output:3"})
 	for _, c := range []struct {
 		name string
 		b    *graphdef.Builder
 		want string
 	}{
-		{"missing function", loop("cond", "nope", 3), `function "nope" is not in the graph's library`},
-		{"wrong arity", loop("cond", "body", 2), "cond cond takes 3 args, the loop has 2 variables"},
+		{"missing function", loop("cond", "nope", 4), `function "nope" is not in the graph's library`},
+		{"wrong arity", loop("cond", "body", 3), "cond cond takes 4 args, the loop has 3 variables"},
 		{"recursion", recursive, `function "self" calls itself`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -293,5 +307,42 @@ func TestRunawayLoop(t *testing.T) {
 	}
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("the loop took %v to notice its deadline", d)
+	}
+}
+
+// TestWhileConcurrent: runs of one loop model on many goroutines share the
+// compiled bodies and must not see each other's loop variables.
+func TestWhileConcurrent(t *testing.T) {
+	m := openBuilder(t, rnnGraph(), classify.OpenOptions{Outputs: []string{"out"}})
+	errs := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			steps := 1 + g%4
+			x := randTensor(uint64(100+g), steps, 3)
+			for range 20 {
+				out, err := m.Run(context.Background(), map[string]*classify.Tensor{"x": x}, nil)
+				if err != nil {
+					errs <- err
+					return
+				}
+				last := out[0].Float32s()[3*(steps-1):]
+				for k := range 3 {
+					var sum float32
+					for s := range steps {
+						sum += x.Float32s()[3*s+k]
+					}
+					if last[k] != sum {
+						errs <- fmt.Errorf("goroutine %d: last row %v, want column sums", g, last)
+						return
+					}
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }
