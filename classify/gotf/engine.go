@@ -9,6 +9,12 @@
 // _Fused* node. A Model is then a flat list of kernel calls; it is safe for
 // concurrent Run calls.
 //
+// A GraphDef's function library is used too: calls are inlined, and the
+// functional control flow of TF2 graphs (While, StatelessWhile, If,
+// StatelessIf, Case) runs its cond, body and branch functions, each compiled
+// once at load into a model of its own. A loop stops with an error after a
+// million iterations and checks the context every iteration.
+//
 // SavedModel directories (TF1 and TF2) load through OpenSavedModel, or
 // Engine.Open given a directory: function calls are inlined, variables bound
 // to the checkpoint (constants when no signature writes them), init ops run

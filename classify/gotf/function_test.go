@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	npb "github.com/galeone/tensorflow/tensorflow/go/core/framework/node_def_go_proto"
+
 	"github.com/classifyd/classifyd/classify"
 	"github.com/classifyd/classifyd/internal/graphdef"
 )
@@ -344,5 +346,29 @@ func TestWhileConcurrent(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// TestOutputIndexWithoutOpDefs: a GraphDef's function bodies come without
+// OpDefs; "node:arg:i" then resolves through the table of multi-output ops,
+// and any other op counts as having one output argument.
+func TestOutputIndexWithoutOpDefs(t *testing.T) {
+	f := &flattener{}
+	for _, c := range []struct {
+		op, out string
+		i, want int
+	}{
+		{"TopKV2", "indices", 0, 1},
+		{"FusedBatchNormV3", "batch_variance", 0, 2},
+		{"Split", "output", 2, 2},
+		{"AddV2", "z", 0, 0},
+	} {
+		got, err := f.outputIndex(&npb.NodeDef{Name: "n", Op: c.op}, c.out, c.i)
+		if err != nil || got != c.want {
+			t.Errorf("%s %s:%d = %d, %v; want %d", c.op, c.out, c.i, got, err, c.want)
+		}
+	}
+	if _, err := f.outputIndex(&npb.NodeDef{Name: "n", Op: "TopKV2"}, "nope", 0); !errors.Is(err, classify.ErrInvalidGraph) {
+		t.Errorf("unknown output arg of a known op: err = %v, want ErrInvalidGraph", err)
 	}
 }
