@@ -19,9 +19,13 @@ const (
 	Uint8         // []uint8 (also TensorFlow's quint8)
 	String        // [][]byte
 	Float64       // []float64
+	// Variant holds engine-specific values such as TensorFlow's tensor
+	// lists (DT_VARIANT). Data is []any; its values are immutable, so
+	// Clone copies the slice, not what it points to.
+	Variant // []any
 )
 
-var dtypeNames = [...]string{"invalid", "float32", "int32", "int64", "bool", "uint8", "string", "float64"}
+var dtypeNames = [...]string{"invalid", "float32", "int32", "int64", "bool", "uint8", "string", "float64", "variant"}
 
 func (d DType) String() string {
 	if int(d) < len(dtypeNames) {
@@ -145,6 +149,8 @@ func NewTensor(dt DType, shape ...int) *Tensor {
 		data = make([][]byte, n)
 	case Float64:
 		data = make([]float64, n)
+	case Variant:
+		data = make([]any, n)
 	default:
 		panic(fmt.Sprintf("classify.NewTensor: bad dtype %v", dt))
 	}
@@ -188,6 +194,8 @@ func (t *Tensor) Len() int {
 		return len(d)
 	case []float64:
 		return len(d)
+	case []any:
+		return len(d)
 	}
 	return 0
 }
@@ -219,6 +227,8 @@ func (t *Tensor) Validate() error {
 		_, ok = t.Data.([][]byte)
 	case Float64:
 		_, ok = t.Data.([]float64)
+	case Variant:
+		_, ok = t.Data.([]any)
 	}
 	if !ok {
 		return fmt.Errorf("%w: dtype %v does not match data of type %T", ErrInvalidInput, t.DType, t.Data)
@@ -247,6 +257,8 @@ func (t *Tensor) Clone() *Tensor {
 		c.Data = append([][]byte(nil), d...)
 	case []float64:
 		c.Data = append([]float64(nil), d...)
+	case []any:
+		c.Data = append([]any(nil), d...)
 	}
 	return c
 }

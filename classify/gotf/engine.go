@@ -9,6 +9,12 @@
 // _Fused* node. A Model is then a flat list of kernel calls; it is safe for
 // concurrent Run calls.
 //
+// A GraphDef's function library is used too: calls are inlined, and the
+// functional control flow of TF2 graphs (While, StatelessWhile, If,
+// StatelessIf, Case) runs its cond, body and branch functions, each compiled
+// once at load into a model of its own. A loop stops with an error after a
+// million iterations and checks the context every iteration.
+//
 // SavedModel directories (TF1 and TF2) load through OpenSavedModel, or
 // Engine.Open given a directory: function calls are inlined, variables bound
 // to the checkpoint (constants when no signature writes them), init ops run
@@ -149,6 +155,9 @@ func OpenGraph(ctx context.Context, gd *gpb.GraphDef, opts classify.OpenOptions)
 // loadConfig holds switches tests flip to compare optimised and plain runs.
 type loadConfig struct {
 	fuse bool
+	// maxIter caps the iterations of each While loop; 0 means
+	// defaultMaxIterations.
+	maxIter int
 }
 
 func load(ctx context.Context, gd *gpb.GraphDef, opts classify.OpenOptions, cfg loadConfig) (*Model, error) {
@@ -158,6 +167,27 @@ func load(ctx context.Context, gd *gpb.GraphDef, opts classify.OpenOptions, cfg 
 // loadWith is load with extra kernels that take precedence over the global
 // table (a SavedModel's variable ops).
 func loadWith(ctx context.Context, gd *gpb.GraphDef, opts classify.OpenOptions, cfg loadConfig, kernels map[string]ops.Builder) (*Model, error) {
+	threads := opts.Threads
+	if threads <= 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	// Functional control flow (While, If, Case) runs functions of the
+	// library; calls (PartitionedCall) are inlined first, as for
+	// SavedModels.
+	lib := newLibrary(ctx, gd, kernels, threads, cfg.maxIter)
+	if lib != nil {
+		flat, err := flatten(gd, nil)
+		if err != nil {
+			return nil, err
+		}
+		gd, kernels = flat, lib.kernels
+	}
+	return compileGraph(ctx, gd, opts, cfg, kernels)
+}
+
+// compileGraph optimises and compiles gd with kernels taking precedence
+// over the global table.
+func compileGraph(ctx context.Context, gd *gpb.GraphDef, opts classify.OpenOptions, cfg loadConfig, kernels map[string]ops.Builder) (*Model, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

@@ -73,7 +73,8 @@ func flatten(gd *gpb.GraphDef, opList *opb.OpList) (*gpb.GraphDef, error) {
 		}
 		f.out = append(f.out, n)
 	}
-	return &gpb.GraphDef{Node: f.out, Versions: gd.GetVersions()}, nil
+	// The library stays: While, If and Case nodes run its functions.
+	return &gpb.GraphDef{Node: f.out, Versions: gd.GetVersions(), Library: gd.GetLibrary()}, nil
 }
 
 // inline emits the body of function fname called as node name with the
@@ -208,6 +209,14 @@ func (f *flattener) outputIndex(n *npb.NodeDef, out string, i int) (int, error) 
 		args = f.lib[fname].GetSignature().GetOutputArg()
 	} else {
 		od, ok := f.opDefs[n.GetOp()]
+		if !ok && len(f.opDefs) == 0 {
+			// A GraphDef carries no OpDefs. The ops a function body uses
+			// have one output argument (a list counts as one), except
+			// the few of outputArgs.
+			if od, ok = outputArgs[n.GetOp()]; !ok {
+				return i, nil
+			}
+		}
 		if !ok {
 			return 0, fmt.Errorf("%w: op %s of node %q has no OpDef in the SavedModel's stripped_op_list, so its output %q cannot be resolved", classify.ErrInvalidGraph, n.GetOp(), n.GetName(), out)
 		}
@@ -231,4 +240,27 @@ func (f *flattener) outputIndex(n *npb.NodeDef, out string, i int) (int, error) 
 		k += cnt
 	}
 	return 0, fmt.Errorf("%w: node %q (%s) has no output %q", classify.ErrInvalidGraph, n.GetName(), n.GetOp(), out)
+}
+
+// outputArgs are the output arguments of the ops with more than one, for
+// function bodies in a GraphDef, which carries no OpDefs.
+var outputArgs = map[string]*opb.OpDef{}
+
+func init() {
+	for op, names := range map[string][]string{
+		"FusedBatchNorm":    {"y", "batch_mean", "batch_variance", "reserve_space_1", "reserve_space_2"},
+		"FusedBatchNormV2":  {"y", "batch_mean", "batch_variance", "reserve_space_1", "reserve_space_2"},
+		"FusedBatchNormV3":  {"y", "batch_mean", "batch_variance", "reserve_space_1", "reserve_space_2", "reserve_space_3"},
+		"Unique":            {"y", "idx"},
+		"TopKV2":            {"values", "indices"},
+		"TensorListPopBack": {"output_handle", "tensor"},
+		"Switch":            {"output_false", "output_true"},
+		"Merge":             {"output", "value_index"},
+	} {
+		od := &opb.OpDef{Name: op}
+		for _, a := range names {
+			od.OutputArg = append(od.OutputArg, &opb.OpDef_ArgDef{Name: a})
+		}
+		outputArgs[op] = od
+	}
 }

@@ -14,8 +14,10 @@ import (
 	"strings"
 
 	apb "github.com/galeone/tensorflow/tensorflow/go/core/framework/attr_value_go_proto"
+	fpb "github.com/galeone/tensorflow/tensorflow/go/core/framework/function_go_proto"
 	gpb "github.com/galeone/tensorflow/tensorflow/go/core/framework/graph_go_proto"
 	npb "github.com/galeone/tensorflow/tensorflow/go/core/framework/node_def_go_proto"
+	opb "github.com/galeone/tensorflow/tensorflow/go/core/framework/op_def_go_proto"
 	tpb "github.com/galeone/tensorflow/tensorflow/go/core/framework/tensor_go_proto"
 	spb "github.com/galeone/tensorflow/tensorflow/go/core/framework/tensor_shape_go_proto"
 	typb "github.com/galeone/tensorflow/tensorflow/go/core/framework/types_go_proto"
@@ -117,6 +119,50 @@ func (b *Builder) ConstI32(name string, data []int32, shape ...int) Output {
 	return b.Const(name, &classify.Tensor{DType: classify.Int32, Shape: classify.Shape(shape).Clone(), Data: data})
 }
 
+// Arg is an input or output argument of a function.
+type Arg struct {
+	Name  string
+	DType classify.DType
+}
+
+// Func is a function-valued attribute (While's cond and body, If's
+// branches) naming a function of the library.
+func Func(name string) *apb.AttrValue {
+	return &apb.AttrValue{Value: &apb.AttrValue_Func{Func: &apb.NameAttrList{Name: name}}}
+}
+
+// Funcs is a list of functions (Case's branches).
+func Funcs(names ...string) *apb.AttrValue {
+	l := &apb.AttrValue_ListValue{}
+	for _, n := range names {
+		l.Func = append(l.Func, &apb.NameAttrList{Name: n})
+	}
+	return &apb.AttrValue{Value: &apb.AttrValue_List{List: l}}
+}
+
+// Function adds a function to the graph's library. Its body is the nodes
+// of body, whose inputs name args by their names; ret[i] is what output
+// out[i] returns: "node:out_arg:i" as TensorFlow writes it, "node:i",
+// "node", or an arg's name.
+func (b *Builder) Function(name string, in, out []Arg, body *Builder, ret []string) {
+	sig := &opb.OpDef{Name: name}
+	for _, a := range in {
+		sig.InputArg = append(sig.InputArg, &opb.OpDef_ArgDef{Name: a.Name, Type: DTypeProto(a.DType)})
+	}
+	f := &fpb.FunctionDef{Signature: sig, Ret: map[string]string{}}
+	for i, a := range out {
+		sig.OutputArg = append(sig.OutputArg, &opb.OpDef_ArgDef{Name: a.Name, Type: DTypeProto(a.DType)})
+		f.Ret[a.Name] = ret[i]
+	}
+	if body != nil {
+		f.NodeDef = body.g.Node
+	}
+	if b.g.Library == nil {
+		b.g.Library = &fpb.FunctionDefLibrary{}
+	}
+	b.g.Library.Function = append(b.g.Library.Function, f)
+}
+
 // GraphDef returns the graph built so far (shared, not copied).
 func (b *Builder) GraphDef() *gpb.GraphDef { return b.g }
 
@@ -164,6 +210,12 @@ func Attr(v any) *apb.AttrValue {
 		return &apb.AttrValue{Value: &apb.AttrValue_List{List: &apb.AttrValue_ListValue{F: v}}}
 	case classify.DType:
 		return &apb.AttrValue{Value: &apb.AttrValue_Type{Type: DTypeProto(v)}}
+	case []classify.DType:
+		l := &apb.AttrValue_ListValue{}
+		for _, d := range v {
+			l.Type = append(l.Type, DTypeProto(d))
+		}
+		return &apb.AttrValue{Value: &apb.AttrValue_List{List: l}}
 	case classify.Shape:
 		return &apb.AttrValue{Value: &apb.AttrValue_Shape{Shape: ShapeProto(v)}}
 	case *classify.Tensor:
@@ -189,6 +241,8 @@ func DTypeProto(d classify.DType) typb.DataType {
 		return typb.DataType_DT_UINT8
 	case classify.String:
 		return typb.DataType_DT_STRING
+	case classify.Variant:
+		return typb.DataType_DT_VARIANT
 	}
 	return typb.DataType_DT_INVALID
 }
@@ -250,7 +304,7 @@ func TensorProto(t *classify.Tensor) *tpb.TensorProto {
 // file cannot make it allocate more than its shape says or read past data.
 func TensorFromProto(p *tpb.TensorProto) (*classify.Tensor, error) {
 	dt := DTypeFromProto(p.GetDtype())
-	if dt == classify.Invalid {
+	if dt == classify.Invalid || dt == classify.Variant {
 		return nil, fmt.Errorf("tensor of dtype %v: %w", p.GetDtype(), classify.ErrUnsupportedOp)
 	}
 	shape := classify.Shape{}
@@ -369,6 +423,8 @@ func DTypeFromProto(t typb.DataType) classify.DType {
 		return classify.Uint8
 	case typb.DataType_DT_STRING:
 		return classify.String
+	case typb.DataType_DT_VARIANT:
+		return classify.Variant
 	}
 	return classify.Invalid
 }

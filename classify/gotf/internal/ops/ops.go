@@ -149,6 +149,8 @@ func capOf(d any) int {
 		return cap(d)
 	case []float64:
 		return cap(d)
+	case []any:
+		return cap(d)
 	}
 	return 0
 }
@@ -168,6 +170,8 @@ func resliceData(d any, n int) any {
 	case [][]byte:
 		return d[:n]
 	case []float64:
+		return d[:n]
+	case []any:
 		return d[:n]
 	}
 	return d
