@@ -413,7 +413,7 @@ func (d *decoder) parseAPP(m byte, seg []byte) {
 		}
 	case mAPP1:
 		if len(seg) >= 6 && string(seg[:6]) == "Exif\x00\x00" && d.hdr.Orientation == 1 {
-			d.hdr.Orientation = exifOrientation(seg[6:])
+			d.hdr.Orientation = TIFFOrientation(seg[6:])
 		}
 	case mAPPE:
 		if len(seg) >= 12 && string(seg[:5]) == "Adobe" {
@@ -449,9 +449,11 @@ func (d *decoder) colorTransform() ColorTransform {
 	}
 }
 
-// exifOrientation reads tag 0x0112 of IFD0 of the TIFF structure in an EXIF
-// APP1 segment; anything malformed means 1 (upright).
-func exifOrientation(t []byte) int {
+// TIFFOrientation reads the orientation tag (0x0112) of IFD0 of the TIFF
+// structure in an EXIF APP1 segment (after its "Exif\x00\x00"); anything
+// malformed or absent means 1 (upright), since a broken EXIF block must
+// never stop an otherwise good photo from being used.
+func TIFFOrientation(t []byte) int {
 	if len(t) < 8 {
 		return 1
 	}
@@ -467,23 +469,29 @@ func exifOrientation(t []byte) int {
 	if bo.Uint16(t[2:]) != 42 {
 		return 1
 	}
-	off := int(bo.Uint32(t[4:]))
-	if off < 8 || off > len(t)-2 {
+	off := int64(bo.Uint32(t[4:]))
+	if off < 8 || off+2 > int64(len(t)) {
 		return 1
 	}
-	n := int(bo.Uint16(t[off:]))
-	for i := 0; i < n; i++ {
-		e := off + 2 + 12*i
-		if e+12 > len(t) {
+	ifd := t[off:]
+	count := int(bo.Uint16(ifd))
+	for k := 0; k < count; k++ {
+		e := 2 + 12*k
+		if e+12 > len(ifd) {
 			return 1
 		}
-		if bo.Uint16(t[e:]) != 0x0112 {
+		if bo.Uint16(ifd[e:]) != 0x0112 {
 			continue
 		}
-		if bo.Uint16(t[e+2:]) != 3 { // SHORT
+		var v int
+		switch bo.Uint16(ifd[e+2:]) {
+		case 3: // SHORT, the type the standard prescribes
+			v = int(bo.Uint16(ifd[e+8:]))
+		case 4: // LONG, written by some broken tools
+			v = int(bo.Uint32(ifd[e+8:]))
+		default:
 			return 1
 		}
-		v := int(bo.Uint16(t[e+8:]))
 		if v < 1 || v > 8 {
 			return 1
 		}
