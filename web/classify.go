@@ -38,7 +38,6 @@ const maxField = 4 << 10
 // request is a classify request after parsing, whatever its encoding.
 type request struct {
 	data   []byte // the encoded image
-	held   int64  // bytes of the lease that data's buffer holds
 	source string // multipart, raw, b64, url, path (for the log)
 	x, y   *int
 	models []string
@@ -139,7 +138,6 @@ func (s *server) classify(c *gin.Context) {
 		}
 		return x, err
 	}, req.topK)
-	req.data = nil
 
 	resp, firstErr := api.NewResponse(size, pt, cs, results)
 	durations := make(map[string]float64, len(results))
@@ -245,11 +243,11 @@ func (s *server) parse(c *gin.Context, rd reader) (*request, error) {
 	case ct == "application/json":
 		return s.parseJSON(r.Context(), body, size, rd)
 	case strings.HasPrefix(ct, "image/") || ct == "application/octet-stream":
-		data, held, err := rd.readAll(body, size, s.o.MaxBodyBytes)
+		data, _, err := rd.readAll(body, size, s.o.MaxBodyBytes)
 		if err != nil {
 			return nil, readError(err)
 		}
-		req := &request{data: data, held: held, source: "raw"}
+		req := &request{data: data, source: "raw"}
 		q := r.URL.Query()
 		if err := req.setFields(q.Get("x"), q.Get("y"), q.Get("top_k"), q["models"]); err != nil {
 			return nil, err
@@ -286,7 +284,7 @@ func (s *server) parseMultipart(mr *multipart.Reader, rd reader) (*request, erro
 			if req.data != nil {
 				return nil, fmt.Errorf("%w: more than one image", api.ErrBadRequest)
 			}
-			if req.data, req.held, err = rd.readAll(part, 0, s.o.MaxBodyBytes); err != nil {
+			if req.data, _, err = rd.readAll(part, 0, s.o.MaxBodyBytes); err != nil {
 				return nil, readError(err)
 			}
 		case "x", "y", "top_k", "models":
@@ -461,7 +459,7 @@ func (s *server) parseJSON(ctx context.Context, body io.Reader, size int64, rd r
 		rd.shrink(held)
 		return nil, err
 	}
-	req := &request{held: int64(len(data))}
+	req := &request{}
 	err = s.parseJSONFields(ctx, data, req, rd)
 	rd.shrink(held)
 	if err != nil {
@@ -512,18 +510,14 @@ func (s *server) parseJSONFields(ctx context.Context, data []byte, req *request,
 		if err := field(im, "url", &u); err != nil {
 			return err
 		}
-		var held int64
-		req.data, held, err = s.fetch.fetch(ctx, u, rd)
-		req.held += held
+		req.data, err = s.fetch.fetch(ctx, u, rd)
 	case im["path"] != nil:
 		req.source = "path"
 		var p string
 		if err := field(im, "path", &p); err != nil {
 			return err
 		}
-		var held int64
-		req.data, held, err = s.readPath(p, rd)
-		req.held += held
+		req.data, err = s.readPath(p, rd)
 	}
 	return err
 }
@@ -564,41 +558,41 @@ func decodeB64(raw []byte) ([]byte, error) {
 // readPath reads a stored image below the image root. os.Root resolves
 // every component itself, so neither ".." nor a symlink can leave the root;
 // absolute paths are refused outright, as they never name a stored image.
-func (s *server) readPath(p string, rd reader) ([]byte, int64, error) {
+func (s *server) readPath(p string, rd reader) ([]byte, error) {
 	if s.root == nil {
-		return nil, 0, fmt.Errorf("%w: path inputs are disabled (set image_root in the configuration)", api.ErrForbidden)
+		return nil, fmt.Errorf("%w: path inputs are disabled (set image_root in the configuration)", api.ErrForbidden)
 	}
 	if filepath.IsAbs(p) || strings.HasPrefix(p, "/") || strings.HasPrefix(p, `\`) || strings.ContainsRune(p, 0) {
-		return nil, 0, fmt.Errorf("%w: path %s must be relative to the image root", api.ErrForbidden, api.Quote(p))
+		return nil, fmt.Errorf("%w: path %s must be relative to the image root", api.ErrForbidden, api.Quote(p))
 	}
 	// O_NONBLOCK: opening a FIFO placed under the root must not hang.
 	f, err := s.root.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, 0, fmt.Errorf("%w: no stored image %s", api.ErrNotFound, api.Quote(p))
+			return nil, fmt.Errorf("%w: no stored image %s", api.ErrNotFound, api.Quote(p))
 		}
-		return nil, 0, fmt.Errorf("%w: path %s: %v", api.ErrForbidden, api.Quote(p), pathErr(err))
+		return nil, fmt.Errorf("%w: path %s: %v", api.ErrForbidden, api.Quote(p), pathErr(err))
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, 0, fmt.Errorf("%w: path %s: %v", api.ErrForbidden, api.Quote(p), pathErr(err))
+		return nil, fmt.Errorf("%w: path %s: %v", api.ErrForbidden, api.Quote(p), pathErr(err))
 	}
 	if !st.Mode().IsRegular() {
-		return nil, 0, fmt.Errorf("%w: path %s is not a regular file", api.ErrForbidden, api.Quote(p))
+		return nil, fmt.Errorf("%w: path %s is not a regular file", api.ErrForbidden, api.Quote(p))
 	}
 	if st.Size() > s.o.MaxBodyBytes {
-		return nil, 0, fmt.Errorf("%w: stored image %s is %d bytes, limit %d", api.ErrTooLarge, api.Quote(p), st.Size(), s.o.MaxBodyBytes)
+		return nil, fmt.Errorf("%w: stored image %s is %d bytes, limit %d", api.ErrTooLarge, api.Quote(p), st.Size(), s.o.MaxBodyBytes)
 	}
-	data, held, err := rd.readAll(f, st.Size(), s.o.MaxBodyBytes)
+	data, _, err := rd.readAll(f, st.Size(), s.o.MaxBodyBytes)
 	var mb *http.MaxBytesError
 	switch {
 	case errors.As(err, &mb):
-		return nil, 0, fmt.Errorf("%w: stored image %s is larger than %d bytes", api.ErrTooLarge, api.Quote(p), s.o.MaxBodyBytes)
+		return nil, fmt.Errorf("%w: stored image %s is larger than %d bytes", api.ErrTooLarge, api.Quote(p), s.o.MaxBodyBytes)
 	case err != nil:
-		return nil, 0, fmt.Errorf("read stored image %s: %w", api.Quote(p), pathErr(err))
+		return nil, fmt.Errorf("read stored image %s: %w", api.Quote(p), pathErr(err))
 	}
-	return data, held, nil
+	return data, nil
 }
 
 // pathErr drops the root's absolute path from os errors before they reach

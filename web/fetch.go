@@ -262,43 +262,42 @@ const (
 )
 
 // fetch downloads raw inside the request's memory lease, refusing more
-// than maxBytes; it returns the data and the bytes its buffer holds
-// reserved.
-func (f *fetcher) fetch(ctx context.Context, raw string, rd reader) ([]byte, int64, error) {
+// than maxBytes.
+func (f *fetcher) fetch(ctx context.Context, raw string, rd reader) ([]byte, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, 0, fmt.Errorf("%w: image.url is not a URL", api.ErrBadRequest)
+		return nil, fmt.Errorf("%w: image.url is not a URL", api.ErrBadRequest)
 	}
 	if err := checkScheme(u); err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, 0, fmt.Errorf("%w: image.url is not a usable URL", api.ErrBadRequest)
+		return nil, fmt.Errorf("%w: image.url is not a usable URL", api.ErrBadRequest)
 	}
 	req.Header.Set("Accept", "image/*")
 	resp, err := f.client.Do(req)
 	if err != nil {
-		return nil, 0, fetchError(u, err)
+		return nil, fetchError(u, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, 0, api.WithPublic(msgFetchFailed, fmt.Errorf("%w: %s answered %s", api.ErrFetch, u.Redacted(), resp.Status))
+		return nil, api.WithPublic(msgFetchFailed, fmt.Errorf("%w: %s answered %s", api.ErrFetch, u.Redacted(), resp.Status))
 	}
 	if resp.ContentLength > f.maxBytes {
-		return nil, 0, fmt.Errorf("%w: the image at the URL is %d bytes, limit %d", api.ErrTooLarge, resp.ContentLength, f.maxBytes)
+		return nil, fmt.Errorf("%w: the image at the URL is %d bytes, limit %d", api.ErrTooLarge, resp.ContentLength, f.maxBytes)
 	}
-	data, held, err := rd.readAll(resp.Body, max(resp.ContentLength, 0), f.maxBytes)
+	data, _, err := rd.readAll(resp.Body, max(resp.ContentLength, 0), f.maxBytes)
 	var mb *http.MaxBytesError
 	switch {
 	case errors.As(err, &mb):
-		return nil, 0, fmt.Errorf("%w: the image at the URL is larger than %d bytes", api.ErrTooLarge, f.maxBytes)
+		return nil, fmt.Errorf("%w: the image at the URL is larger than %d bytes", api.ErrTooLarge, f.maxBytes)
 	case err != nil:
-		return nil, 0, fetchError(u, err)
+		return nil, fetchError(u, err)
 	}
-	return data, held, nil
+	return data, nil
 }
 
 // fetchError keeps the sentinels that decide the status (forbidden,
