@@ -101,18 +101,24 @@ func Decode(data []byte, lim Limits) (image.Image, string, error) {
 	if err != nil {
 		return nil, h.Format, err
 	}
+	img, err := decodeInspected(data, h)
+	return img, h.Format, err
+}
+
+// decodeInspected decodes data whose header Inspect has read into h.
+func decodeInspected(data []byte, h Header) (image.Image, error) {
 	c := codecByName(h.Format)
 	img, err := safeDecode(c, data)
 	if err != nil {
-		return nil, c.name, fmt.Errorf("%w: %s: %v", ErrCorrupt, c.name, err)
+		return nil, fmt.Errorf("%w: %s: %v", ErrCorrupt, c.name, err)
 	}
 	// A decoder trusting a different size field than its header parser
 	// (possible in container formats) must not slip past the limit.
 	// (A GIF's first frame may be smaller than its screen.)
 	if b := img.Bounds(); b.Dx() > h.Width || b.Dy() > h.Height {
-		return nil, c.name, fmt.Errorf("%w: %s header says %dx%d, decoded %dx%d", ErrCorrupt, c.name, h.Width, h.Height, b.Dx(), b.Dy())
+		return nil, fmt.Errorf("%w: %s header says %dx%d, decoded %dx%d", ErrCorrupt, c.name, h.Width, h.Height, b.Dx(), b.Dy())
 	}
-	return orient(img, h.Orientation), c.name, nil
+	return orient(img, h.Orientation), nil
 }
 
 func codecByName(name string) *codec {

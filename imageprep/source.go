@@ -23,7 +23,6 @@ import (
 type Source struct {
 	data []byte
 	hdr  Header
-	lim  Limits
 	jpeg *jpegdec.Header // nil: not a JPEG our decoder takes; full decode
 
 	once sync.Once
@@ -37,7 +36,7 @@ func NewSource(data []byte, lim Limits) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Source{data: data, hdr: h, lim: lim}
+	s := &Source{data: data, hdr: h}
 	if h.Format == "jpeg" {
 		jh, err := jpegdec.DecodeConfig(data)
 		if err != nil {
@@ -127,7 +126,7 @@ func (s *Source) Prepare(p classify.Preprocess, pt image.Point) (*classify.Tenso
 
 // Full decodes the whole image once (see Decode) and returns it.
 func (s *Source) Full() (image.Image, error) {
-	s.once.Do(func() { s.full, _, s.err = Decode(s.data, s.lim) })
+	s.once.Do(func() { s.full, s.err = decodeInspected(s.data, s.hdr) })
 	return s.full, s.err
 }
 
