@@ -53,7 +53,7 @@ func floorModF[T ewFloat](x, y T) T {
 
 func truncDivI[T intT | ~uint8](x, y T) T { return x / y }
 func truncModI[T intT | ~uint8](x, y T) T { return x % y }
-func truncModF[T ewFloat](x, y T) T     { return T(math.Mod(float64(x), float64(y))) }
+func truncModF[T ewFloat](x, y T) T       { return T(math.Mod(float64(x), float64(y))) }
 
 // checkDivisor rejects integer zero divisors before Go's division panics.
 func checkDivisor(n *Node, _, b *classify.Tensor) error {
