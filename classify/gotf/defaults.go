@@ -106,6 +106,7 @@ func init() {
 		"ResizeBilinear":        {"align_corners": boolean(false), "half_pixel_centers": boolean(false)},
 		"ResizeNearestNeighbor": {"align_corners": boolean(false), "half_pixel_centers": boolean(false)},
 		"Cumsum":                {"exclusive": boolean(false), "reverse": boolean(false)},
+		"Cumprod":               {"exclusive": boolean(false), "reverse": boolean(false)},
 		"TopKV2":                {"sorted": boolean(true)},
 		"OneHot":                {"axis": integer(-1)},
 	} {
