@@ -144,6 +144,13 @@ func TestLoadErrors(t *testing.T) {
 	u1 := unsup.Op("FancyOpOne", "first/fancy", []graphdef.Output{ux}, nil)
 	u2 := unsup.Op("Relu", "mid", []graphdef.Output{u1}, nil)
 	unsup.Op("FancyOpTwo", "second/fancy", []graphdef.Output{u2}, nil)
+	// An unsupported multi-output op (a TopKV2 stand-in) whose int32
+	// output 1 feeds an int32 Sub: its dtypes must not be guessed from T,
+	// or the Sub's dtype check would hide the missing op.
+	unsupTopK := graphdef.New()
+	tx := unsupTopK.Placeholder("x", classify.Float32, classify.Shape{5})
+	tk := unsupTopK.Op("FancyTopK", "topk", []graphdef.Output{tx, unsupTopK.ConstI32("k", []int32{3})}, graphdef.Attrs{"T": classify.Float32})
+	unsupTopK.Op("Sub", "sub", []graphdef.Output{tk + ":1", unsupTopK.ConstI32("one", []int32{1})}, graphdef.Attrs{"T": classify.Int32})
 	badConst := graphdef.New()
 	bc := badConst.ConstF32("c", []float32{1, 2}, 2)
 	badConst.Node("c").Attr["value"].GetTensor().TensorContent = []byte{1, 2, 3}
@@ -175,6 +182,7 @@ func TestLoadErrors(t *testing.T) {
 		{"dangling", graphFile("dangling.pb", dangling), classify.OpenOptions{}, classify.ErrInvalidGraph, []string{`"r"`, "nowhere:1"}},
 		{"duplicate", graphFile("dup.pb", dup), classify.OpenOptions{}, classify.ErrInvalidGraph, []string{"duplicate", `"x"`}},
 		{"unsupported", graphFile("unsup.pb", unsup), classify.OpenOptions{}, classify.ErrUnsupportedOp, []string{"first/fancy (FancyOpOne)", "second/fancy (FancyOpTwo)", "2 node(s)"}},
+		{"unsupported multi-output", graphFile("unsuptopk.pb", unsupTopK), classify.OpenOptions{Outputs: []string{"sub"}}, classify.ErrUnsupportedOp, []string{"topk (FancyTopK)", "1 node(s)"}},
 		{"bad constant", graphFile("badconst.pb", badConst), classify.OpenOptions{}, classify.ErrInvalidGraph, []string{`"c"`, "content bytes"}},
 		{"huge filled constant", graphFile("huge.pb", hugeConst), classify.OpenOptions{}, classify.ErrInvalidGraph, []string{`"huge"`, "1048576 1024"}},
 		{"unknown output", graphFile("good.pb", affineGraph()), classify.OpenOptions{Outputs: []string{"nope"}}, classify.ErrInvalidInput, []string{"nope"}},
