@@ -505,3 +505,28 @@ func TestFeedConstant(t *testing.T) {
 		t.Errorf("running without the fed constant: %v, want ErrInvalidInput naming beta", err)
 	}
 }
+
+// TestLegacyScalarPlaceholder: in a GraphDef of producer version <= 21 a
+// Placeholder with `shape {}` has unknown shape, as TensorFlow reads it
+// there; from version 22 on it is a scalar.
+func TestLegacyScalarPlaceholder(t *testing.T) {
+	for _, c := range []struct {
+		producer int32
+		unknown  bool
+	}{{0, true}, {21, true}, {22, false}, {27, false}} {
+		b := graphdef.New()
+		b.GraphDef().Versions.Producer = c.producer
+		x := b.Placeholder("x", classify.Float32, classify.Shape{})
+		b.Op("Relu", "y", []graphdef.Output{x}, graphdef.Attrs{"T": classify.Float32})
+		m := openBuilder(t, b, classify.OpenOptions{})
+		in := m.Info().Inputs[0]
+		if got := in.Shape == nil; got != c.unknown {
+			t.Errorf("producer %d: input shape %v (nil: %v), want unknown=%v", c.producer, in.Shape, got, c.unknown)
+		}
+		_, err := m.Run(context.Background(), map[string]*classify.Tensor{"x": classify.FromFloat32([]float32{-1, 2}, 2)}, []string{"y"})
+		if (err == nil) != c.unknown {
+			t.Errorf("producer %d: feeding a vector: %v", c.producer, err)
+		}
+		m.Close()
+	}
+}
