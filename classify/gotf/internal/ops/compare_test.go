@@ -274,3 +274,15 @@ func staticInfo(op string, attrs map[string]any, in []classify.TensorInfo) (clas
 	}
 	return got[0], nil
 }
+
+// TestWhereDType: Where's coordinates are int64 [n, rank], as TensorFlow's
+// op definition says (the oracle's goldens are int32, compared by value).
+func TestWhereDType(t *testing.T) {
+	got := mustRun(t, "Where", map[string]any{"T": classify.Int32}, mathI32([]int32{0, 3, 0, -1, 0, 0}, 2, 3))
+	if got.DType != classify.Int64 || !got.Shape.Equal(classify.Shape{2, 2}) {
+		t.Fatalf("Where: %v%v, want int64[2 2]", got.DType, got.Shape)
+	}
+	if w := []int64{0, 1, 1, 0}; got.Int64s()[0] != w[0] || got.Int64s()[1] != w[1] || got.Int64s()[2] != w[2] || got.Int64s()[3] != w[3] {
+		t.Errorf("Where = %v, want %v", got.Int64s(), w)
+	}
+}
