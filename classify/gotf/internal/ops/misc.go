@@ -120,6 +120,9 @@ func (o *oneHotOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, err
 		return nil, o.n.InputErrorf("unsupported index dtype %v", idx.DType)
 	}
 	shape := append(append(idx.Shape[:at:at].Clone(), depth), idx.Shape[at:]...)
+	if err := arrCheckDims(shape); err != nil {
+		return nil, o.n.InputErrorf("%v", err)
+	}
 	outer := classify.Shape(idx.Shape[:at]).NumElements()
 	inner := classify.Shape(idx.Shape[at:]).NumElements()
 	out := ctx.Output(0, on.DType, shape...)
