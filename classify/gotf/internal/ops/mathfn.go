@@ -102,7 +102,7 @@ func (o *clipOp) OutputInfo(in []classify.TensorInfo) ([]classify.TensorInfo, er
 		if in[i].DType != classify.Invalid && in[0].DType != classify.Invalid && in[i].DType != in[0].DType {
 			return nil, o.n.Errorf("input %d has dtype %v, t %v", i, in[i].DType, in[0].DType)
 		}
-		if s := in[i].Shape; s != nil && len(s) != 0 && !shapesMatch(s, in[0].Shape) {
+		if s := in[i].Shape; len(s) != 0 && !shapesMatch(s, in[0].Shape) {
 			return nil, o.n.Errorf("clip bounds must be scalars or of t's shape %v, input %d has %v", in[0].Shape, i, s)
 		}
 	}

@@ -10,7 +10,7 @@ import (
 )
 
 func TestMathFnGolden(t *testing.T) {
-	special := classify.FromFloat32([]float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 0, -1.5, 3e38, -0.0}, 7)
+	special := classify.FromFloat32([]float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 0, -1.5, 3e38, float32(math.Copysign(0, -1))}, 7)
 	cases := []goldenCase{
 		mathUnCase("sin_basic", "Sin", randF32(100, -10, 10, 3, 7), nil),
 		mathUnCase("cos_basic", "Cos", randF32(101, -10, 10, 3, 7), nil),
