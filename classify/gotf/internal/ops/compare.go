@@ -15,46 +15,154 @@ import (
 	"github.com/classifyd/classifyd/classify"
 )
 
-// cmpKernels are the kernels of an ordering comparison over TensorFlow's
-// real number types that we hold.
-func cmpKernels(f32 func(x, y float32) bool, f64 func(x, y float64) bool, i32 func(x, y int32) bool, i64 func(x, y int64) bool, u8 func(x, y uint8) bool) map[classify.DType]mapKernel {
-	return map[classify.DType]mapKernel{
-		classify.Float32: mapFn(f32),
-		classify.Float64: mapFn(f64),
-		classify.Int32:   mapFn(i32),
-		classify.Int64:   mapFn(i64),
-		classify.Uint8:   mapFn(u8),
+// cmpKind is one ordering or equality comparison.
+type cmpKind uint8
+
+const (
+	cmpEq cmpKind = iota
+	cmpNe
+	cmpGt
+	cmpGe
+	cmpLt
+	cmpLe
+)
+
+// swapped is the comparison with its operands exchanged (a < b is b > a).
+func (k cmpKind) swapped() cmpKind {
+	switch k {
+	case cmpGt:
+		return cmpLt
+	case cmpGe:
+		return cmpLe
+	case cmpLt:
+		return cmpGt
+	case cmpLe:
+		return cmpGe
+	}
+	return k
+}
+
+type cmpElem interface {
+	~float32 | ~float64 | ~int32 | ~int64 | ~uint8
+}
+
+// cmpKernel returns the kernel of comparison k on elements of type T: the
+// operator is chosen once per row, so each row runs a loop the compiler
+// specialises for T, with no call per element.
+func cmpKernel[T cmpElem](k cmpKind) mapKernel {
+	return func(p *bplan, out, a, b *classify.Tensor) {
+		d, x, y := out.Bools(), a.Data.([]T), b.Data.([]T)
+		if len(d) == 0 {
+			return
+		}
+		for r := 0; r < p.rows; r++ {
+			ao, bo := p.offsets(r)
+			dst := d[r*p.inner : (r+1)*p.inner]
+			switch {
+			case p.aVec && p.bVec:
+				cmpVV(k, dst, x[ao:ao+len(dst)], y[bo:bo+len(dst)])
+			case p.aVec:
+				cmpVS(k, dst, x[ao:ao+len(dst)], y[bo])
+			default:
+				cmpVS(k.swapped(), dst, y[bo:bo+len(dst)], x[ao])
+			}
+		}
 	}
 }
 
-func gt[T ewNumber | ~uint8](x, y T) bool { return x > y }
-func ge[T ewNumber | ~uint8](x, y T) bool { return x >= y }
-func lt[T ewNumber | ~uint8](x, y T) bool { return x < y }
-func le[T ewNumber | ~uint8](x, y T) bool { return x <= y }
+func cmpVV[T cmpElem](k cmpKind, d []bool, a, b []T) {
+	a, b = a[:len(d)], b[:len(d)]
+	switch k {
+	case cmpEq:
+		for i := range d {
+			d[i] = a[i] == b[i]
+		}
+	case cmpNe:
+		for i := range d {
+			d[i] = a[i] != b[i]
+		}
+	case cmpGt:
+		for i := range d {
+			d[i] = a[i] > b[i]
+		}
+	case cmpGe:
+		for i := range d {
+			d[i] = a[i] >= b[i]
+		}
+	case cmpLt:
+		for i := range d {
+			d[i] = a[i] < b[i]
+		}
+	case cmpLe:
+		for i := range d {
+			d[i] = a[i] <= b[i]
+		}
+	}
+}
 
-func eq[T comparable](x, y T) bool { return x == y }
-func ne[T comparable](x, y T) bool { return x != y }
+func cmpVS[T cmpElem](k cmpKind, d []bool, a []T, s T) {
+	a = a[:len(d)]
+	switch k {
+	case cmpEq:
+		for i := range d {
+			d[i] = a[i] == s
+		}
+	case cmpNe:
+		for i := range d {
+			d[i] = a[i] != s
+		}
+	case cmpGt:
+		for i := range d {
+			d[i] = a[i] > s
+		}
+	case cmpGe:
+		for i := range d {
+			d[i] = a[i] >= s
+		}
+	case cmpLt:
+		for i := range d {
+			d[i] = a[i] < s
+		}
+	case cmpLe:
+		for i := range d {
+			d[i] = a[i] <= s
+		}
+	}
+}
+
+// cmpKernels are the kernels of a comparison over TensorFlow's real number
+// types that we hold.
+func cmpKernels(k cmpKind) map[classify.DType]mapKernel {
+	return map[classify.DType]mapKernel{
+		classify.Float32: cmpKernel[float32](k),
+		classify.Float64: cmpKernel[float64](k),
+		classify.Int32:   cmpKernel[int32](k),
+		classify.Int64:   cmpKernel[int64](k),
+		classify.Uint8:   cmpKernel[uint8](k),
+	}
+}
 
 // eqKernels: Equal and NotEqual take every dtype, strings included.
 func eqKernels(equal bool) map[classify.DType]mapKernel {
-	m := cmpKernels(eq[float32], eq[float64], eq[int32], eq[int64], eq[uint8])
-	m[classify.Bool] = mapFn(eq[bool])
-	m[classify.String] = mapFn(bytes.Equal)
-	if !equal {
-		m = cmpKernels(ne[float32], ne[float64], ne[int32], ne[int64], ne[uint8])
-		m[classify.Bool] = mapFn(ne[bool])
-		m[classify.String] = mapFn(func(x, y []byte) bool { return !bytes.Equal(x, y) })
+	if equal {
+		m := cmpKernels(cmpEq)
+		m[classify.Bool] = mapFn(func(x, y bool) bool { return x == y })
+		m[classify.String] = mapFn(bytes.Equal)
+		return m
 	}
+	m := cmpKernels(cmpNe)
+	m[classify.Bool] = mapFn(func(x, y bool) bool { return x != y })
+	m[classify.String] = mapFn(func(x, y []byte) bool { return !bytes.Equal(x, y) })
 	return m
 }
 
 var (
 	equalSpec      = mapSpec{kern: eqKernels(true), out: classify.Bool, typeAttr: "T"}
 	notEqualSpec   = mapSpec{kern: eqKernels(false), out: classify.Bool, typeAttr: "T"}
-	greaterSpec    = mapSpec{kern: cmpKernels(gt[float32], gt[float64], gt[int32], gt[int64], gt[uint8]), out: classify.Bool, typeAttr: "T"}
-	greaterEqSpec  = mapSpec{kern: cmpKernels(ge[float32], ge[float64], ge[int32], ge[int64], ge[uint8]), out: classify.Bool, typeAttr: "T"}
-	lessSpec       = mapSpec{kern: cmpKernels(lt[float32], lt[float64], lt[int32], lt[int64], lt[uint8]), out: classify.Bool, typeAttr: "T"}
-	lessEqSpec     = mapSpec{kern: cmpKernels(le[float32], le[float64], le[int32], le[int64], le[uint8]), out: classify.Bool, typeAttr: "T"}
+	greaterSpec    = mapSpec{kern: cmpKernels(cmpGt), out: classify.Bool, typeAttr: "T"}
+	greaterEqSpec  = mapSpec{kern: cmpKernels(cmpGe), out: classify.Bool, typeAttr: "T"}
+	lessSpec       = mapSpec{kern: cmpKernels(cmpLt), out: classify.Bool, typeAttr: "T"}
+	lessEqSpec     = mapSpec{kern: cmpKernels(cmpLe), out: classify.Bool, typeAttr: "T"}
 	logicalAndSpec = mapSpec{kern: map[classify.DType]mapKernel{classify.Bool: mapFn(func(x, y bool) bool { return x && y })}}
 	logicalOrSpec  = mapSpec{kern: map[classify.DType]mapKernel{classify.Bool: mapFn(func(x, y bool) bool { return x || y })}}
 	logicalNotSpec = unMapSpec{kern: map[classify.DType]unMapKernel{classify.Bool: unFn(func(x bool) bool { return !x })}}
@@ -332,7 +440,7 @@ func (o *whereOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, erro
 	return []*classify.Tensor{out}, nil
 }
 
-func nonZero[T ewNumber | ~uint8](d []T) []bool {
+func nonZero[T cmpElem](d []T) []bool {
 	nz := make([]bool, len(d))
 	for i, v := range d {
 		nz[i] = v != 0

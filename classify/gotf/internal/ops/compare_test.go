@@ -286,3 +286,23 @@ func TestWhereDType(t *testing.T) {
 		t.Errorf("Where = %v, want %v", got.Int64s(), w)
 	}
 }
+
+// BenchmarkCompare runs Greater and, for scale, Sub on 1M float32 pairs in
+// one goroutine; only their ratio in one run means anything.
+func BenchmarkCompare(b *testing.B) {
+	x, y := randF32(1, -1, 1, 1<<20), randF32(2, -1, 1, 1<<20)
+	for _, op := range []string{"Greater", "Sub"} {
+		b.Run(op, func(b *testing.B) {
+			o, ins, err := saBuild(op, graphdef.Attrs{"T": classify.Float32}, saFeed(x), saFeed(y))
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx := &Ctx{Threads: 1, Slots: make([]*classify.Tensor, 4)}
+			for b.Loop() {
+				if _, err := o.Run(ctx, ins); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
