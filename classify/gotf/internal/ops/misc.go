@@ -192,6 +192,11 @@ func (o *scanOp) OutputInfo(in []classify.TensorInfo) ([]classify.TensorInfo, er
 	if len(in) != 2 {
 		return nil, o.n.Errorf("want 2 inputs, have %d", len(in))
 	}
+	switch dt := in[0].DType; dt {
+	case classify.Invalid, classify.Float32, classify.Float64, classify.Int32, classify.Int64, classify.Uint8:
+	default:
+		return nil, o.n.Errorf("unsupported dtype %v", dt)
+	}
 	return []classify.TensorInfo{{DType: in[0].DType, Shape: in[0].Shape.Clone()}}, nil
 }
 

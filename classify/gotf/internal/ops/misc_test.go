@@ -150,3 +150,19 @@ func TestCheckOps(t *testing.T) {
 		}
 	}
 }
+
+// TestIdentityAllDTypes: the pass-through ops forward every dtype as is.
+func TestIdentityAllDTypes(t *testing.T) {
+	for _, x := range []*classify.Tensor{
+		randF32(1, 0, 1, 2), toF64(randF32(2, 0, 1, 3)), mathI32([]int32{1, 2}, 2), mathI64([]int64{-1}, 1),
+		boolT([]bool{true, false}, 2), {DType: classify.Uint8, Shape: classify.Shape{1}, Data: []uint8{7}},
+		{DType: classify.String, Shape: classify.Shape{}, Data: [][]byte{[]byte("s")}},
+	} {
+		for _, op := range []string{"Identity", "StopGradient", "PreventGradient", "Snapshot"} {
+			got := mustRun(t, op, map[string]any{"T": x.DType}, x)
+			if got.DType != x.DType || !got.Shape.Equal(x.Shape) || compare(got, x, 0, 0) != "" && x.DType != classify.String {
+				t.Errorf("%s of %v: got %v%v", op, x.DType, got.DType, got.Shape)
+			}
+		}
+	}
+}
