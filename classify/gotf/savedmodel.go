@@ -128,8 +128,15 @@ func prepare(ctx context.Context, dir string, tags []string, threads int) (*prep
 		}
 		p.vars.Set(v, t)
 	}
+	restored, err := bindTables(gd, sm.Variables)
+	if err != nil {
+		return nil, err
+	}
 	p.kernels = p.vars.Builders()
-	if err := runInit(ctx, sm, gd, p.kernels, threads); err != nil {
+	for op, b := range ops.NewTables().Builders() {
+		p.kernels[op] = b
+	}
+	if err := runInit(ctx, sm, gd, p.kernels, threads, restored); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -219,9 +226,11 @@ func initOps(sm *savedmodel.SavedModel) []string {
 	return names
 }
 
-// runInit runs the init ops once: it computes the variable writes they
-// reach, which is all an init op of an inference graph does here.
-func runInit(ctx context.Context, sm *savedmodel.SavedModel, gd *gpb.GraphDef, kernels map[string]ops.Builder, threads int) error {
+// runInit runs the init ops once: it computes the variable writes and
+// table initializations they reach, which is all an init op of an
+// inference graph does here, and the table imports of the restore graph
+// (extra).
+func runInit(ctx context.Context, sm *savedmodel.SavedModel, gd *gpb.GraphDef, kernels map[string]ops.Builder, threads int, extra []string) error {
 	byName := nodeIndex(gd)
 	var assigns []string
 	seen := map[string]bool{}
@@ -233,14 +242,14 @@ func runInit(ctx context.Context, sm *savedmodel.SavedModel, gd *gpb.GraphDef, k
 			return
 		}
 		seen[name] = true
-		if n.GetOp() == ops.AssignVariable {
+		if isInitTarget(n.GetOp()) {
 			assigns = append(assigns, name)
 		}
 		for _, i := range n.GetInput() {
 			walk(i)
 		}
 	}
-	for _, op := range initOps(sm) {
+	for _, op := range append(initOps(sm), extra...) {
 		walk(op)
 	}
 	if len(assigns) == 0 {
