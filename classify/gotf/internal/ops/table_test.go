@@ -149,11 +149,11 @@ func TestTablesShared(t *testing.T) {
 		return out[0].Data.([]any)[0].(*Table)
 	}
 	ts := NewTables().Builders()["HashTableV2"]
-	if handle(ts) != handle(ts) {
+	if a, b := handle(ts), handle(ts); a != b {
 		t.Error("one storage gave two tables for one shared_name")
 	}
 	g, _ := Lookup("HashTableV2")
-	if handle(g) == handle(g) {
+	if a, b := handle(g), handle(g); a == b {
 		t.Error("the global builder shared a table between builds")
 	}
 }
