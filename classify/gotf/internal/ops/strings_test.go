@@ -157,8 +157,12 @@ func TestStringJoinLengthSubstr(t *testing.T) {
 	if got := mustRun(t, "StringLength", graphdef.Attrs{"unit": "UTF8_CHAR"}, in)[0].Int32s(); !reflect.DeepEqual(got, []int32{5, 0}) {
 		t.Errorf("char length = %v", got)
 	}
-	i32 := func(v ...int32) *classify.Tensor { return &classify.Tensor{DType: classify.Int32, Shape: classify.Shape{len(v)}, Data: v} }
-	s32 := func(v int32) *classify.Tensor { return &classify.Tensor{DType: classify.Int32, Shape: classify.Shape{}, Data: []int32{v}} }
+	i32 := func(v ...int32) *classify.Tensor {
+		return &classify.Tensor{DType: classify.Int32, Shape: classify.Shape{len(v)}, Data: v}
+	}
+	s32 := func(v int32) *classify.Tensor {
+		return &classify.Tensor{DType: classify.Int32, Shape: classify.Shape{}, Data: []int32{v}}
+	}
 	if got := strsOf(mustRun(t, "Substr", nil, strTensor("hello", "world"), i32(1, -3), s32(3))[0]); !reflect.DeepEqual(got, []string{"ell", "rld"}) {
 		t.Errorf("substr = %q", got)
 	}
