@@ -93,6 +93,7 @@ type prepared struct {
 	version int64
 	gd      *gpb.GraphDef
 	vars    *ops.Variables
+	tables  *ops.Tables
 	kernels map[string]ops.Builder
 }
 
@@ -133,7 +134,11 @@ func prepare(ctx context.Context, dir string, tags []string, threads int) (*prep
 		return nil, err
 	}
 	p.kernels = p.vars.Builders()
-	for op, b := range ops.NewTables().Builders() {
+	for op, b := range p.vars.HandleBuilders() {
+		p.kernels[op] = b
+	}
+	p.tables = ops.NewTables()
+	for op, b := range p.tables.Builders() {
 		p.kernels[op] = b
 	}
 	if err := runInit(ctx, sm, gd, p.kernels, threads, restored); err != nil {

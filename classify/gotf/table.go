@@ -6,6 +6,7 @@ import (
 	apb "github.com/galeone/tensorflow/tensorflow/go/core/framework/attr_value_go_proto"
 	gpb "github.com/galeone/tensorflow/tensorflow/go/core/framework/graph_go_proto"
 	npb "github.com/galeone/tensorflow/tensorflow/go/core/framework/node_def_go_proto"
+	opb "github.com/galeone/tensorflow/tensorflow/go/core/framework/op_def_go_proto"
 
 	"github.com/classifyd/classifyd/classify"
 	"github.com/classifyd/classifyd/classify/gotf/internal/ops"
@@ -90,3 +91,21 @@ func bindTables(gd *gpb.GraphDef, bundle *savedmodel.Bundle) ([]string, error) {
 
 // isInitTarget reports whether runInit must run a node an init op reaches.
 func isInitTarget(op string) bool { return op == ops.AssignVariable || ops.TableInitOp(op) }
+
+// The output arguments of the text, table and random ops with more than
+// one, for function bodies read without OpDefs (see outputArgs).
+func init() {
+	for op, names := range map[string][]string{
+		"StringSplitV2":                   {"indices", "values", "shape"},
+		"StringNGrams":                    {"ngrams", "ngrams_splits"},
+		"LookupTableExportV2":             {"keys", "values"},
+		"StatelessRandomGetKeyCounter":    {"key", "counter"},
+		"StatelessRandomGetKeyCounterAlg": {"key", "counter", "alg"},
+	} {
+		od := &opb.OpDef{Name: op}
+		for _, a := range names {
+			od.OutputArg = append(od.OutputArg, &opb.OpDef_ArgDef{Name: a})
+		}
+		outputArgs[op] = od
+	}
+}
