@@ -85,7 +85,7 @@ func freeze(ctx context.Context, dir string, tags []string, signature string) (g
 		}
 		stack = append(stack, n.GetInput()...)
 	}
-	out := &gpb.GraphDef{Versions: p.gd.GetVersions()}
+	out := &gpb.GraphDef{Versions: p.gd.GetVersions(), Library: p.gd.GetLibrary()}
 	for _, n := range p.gd.GetNode() {
 		if !keep[n.GetName()] {
 			continue
@@ -100,5 +100,9 @@ func freeze(ctx context.Context, dir string, tags []string, signature string) (g
 		}
 		out.Node = append(out.Node, n)
 	}
+	if err := freezeHandles(out, p.vars); err != nil {
+		return nil, err
+	}
+	freezeTables(out, p.tables)
 	return out, nil
 }

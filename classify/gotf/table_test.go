@@ -174,3 +174,27 @@ func TestSavedModelTableNotInitialized(t *testing.T) {
 		t.Errorf("lookup in an empty table: %v", err)
 	}
 }
+
+// A frozen TF1 graph keeps its table initializer (init_all_tables) for the
+// client to run; OpenGraph runs it at load.
+func TestFrozenGraphTableInit(t *testing.T) {
+	b := graphdef.New()
+	words := b.Placeholder("words", classify.String, classify.Shape{-1})
+	b.Op("HashTableV2", "table", nil, graphdef.Attrs{"key_dtype": classify.String, "value_dtype": classify.Int64})
+	b.Op("InitializeTableV2", "table_init", []graphdef.Output{"table", b.Const("keys", strTensor("x", "y")), b.Const("vals", &classify.Tensor{DType: classify.Int64, Shape: classify.Shape{2}, Data: []int64{10, 20}})},
+		graphdef.Attrs{"Tkey": classify.String, "Tval": classify.Int64})
+	b.Op("NoOp", "init_all_tables", []graphdef.Output{"^table_init"}, nil)
+	b.Op("LookupTableFindV2", "ids", []graphdef.Output{"table", words, b.Const("default", scalarI64(-1))}, graphdef.Attrs{"Tin": classify.String, "Tout": classify.Int64})
+	ctx := context.Background()
+	m, err := OpenGraph(ctx, b.GraphDef(), classify.OpenOptions{Outputs: []string{"ids"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := m.Run(ctx, map[string]*classify.Tensor{"words": strTensor("y", "z", "x")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := out[0].Int64s(); !reflect.DeepEqual(got, []int64{20, -1, 10}) {
+		t.Errorf("ids = %v, want [20 -1 10]", got)
+	}
+}

@@ -9,6 +9,7 @@ import (
 
 	apb "github.com/galeone/tensorflow/tensorflow/go/core/framework/attr_value_go_proto"
 	tpb "github.com/galeone/tensorflow/tensorflow/go/core/framework/types_go_proto"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/classifyd/classifyd/classify"
 	"github.com/classifyd/classifyd/internal/graphdef"
@@ -317,6 +318,44 @@ func TestRecurrentTextModel(t *testing.T) {
 	for i := range want {
 		if math.Abs(float64(got[i])-want[i]) > 1e-5 {
 			t.Errorf("%q: %v, Go reference %v", textInputs[i], got[i], want[i])
+		}
+	}
+	// The frozen form of the signature (tables imported from constants at
+	// load, handles into the loop turned into constants) computes the
+	// same, after a binary round trip.
+	gd, err := FreezeSavedModel(ctx, dir, nil, "serving_default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opsIn := map[string]int{}
+	for _, n := range gd.GetNode() {
+		opsIn[n.GetOp()]++
+		if strings.Contains(n.GetOp(), "Variable") || n.GetOp() == "RestoreV2" {
+			t.Errorf("node %q (%s) left in the frozen graph", n.GetName(), n.GetOp())
+		}
+	}
+	if opsIn["StatelessWhile"] != 1 || opsIn["LookupTableImportV2"] != 1 || opsIn["HashTableV2"] != 1 {
+		t.Errorf("frozen graph ops %v: want the loop, the table and its import", opsIn)
+	}
+	data, err := proto.Marshal(gd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gd2, err := ParseGraphDef(data, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fm, err := OpenGraph(ctx, gd2, classify.OpenOptions{Inputs: []string{"serving_default_text:0"}, Outputs: []string{"StatefulPartitionedCall_1:0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fout, err := fm.Run(ctx, map[string]*classify.Tensor{"serving_default_text:0": strTensor(textInputs...)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range fout[0].Float32s() {
+		if math.Abs(float64(v-got[i])) > 1e-6 {
+			t.Errorf("%q: frozen graph %v, SavedModel %v", textInputs[i], v, got[i])
 		}
 	}
 	// Different texts must give different answers, or the test proves

@@ -486,13 +486,32 @@ func (o lookupExport) Run(_ *Ctx, in []*classify.Tensor) ([]*classify.Tensor, er
 	if err != nil {
 		return nil, err
 	}
+	k, v, _ := t.Export()
+	return []*classify.Tensor{k, v}, nil
+}
+
+// Find returns the table a table node of this storage resolved to, if it
+// was built.
+func (ts *Tables) Find(name, container, sharedName string) (*Table, bool) {
+	key := name
+	if sharedName != "" {
+		key = container + "/" + sharedName
+	}
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	t, ok := ts.m[key]
+	return t, ok
+}
+
+// Export returns the table's keys and values (insertion order) and
+// whether it was initialized.
+func (t *Table) Export() (keys, vals *classify.Tensor, init bool) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	k := classify.NewTensor(t.keyType, len(t.keys))
-	v := classify.NewTensor(t.valType, len(t.vals))
+	keys, vals = classify.NewTensor(t.keyType, len(t.keys)), classify.NewTensor(t.valType, len(t.vals))
 	for i := range t.keys {
-		setElem(k, i, t.keys[i])
-		setElem(v, i, t.vals[i])
+		setElem(keys, i, t.keys[i])
+		setElem(vals, i, t.vals[i])
 	}
-	return []*classify.Tensor{k, v}, nil
+	return keys, vals, t.init
 }
