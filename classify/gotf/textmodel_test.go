@@ -89,22 +89,15 @@ func i64s(v ...int64) *classify.Tensor {
 	return &classify.Tensor{DType: classify.Int64, Shape: classify.Shape{len(v)}, Data: v}
 }
 
-func i32s(v ...int32) *classify.Tensor {
-	return &classify.Tensor{DType: classify.Int32, Shape: classify.Shape{len(v)}, Data: v}
-}
-
 // writeTextModel writes the SavedModel to dir.
 func writeTextModel(t *testing.T, dir string) {
 	t.Helper()
 	const (
-		dtF  = tpb.DataType_DT_FLOAT
-		dtI  = tpb.DataType_DT_INT32
-		dtV  = tpb.DataType_DT_VARIANT
-		dtR  = tpb.DataType_DT_RESOURCE
-		dtS  = tpb.DataType_DT_STRING
-		dtI8 = tpb.DataType_DT_INT64
+		dtF = tpb.DataType_DT_FLOAT
+		dtI = tpb.DataType_DT_INT32
+		dtV = tpb.DataType_DT_VARIANT
+		dtR = tpb.DataType_DT_RESOURCE
 	)
-	_ = dtI8
 	b := graphdef.New()
 	text := b.Placeholder("serving_default_text", classify.String, classify.Shape{-1})
 	b.Op("HashTableV2", "hash_table", nil, graphdef.Attrs{"key_dtype": classify.String, "value_dtype": classify.Int64, "shared_name": "hash_table_vocab.txt_-2_-1_2"})
@@ -221,7 +214,6 @@ func writeTextModel(t *testing.T, dir string) {
 			}
 		}
 	}
-	_ = dtS
 	err := savedmodeltest.Model{
 		GraphDef: b.GraphDef(),
 		Signatures: []savedmodeltest.Signature{{

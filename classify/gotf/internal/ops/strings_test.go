@@ -320,3 +320,66 @@ func TestStringNGramsMatchesTFJS(t *testing.T) {
 		t.Error("n-gram explosion: no error")
 	}
 }
+
+// FuzzStringOps runs the text ops on arbitrary request strings: they may
+// refuse an input, never panic, and the ragged shapes they produce are
+// consistent.
+func FuzzStringOps(f *testing.F) {
+	f.Add("The cat, the MAT!", " ", int64(2), int64(1))
+	f.Add("", "", int64(-1), int64(0))
+	f.Add("a\x00\xff  b", "\xff", int64(0), int64(-3))
+	f.Fuzz(func(t *testing.T, s, sep string, maxsplit, pos int64) {
+		in := strTensor(s, s+" "+s)
+		if _, err := runOp(t, "StaticRegexReplace", graphdef.Attrs{"pattern": punctFuzzPattern, "rewrite": "<\\0>"}, in); err != nil {
+			t.Fatal(err)
+		}
+		out, err := runOp(t, "StringSplitV2", graphdef.Attrs{"maxsplit": maxsplit % 8}, in, sstr(sep))
+		if err != nil {
+			t.Fatal(err)
+		}
+		idx, vals, shape := out[0].Int64s(), out[1], out[2].Int64s()
+		if len(idx) != 2*vals.Len() || shape[0] != 2 {
+			t.Fatalf("split: %d indices, %d values, shape %v", len(idx), vals.Len(), shape)
+		}
+		rowids := make([]int64, vals.Len())
+		for i := range rowids {
+			rowids[i] = idx[2*i]
+			if idx[2*i+1] >= shape[1] {
+				t.Fatalf("split: index %v past width %d", idx[2*i:2*i+2], shape[1])
+			}
+		}
+		dense, err := runOp(t, "RaggedTensorToTensor", graphdef.Attrs{"row_partition_types": strList([]string{"FIRST_DIM_SIZE", "VALUE_ROWIDS"})},
+			i64Tensor(-1, 3), vals, sstr(""), scalarOf(i64Tensor(shape[0])), &classify.Tensor{DType: classify.Int64, Shape: classify.Shape{len(rowids)}, Data: rowids})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !dense[0].Shape.Equal(classify.Shape{2, 3}) {
+			t.Fatalf("dense shape %v", dense[0].Shape)
+		}
+		splits := []int64{0}
+		for r := range 2 {
+			n := int64(0)
+			for _, id := range rowids {
+				if id == int64(r) {
+					n++
+				}
+			}
+			splits = append(splits, splits[len(splits)-1]+n)
+		}
+		if _, err := runOp(t, "StringNGrams", graphdef.Attrs{"separator": sep, "ngram_widths": []int{1, 3}, "left_pad": "<", "right_pad": ">", "pad_width": -1, "Tsplits": classify.Int64},
+			vals, i64Tensor(splits...)); err != nil {
+			t.Fatal(err)
+		}
+		p := &classify.Tensor{DType: classify.Int64, Shape: classify.Shape{}, Data: []int64{pos % 64}}
+		l := &classify.Tensor{DType: classify.Int64, Shape: classify.Shape{}, Data: []int64{2}}
+		for _, unit := range []string{"BYTE", "UTF8_CHAR"} {
+			runOp(t, "Substr", graphdef.Attrs{"unit": unit}, in, p, l) // errors allowed
+			mustRun(t, "StringLength", graphdef.Attrs{"unit": unit}, in)
+		}
+		runOp(t, "StringToNumber", graphdef.Attrs{"out_type": classify.Float32}, in)
+		mustRun(t, "StringToHashBucketFast", graphdef.Attrs{"num_buckets": 7}, in)
+		mustRun(t, "StringLower", graphdef.Attrs{"encoding": "utf-8"}, in)
+	})
+}
+
+const punctFuzzPattern = `[[:punct:]]|\s+`
