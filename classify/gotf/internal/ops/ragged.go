@@ -368,3 +368,118 @@ func (o stringNGrams) Run(_ *Ctx, in []*classify.Tensor) ([]*classify.Tensor, er
 	}
 	return []*classify.Tensor{{DType: classify.String, Shape: classify.Shape{len(out)}, Data: out}, st}, nil
 }
+
+// Bincount and DenseBincount count (or sum weights of) each value in
+// [0, size): tf.ragged builds row splits from value row ids with them
+// (segment_ids_to_row_splits), so TextVectorization's split leaves them in
+// the graph. Values outside [0, size) are ignored, as documented.
+func init() {
+	Register("Bincount", buildBincount(false))
+	Register("DenseBincount", buildBincount(true))
+}
+
+type bincount struct {
+	n      *Node
+	dense  bool
+	binary bool
+	dtype  classify.DType
+}
+
+func buildBincount(dense bool) Builder {
+	return func(n *Node, _ []*classify.Tensor) (Op, error) {
+		if n.NumInputs != 3 {
+			return nil, n.Errorf("has %d inputs, want 3", n.NumInputs)
+		}
+		dt := n.Type("T")
+		switch dt {
+		case classify.Int32, classify.Int64, classify.Float32, classify.Float64:
+		default:
+			return nil, n.Errorf("weights of %v", dt)
+		}
+		return bincount{n: n, dense: dense, binary: n.Bool("binary_output", false), dtype: dt}, nil
+	}
+}
+
+func (o bincount) OutputInfo([]classify.TensorInfo) ([]classify.TensorInfo, error) {
+	return []classify.TensorInfo{{DType: o.dtype}}, nil
+}
+
+func (o bincount) Run(_ *Ctx, in []*classify.Tensor) ([]*classify.Tensor, error) {
+	vals, ok := ints(in[0])
+	size, ok2 := ints(in[1])
+	if !ok || !ok2 || len(size) != 1 {
+		return nil, o.n.InputErrorf("input (%v) and size (%v %v) must be integers, size a scalar", in[0].DType, in[1].DType, in[1].Shape)
+	}
+	if size[0] < 0 || size[0] > maxRaggedElements {
+		return nil, o.n.InputErrorf("size %d outside [0, %d]", size[0], maxRaggedElements)
+	}
+	w := in[2]
+	weighted := w.Len() > 0
+	if weighted && (w.DType != o.dtype || !w.Shape.Equal(in[0].Shape)) {
+		return nil, o.n.InputErrorf("weights %v %v for input %v", w.DType, w.Shape, in[0].Shape)
+	}
+	rows, shape := 1, []int{int(size[0])}
+	switch {
+	case len(in[0].Shape) == 2 && o.dense:
+		rows = in[0].Shape[0]
+		shape = []int{rows, int(size[0])}
+	case len(in[0].Shape) > 1:
+		return nil, o.n.InputErrorf("input of rank %d", len(in[0].Shape))
+	}
+	if int64(rows)*size[0] > maxRaggedElements {
+		return nil, o.n.InputErrorf("output [%d, %d] too large", rows, size[0])
+	}
+	out := classify.NewTensor(o.dtype, shape...)
+	per := len(vals)
+	if rows > 0 {
+		per = len(vals) / rows
+	}
+	for i, v := range vals {
+		if v < 0 || v >= size[0] {
+			continue
+		}
+		at := int(v)
+		if rows > 1 || len(shape) == 2 {
+			at += (i / per) * int(size[0])
+		}
+		switch d := out.Data.(type) {
+		case []int32:
+			switch {
+			case o.binary:
+				d[at] = 1
+			case weighted:
+				d[at] += w.Data.([]int32)[i]
+			default:
+				d[at]++
+			}
+		case []int64:
+			switch {
+			case o.binary:
+				d[at] = 1
+			case weighted:
+				d[at] += w.Data.([]int64)[i]
+			default:
+				d[at]++
+			}
+		case []float32:
+			switch {
+			case o.binary:
+				d[at] = 1
+			case weighted:
+				d[at] += w.Data.([]float32)[i]
+			default:
+				d[at]++
+			}
+		case []float64:
+			switch {
+			case o.binary:
+				d[at] = 1
+			case weighted:
+				d[at] += w.Data.([]float64)[i]
+			default:
+				d[at]++
+			}
+		}
+	}
+	return []*classify.Tensor{out}, nil
+}

@@ -383,3 +383,30 @@ func FuzzStringOps(f *testing.F) {
 }
 
 const punctFuzzPattern = `[[:punct:]]|\s+`
+
+// tf.math.bincount's documented example: [1,1,2,3,2,4,4,5] counts
+// [0 2 2 1 2 1] in 6 bins; with weights, sums; values past size are
+// ignored; binary_output marks presence per row.
+func TestBincount(t *testing.T) {
+	arr := &classify.Tensor{DType: classify.Int32, Shape: classify.Shape{8}, Data: []int32{1, 1, 2, 3, 2, 4, 4, 5}}
+	size := &classify.Tensor{DType: classify.Int32, Shape: classify.Shape{}, Data: []int32{6}}
+	none := classify.NewTensor(classify.Int64, 0)
+	if got := mustRun(t, "Bincount", graphdef.Attrs{"T": classify.Int64}, arr, size, none)[0].Int64s(); !reflect.DeepEqual(got, []int64{0, 2, 2, 1, 2, 1}) {
+		t.Errorf("counts = %v", got)
+	}
+	w := classify.FromFloat32([]float32{1, 2, 3, 4, 5, 6, 7, 8}, 8)
+	small := &classify.Tensor{DType: classify.Int32, Shape: classify.Shape{}, Data: []int32{4}}
+	if got := mustRun(t, "Bincount", graphdef.Attrs{"T": classify.Float32}, arr, small, w)[0].Float32s(); !reflect.DeepEqual(got, []float32{0, 3, 8, 4}) {
+		t.Errorf("weighted, values past size ignored = %v", got)
+	}
+	m := &classify.Tensor{DType: classify.Int64, Shape: classify.Shape{2, 3}, Data: []int64{0, 0, 2, 1, 1, 1}}
+	s3 := &classify.Tensor{DType: classify.Int64, Shape: classify.Shape{}, Data: []int64{3}}
+	got := mustRun(t, "DenseBincount", graphdef.Attrs{"T": classify.Int32, "Tidx": classify.Int64, "binary_output": true}, m, s3, classify.NewTensor(classify.Int32, 0))[0]
+	if !got.Shape.Equal(classify.Shape{2, 3}) || !reflect.DeepEqual(got.Int32s(), []int32{1, 0, 1, 0, 1, 0}) {
+		t.Errorf("binary per row = %v %v", got.Shape, got.Int32s())
+	}
+	huge := &classify.Tensor{DType: classify.Int32, Shape: classify.Shape{}, Data: []int32{1 << 30}}
+	if _, err := runOp(t, "Bincount", graphdef.Attrs{"T": classify.Int64}, arr, huge, none); err == nil {
+		t.Error("huge size: no error")
+	}
+}
