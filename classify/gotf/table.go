@@ -96,8 +96,8 @@ func bindTables(gd *gpb.GraphDef, bundle *savedmodel.Bundle) ([]string, error) {
 // isInitTarget reports whether runInit must run a node an init op reaches.
 func isInitTarget(op string) bool { return op == ops.AssignVariable || ops.TableInitOp(op) }
 
-// The output arguments of the text, table and random ops with more than
-// one, for function bodies read without OpDefs (see outputArgs).
+// The output arguments of the text, table, random and sparse ops with
+// more than one, for function bodies read without OpDefs (see outputArgs).
 func init() {
 	for op, names := range map[string][]string{
 		"StringSplitV2":                   {"indices", "values", "shape"},
@@ -105,6 +105,8 @@ func init() {
 		"LookupTableExportV2":             {"keys", "values"},
 		"StatelessRandomGetKeyCounter":    {"key", "counter"},
 		"StatelessRandomGetKeyCounterAlg": {"key", "counter", "alg"},
+		"SparseReshape":                   {"output_indices", "output_shape"},
+		"SparseFillEmptyRows":             {"output_indices", "output_values", "empty_row_indicator", "reverse_index_map"},
 	} {
 		od := &opb.OpDef{Name: op}
 		for _, a := range names {

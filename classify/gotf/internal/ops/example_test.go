@@ -186,5 +186,18 @@ func FuzzParseExampleSparse(f *testing.F) {
 		if s := out[8].Int32s(); int(s[2]) != out[7].Len() {
 			t.Fatalf("row splits %v for %d values", s, out[7].Len())
 		}
+		// What feature columns do next with the sparse "ft": must accept
+		// anything the parser gives.
+		zero := &classify.Tensor{DType: classify.Float32, Shape: classify.Shape{}, Data: []float32{0}}
+		filled, err := runOp(t, "SparseFillEmptyRows", nil, out[0], out[2], out[4], zero)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rows := filled[2].Len(); rows != 2 || filled[0].Shape[0] < rows {
+			t.Fatalf("filled %v for %d rows", filled[0].Shape, rows)
+		}
+		if _, err := runOp(t, "SparseReshape", nil, out[0], out[4], &classify.Tensor{DType: classify.Int64, Shape: classify.Shape{1}, Data: []int64{-1}}); err != nil && out[2].Len() > 0 {
+			t.Fatal(err)
+		}
 	})
 }
