@@ -85,7 +85,7 @@ func freeze(ctx context.Context, dir string, tags []string, signature string) (g
 		}
 		stack = append(stack, n.GetInput()...)
 	}
-	out := &gpb.GraphDef{Versions: p.gd.GetVersions(), Library: p.gd.GetLibrary()}
+	out := &gpb.GraphDef{Versions: p.gd.GetVersions()}
 	for _, n := range p.gd.GetNode() {
 		if !keep[n.GetName()] {
 			continue
@@ -100,6 +100,7 @@ func freeze(ctx context.Context, dir string, tags []string, signature string) (g
 		}
 		out.Node = append(out.Node, n)
 	}
+	out.Library = usedLibrary(out, p.gd.GetLibrary())
 	if err := freezeHandles(out, p.vars); err != nil {
 		return nil, err
 	}

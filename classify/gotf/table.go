@@ -248,3 +248,48 @@ func freezeHandles(out *gpb.GraphDef, vars *ops.Variables) error {
 	}
 	return nil
 }
+
+// usedLibrary returns the functions of lib that the nodes of gd run
+// (through function-valued attributes, transitively), or nil if none: a
+// frozen graph carries only what its loops and branches need.
+func usedLibrary(gd *gpb.GraphDef, lib *fpb.FunctionDefLibrary) *fpb.FunctionDefLibrary {
+	defs := map[string]*fpb.FunctionDef{}
+	for _, f := range lib.GetFunction() {
+		defs[f.GetSignature().GetName()] = f
+	}
+	used := map[string]bool{}
+	var visit func(nodes []*npb.NodeDef)
+	visit = func(nodes []*npb.NodeDef) {
+		for _, n := range nodes {
+			var names []string
+			if _, ok := defs[n.GetOp()]; ok {
+				names = append(names, n.GetOp())
+			}
+			for _, a := range n.GetAttr() {
+				if f := a.GetFunc(); f != nil {
+					names = append(names, f.GetName())
+				}
+				for _, f := range a.GetList().GetFunc() {
+					names = append(names, f.GetName())
+				}
+			}
+			for _, name := range names {
+				if f, ok := defs[name]; ok && !used[name] {
+					used[name] = true
+					visit(f.GetNodeDef())
+				}
+			}
+		}
+	}
+	visit(gd.GetNode())
+	if len(used) == 0 {
+		return nil
+	}
+	out := &fpb.FunctionDefLibrary{}
+	for _, f := range lib.GetFunction() {
+		if used[f.GetSignature().GetName()] {
+			out.Function = append(out.Function, f)
+		}
+	}
+	return out
+}

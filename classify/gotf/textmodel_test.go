@@ -329,6 +329,9 @@ func TestRecurrentTextModel(t *testing.T) {
 	if opsIn["StatelessWhile"] != 1 || opsIn["LookupTableImportV2"] != 1 || opsIn["HashTableV2"] != 1 {
 		t.Errorf("frozen graph ops %v: want the loop, the table and its import", opsIn)
 	}
+	if fs := gd.GetLibrary().GetFunction(); len(fs) != 2 {
+		t.Errorf("frozen graph has %d functions, want the loop's cond and body", len(fs))
+	}
 	data, err := proto.Marshal(gd)
 	if err != nil {
 		t.Fatal(err)
