@@ -189,14 +189,14 @@ func FuzzParseExampleSparse(f *testing.F) {
 		// What feature columns do next with the sparse "ft": must accept
 		// anything the parser gives.
 		zero := &classify.Tensor{DType: classify.Float32, Shape: classify.Shape{}, Data: []float32{0}}
-		filled, err := runOp(t, "SparseFillEmptyRows", nil, out[0], out[2], out[4], zero)
+		filled, err := runAttrOp(t, "SparseFillEmptyRows", nil, out[0], out[2], out[4], zero)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if rows := filled[2].Len(); rows != 2 || filled[0].Shape[0] < rows {
 			t.Fatalf("filled %v for %d rows", filled[0].Shape, rows)
 		}
-		if _, err := runOp(t, "SparseReshape", nil, out[0], out[4], &classify.Tensor{DType: classify.Int64, Shape: classify.Shape{1}, Data: []int64{-1}}); err != nil && out[2].Len() > 0 {
+		if _, err := runAttrOp(t, "SparseReshape", nil, out[0], out[4], &classify.Tensor{DType: classify.Int64, Shape: classify.Shape{1}, Data: []int64{-1}}); err != nil && out[2].Len() > 0 {
 			t.Fatal(err)
 		}
 	})

@@ -50,7 +50,7 @@ func shape32(d ...int32) *classify.Tensor {
 // gives the same numbers, as TensorFlow documents.
 func TestStatelessUniform(t *testing.T) {
 	seed := seed32(1, -2)
-	out := mustRun(t, "StatelessRandomUniform", graphdef.Attrs{"dtype": classify.Float32}, shape32(2, 5), seed)[0]
+	out := mustRunAttr(t, "StatelessRandomUniform", graphdef.Attrs{"dtype": classify.Float32}, shape32(2, 5), seed)[0]
 	g := seedPhilox(1, uint64(math.MaxUint64-1))
 	var want []float32
 	for range 3 {
@@ -67,11 +67,11 @@ func TestStatelessUniform(t *testing.T) {
 			t.Errorf("element %d = %v, want %v", i, v, want[i])
 		}
 	}
-	kc := mustRun(t, "StatelessRandomGetKeyCounter", nil, seed)
+	kc := mustRunAttr(t, "StatelessRandomGetKeyCounter", nil, seed)
 	alg := &classify.Tensor{DType: classify.Int32, Shape: classify.Shape{}, Data: []int32{1}}
 	for _, op := range []string{"StatelessRandomUniform", "StatelessRandomNormal", "StatelessTruncatedNormal"} {
-		v1 := mustRun(t, op, graphdef.Attrs{"dtype": classify.Float32}, shape32(9), seed)[0].Float32s()
-		v2 := mustRun(t, op+"V2", graphdef.Attrs{"dtype": classify.Float32}, shape32(9), kc[0], kc[1], alg)[0].Float32s()
+		v1 := mustRunAttr(t, op, graphdef.Attrs{"dtype": classify.Float32}, shape32(9), seed)[0].Float32s()
+		v2 := mustRunAttr(t, op+"V2", graphdef.Attrs{"dtype": classify.Float32}, shape32(9), kc[0], kc[1], alg)[0].Float32s()
 		for i := range v1 {
 			if v1[i] != v2[i] {
 				t.Errorf("%s: V1 %v, V2 %v", op, v1, v2)
@@ -80,10 +80,10 @@ func TestStatelessUniform(t *testing.T) {
 		}
 	}
 	threefry := &classify.Tensor{DType: classify.Int32, Shape: classify.Shape{}, Data: []int32{2}}
-	if _, err := runOp(t, "StatelessRandomUniformV2", nil, shape32(1), kc[0], kc[1], threefry); !errors.Is(err, classify.ErrUnsupportedOp) {
+	if _, err := runAttrOp(t, "StatelessRandomUniformV2", nil, shape32(1), kc[0], kc[1], threefry); !errors.Is(err, classify.ErrUnsupportedOp) {
 		t.Errorf("ThreeFry: %v", err)
 	}
-	if _, err := runOp(t, "StatelessRandomUniform", nil, shape32(1<<14, 1<<14), seed); !errors.Is(err, classify.ErrInvalidInput) {
+	if _, err := runAttrOp(t, "StatelessRandomUniform", nil, shape32(1<<14, 1<<14), seed); !errors.Is(err, classify.ErrInvalidInput) {
 		t.Errorf("huge shape: %v", err)
 	}
 }
@@ -98,7 +98,7 @@ func TestStatelessNormalMoments(t *testing.T) {
 		variance float64
 	}{{"StatelessRandomNormal", 1}, {"StatelessTruncatedNormal", 0.7737413}} {
 		for _, dt := range []classify.DType{classify.Float32, classify.Float64} {
-			out := mustRun(t, tc.op, graphdef.Attrs{"dtype": dt}, shape32(n), seed32(7, 11))[0]
+			out := mustRunAttr(t, tc.op, graphdef.Attrs{"dtype": dt}, shape32(n), seed32(7, 11))[0]
 			var sum, sq float64
 			for i := range n {
 				var v float64
@@ -120,7 +120,7 @@ func TestStatelessNormalMoments(t *testing.T) {
 		}
 	}
 	// The first float normal is Box-Muller of the first two words.
-	out := mustRun(t, "StatelessRandomNormal", graphdef.Attrs{"dtype": classify.Float32}, shape32(2), seed32(3, 4))[0].Float32s()
+	out := mustRunAttr(t, "StatelessRandomNormal", graphdef.Attrs{"dtype": classify.Float32}, shape32(2), seed32(3, 4))[0].Float32s()
 	g := seedPhilox(3, 4)
 	b := g.next()
 	u1 := float64(math.Float32frombits(0x3f800000|b[0]&0x7fffff) - 1)
@@ -134,7 +134,7 @@ func TestStatelessNormalMoments(t *testing.T) {
 func TestStatelessUniformInt(t *testing.T) {
 	lo := &classify.Tensor{DType: classify.Int32, Shape: classify.Shape{}, Data: []int32{-3}}
 	hi := &classify.Tensor{DType: classify.Int32, Shape: classify.Shape{}, Data: []int32{4}}
-	out := mustRun(t, "StatelessRandomUniformInt", graphdef.Attrs{"dtype": classify.Int32}, shape32(6), seed32(5, 6), lo, hi)[0].Int32s()
+	out := mustRunAttr(t, "StatelessRandomUniformInt", graphdef.Attrs{"dtype": classify.Int32}, shape32(6), seed32(5, 6), lo, hi)[0].Int32s()
 	g := seedPhilox(5, 6)
 	b1, b2 := g.next(), g.next()
 	words := append(b1[:], b2[:2]...)
@@ -143,7 +143,7 @@ func TestStatelessUniformInt(t *testing.T) {
 			t.Errorf("element %d = %d, want %d", i, v, want)
 		}
 	}
-	if _, err := runOp(t, "StatelessRandomUniformInt", graphdef.Attrs{"dtype": classify.Int32}, shape32(1), seed32(5, 6), hi, lo); err == nil {
+	if _, err := runAttrOp(t, "StatelessRandomUniformInt", graphdef.Attrs{"dtype": classify.Int32}, shape32(1), seed32(5, 6), hi, lo); err == nil {
 		t.Error("minval > maxval: no error")
 	}
 }

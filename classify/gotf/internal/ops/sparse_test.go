@@ -14,17 +14,17 @@ func i64Matrix(rows, cols int, v ...int64) *classify.Tensor {
 // The example of SparseReshape's op documentation: [2,3,6] to [9,-1].
 func TestSparseReshape(t *testing.T) {
 	idx := i64Matrix(5, 3, 0, 0, 0, 0, 0, 1, 0, 1, 0, 1, 0, 0, 1, 2, 3)
-	out := mustRun(t, "SparseReshape", nil, idx, i64Tensor(2, 3, 6), i64Tensor(9, -1))
+	out := mustRunAttr(t, "SparseReshape", nil, idx, i64Tensor(2, 3, 6), i64Tensor(9, -1))
 	if got := out[0].Int64s(); !reflect.DeepEqual(got, []int64{0, 0, 0, 1, 1, 2, 4, 2, 8, 1}) {
 		t.Errorf("indices = %v", got)
 	}
 	if got := out[1].Int64s(); !reflect.DeepEqual(got, []int64{9, 4}) {
 		t.Errorf("shape = %v", got)
 	}
-	if _, err := runOp(t, "SparseReshape", nil, idx, i64Tensor(2, 3, 6), i64Tensor(5, -1)); err == nil {
+	if _, err := runAttrOp(t, "SparseReshape", nil, idx, i64Tensor(2, 3, 6), i64Tensor(5, -1)); err == nil {
 		t.Error("36 elements into [5, -1]: no error")
 	}
-	if _, err := runOp(t, "SparseReshape", nil, i64Matrix(1, 3, 2, 0, 0), i64Tensor(2, 3, 6), i64Tensor(36)); err == nil {
+	if _, err := runAttrOp(t, "SparseReshape", nil, i64Matrix(1, 3, 2, 0, 0), i64Tensor(2, 3, 6), i64Tensor(36)); err == nil {
 		t.Error("index outside the shape: no error")
 	}
 }
@@ -34,7 +34,7 @@ func TestSparseReshape(t *testing.T) {
 func TestSparseFillEmptyRows(t *testing.T) {
 	idx := i64Matrix(4, 2, 0, 1, 0, 3, 2, 0, 3, 1)
 	vals := strTensor("a", "b", "c", "d")
-	out := mustRun(t, "SparseFillEmptyRows", nil, idx, vals, i64Tensor(5, 6), scalarOf(strTensor("x")))
+	out := mustRunAttr(t, "SparseFillEmptyRows", nil, idx, vals, i64Tensor(5, 6), scalarOf(strTensor("x")))
 	if got := out[0].Int64s(); !reflect.DeepEqual(got, []int64{0, 1, 0, 3, 1, 0, 2, 0, 3, 1, 4, 0}) {
 		t.Errorf("indices = %v", got)
 	}
@@ -47,7 +47,7 @@ func TestSparseFillEmptyRows(t *testing.T) {
 	if got := out[3].Int64s(); !reflect.DeepEqual(got, []int64{0, 1, 3, 4}) {
 		t.Errorf("reverse index map = %v", got)
 	}
-	if _, err := runOp(t, "SparseFillEmptyRows", nil, i64Matrix(1, 2, 7, 0), strTensor("a"), i64Tensor(5, 6), scalarOf(strTensor("x"))); err == nil {
+	if _, err := runAttrOp(t, "SparseFillEmptyRows", nil, i64Matrix(1, 2, 7, 0), strTensor("a"), i64Tensor(5, 6), scalarOf(strTensor("x"))); err == nil {
 		t.Error("row outside dense_shape: no error")
 	}
 }
@@ -70,7 +70,7 @@ func TestSparseSegment(t *testing.T) {
 		{"SparseSegmentMean", i32(0, 2), i32(0, 0), []float32{3, 4, 5, 6}},
 		{"SparseSegmentSqrtN", i32(0, 2, 2, 2), i32(0, 0, 1, 1), []float32{6 / 1.4142135, 8 / 1.4142135, 10 / 1.4142135, 12 / 1.4142135, 10 / 1.4142135, 12 / 1.4142135, 14 / 1.4142135, 16 / 1.4142135}},
 	} {
-		got := mustRun(t, tc.op, nil, c, tc.ids, tc.seg)[0].Float32s()
+		got := mustRunAttr(t, tc.op, nil, c, tc.ids, tc.seg)[0].Float32s()
 		if len(got) != len(tc.want) {
 			t.Errorf("%s %v %v = %v, want %v", tc.op, tc.ids.Data, tc.seg.Data, got, tc.want)
 			continue
@@ -83,14 +83,14 @@ func TestSparseSegment(t *testing.T) {
 		}
 	}
 	// With num_segments, trailing segments are zeros.
-	got := mustRun(t, "SparseSegmentMeanWithNumSegments", nil, c, i32(1), i32(0), &classify.Tensor{DType: classify.Int32, Shape: classify.Shape{}, Data: []int32{2}})[0]
+	got := mustRunAttr(t, "SparseSegmentMeanWithNumSegments", nil, c, i32(1), i32(0), &classify.Tensor{DType: classify.Int32, Shape: classify.Shape{}, Data: []int32{2}})[0]
 	if !got.Shape.Equal(classify.Shape{2, 4}) || !reflect.DeepEqual(got.Float32s(), []float32{-1, -2, -3, -4, 0, 0, 0, 0}) {
 		t.Errorf("with num_segments = %v %v", got.Shape, got.Float32s())
 	}
-	if _, err := runOp(t, "SparseSegmentSum", nil, c, i32(0, 1), i32(1, 0)); err == nil {
+	if _, err := runAttrOp(t, "SparseSegmentSum", nil, c, i32(0, 1), i32(1, 0)); err == nil {
 		t.Error("unsorted segment ids: no error")
 	}
-	if _, err := runOp(t, "SparseSegmentSum", nil, c, i32(3), i32(0)); err == nil {
+	if _, err := runAttrOp(t, "SparseSegmentSum", nil, c, i32(3), i32(0)); err == nil {
 		t.Error("index past data: no error")
 	}
 }
