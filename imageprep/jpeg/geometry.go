@@ -23,7 +23,10 @@ type geometry struct {
 	streamingScans bool
 }
 
-func (g *geometry) cost() int64 { return g.coefBytes + g.planeBytes + g.pixBytes + g.rowBytes }
+func (g *geometry) cost() int64 { return g.coefBytes + g.targetBytes() }
+
+// targetBytes is what one output costs beyond the shared coefficients.
+func (g *geometry) targetBytes() int64 { return g.planeBytes + g.pixBytes + g.rowBytes }
 
 // newGeometry works from the header alone (as DecodeConfig reports it),
 // re-deriving the MCU layout.

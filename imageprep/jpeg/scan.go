@@ -3,8 +3,7 @@ package jpeg
 // block returns the coefficient block (bx, by) of component c, whose rows
 // are kept modulo the buffer height when streaming.
 func (c *component) block(bx, by int) *[64]int16 {
-	rows := len(c.coef) / (64 * c.bw)
-	i := ((by%rows)*c.bw + bx) * 64
+	i := ((by%c.rows)*c.bw + bx) * 64
 	return (*[64]int16)(c.coef[i : i+64])
 }
 
@@ -35,7 +34,7 @@ func (d *decoder) decodeScan(streaming bool) error {
 	}
 	// A component reconstructed DC-only (1/8 scale) needs no AC scan: it
 	// is skipped without decoding (its end is found by the next marker).
-	if d.progressive && s.ss > 0 && d.comps[s.comp[0]].ss == 1 {
+	if d.progressive && s.ss > 0 && d.comps[s.comp[0]].dcOnly {
 		d.pos = skipScan(d.data, d.pos)
 		return nil
 	}
@@ -52,6 +51,7 @@ func (d *decoder) decodeScan(streaming bool) error {
 	rst := 0
 	left := d.ri
 	for my := 0; my < mcusY; my++ {
+		d.storeRange(my, streaming)
 		for mx := 0; mx < mcusX; mx++ {
 			if d.ri > 0 {
 				if left == 0 {
@@ -71,22 +71,11 @@ func (d *decoder) decodeScan(streaming bool) error {
 			}
 		}
 		if streaming {
-			d.reconstructRow(my)
-			if my+1 < mcusY {
-				d.clearRow()
-			}
+			d.reconstructTargets(my)
 		}
 	}
 	d.pos = skipEntropy(d.data, d.br.pos)
 	return nil
-}
-
-// clearRow zeroes the streaming coefficient buffer: sequential blocks are
-// decoded sparsely, so stale coefficients must not survive.
-func (d *decoder) clearRow() {
-	for i := 0; i < d.nc; i++ {
-		clear(d.comps[i].coef)
-	}
 }
 
 // restart expects RSTn after a restart interval (T.81 F.1.2.3). Bytes left
@@ -145,13 +134,16 @@ func (d *decoder) decodeMCU(mx, my int) error {
 	s := &d.scan
 	if s.n == 1 {
 		c := &d.comps[s.comp[0]]
-		return d.decodeBlock(c, c.block(mx, my))
+		f := &d.full[s.comp[0]]
+		return d.decodeBlock(c, c.block(mx, my), mx >= f[0] && mx < f[1])
 	}
 	for i := 0; i < s.n; i++ {
 		c := &d.comps[s.comp[i]]
+		f := &d.full[s.comp[i]]
+		store := mx >= f[0] && mx < f[1]
 		for y := 0; y < c.v; y++ {
 			for x := 0; x < c.h; x++ {
-				if err := d.decodeBlock(c, c.block(mx*c.h+x, my*c.v+y)); err != nil {
+				if err := d.decodeBlock(c, c.block(mx*c.h+x, my*c.v+y), store); err != nil {
 					return err
 				}
 			}
@@ -160,9 +152,11 @@ func (d *decoder) decodeMCU(mx, my int) error {
 	return nil
 }
 
-func (d *decoder) decodeBlock(c *component, blk *[64]int16) error {
+// decodeBlock decodes one block of the current scan; store false (a
+// sequential block no output needs beyond its DC) skips the AC terms.
+func (d *decoder) decodeBlock(c *component, blk *[64]int16, store bool) error {
 	if !d.progressive {
-		return d.decodeSequential(c, blk)
+		return d.decodeSequential(c, blk, store)
 	}
 	s := &d.scan
 	switch {
@@ -191,11 +185,18 @@ func (d *decoder) decodeDC(c *component) (int32, error) {
 
 // decodeSequential is the baseline hot loop: one table read usually yields
 // the run, the value and how many bits both took.
-func (d *decoder) decodeSequential(c *component, blk *[64]int16) error {
+func (d *decoder) decodeSequential(c *component, blk *[64]int16, store bool) error {
 	dc, err := d.decodeDC(c)
 	if err != nil {
 		return err
 	}
+	if !store {
+		blk[0] = int16(dc)
+		return d.skipAC(c)
+	}
+	// A streaming buffer holds the previous MCU row's coefficients, and
+	// sequential blocks are decoded sparsely.
+	*blk = [64]int16{}
 	blk[0] = int16(dc)
 	br := &d.br
 	t := &d.acT[c.ta]
@@ -232,6 +233,42 @@ func (d *decoder) decodeSequential(c *component, blk *[64]int16) error {
 		}
 		blk[zigzag[k]] = int16(extend(br.take(sz), sz))
 		k++
+	}
+	return nil
+}
+
+// skipAC decodes a block's AC codes without storing them.
+func (d *decoder) skipAC(c *component) error {
+	br := &d.br
+	t := &d.acT[c.ta]
+	k := 1
+	for k < 64 {
+		if br.n < 32 {
+			br.fill()
+		}
+		peek := br.bits >> (64 - lutBits)
+		if f := t.fast[peek]; f != 0 {
+			k += int(f>>8&0xFF) + 1
+			br.consume(uint(f & 0xFF))
+			continue
+		}
+		sym := br.decode(t)
+		if sym < 0 {
+			return corrupt("bad AC code")
+		}
+		r, sz := sym>>4, uint(sym&15)
+		if sz == 0 {
+			if r != 15 {
+				break
+			}
+			k += 16
+			continue
+		}
+		k += r + 1
+		br.take(sz)
+	}
+	if k > 64 {
+		return corrupt("AC run past the block end")
 	}
 	return nil
 }
