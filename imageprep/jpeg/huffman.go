@@ -13,15 +13,32 @@ type huff struct {
 	// lut[peek] = length<<8 | symbol for codes of at most lutBits bits,
 	// 0 when the code is longer (or invalid).
 	lut [1 << lutBits]uint16
-	// fast[peek] = value<<16 | run<<8 | code+extra length, for AC symbols
-	// with a non-zero size whose code and extra bits fit in lutBits; 0
-	// otherwise.
+	// fast[peek] decodes a whole coefficient from one read when its code
+	// and extra bits fit in lutBits: value<<16 | step<<8 | bits used, 0
+	// otherwise. For DC the step is 0. For AC the step is the zero run; an
+	// end of block has step eobStep and value 0, so the sequential loop
+	// stores a harmless 0 and leaves, and ZRL is a 0 stored after 15 zeros.
 	fast [1 << lutBits]int32
 	// Canonical decoding of longer codes (T.81 F.2.2.3).
 	maxcode [18]int32
 	valptr  [17]int32
 	vals    [256]uint8
 }
+
+// eobStep moves the coefficient index past any block end (see zz).
+const eobStep = 127
+
+// zz is zigzag extended for the sequential loop's indices: a run past the
+// block end lands on coefficient 63, as libjpeg's padded natural-order
+// table does, and an end of block's index (at least eobStep) also maps to
+// 63, where it stores the 0 that is already there.
+var zz = func() (z [256]uint8) {
+	for i := range z {
+		z[i] = 63
+	}
+	copy(z[:], zigzag[:64])
+	return z
+}()
 
 func (t *huff) build(counts *[16]uint8, vals []byte, ac bool) error {
 	*t = huff{}
@@ -40,15 +57,7 @@ func (t *huff) build(counts *[16]uint8, vals []byte, ac bool) error {
 				base := int(code) << shift
 				for j := 0; j < 1<<shift; j++ {
 					t.lut[base+j] = uint16(l)<<8 | uint16(sym)
-					if !ac {
-						continue
-					}
-					run, size := int(sym>>4), int(sym&15)
-					if size == 0 || l+size > lutBits {
-						continue
-					}
-					extra := uint32(base+j) >> (shift - uint(size)) & (1<<size - 1)
-					t.fast[base+j] = extend(extra, uint(size))<<16 | int32(run)<<8 | int32(l+size)
+					t.fast[base+j] = fastEntry(sym, l, uint32(base+j), ac)
 				}
 			}
 			code++
@@ -63,6 +72,30 @@ func (t *huff) build(counts *[16]uint8, vals []byte, ac bool) error {
 	t.maxcode[17] = 1 << 30 // sentinel: stops the slow loop
 	t.defined = true
 	return nil
+}
+
+// fastEntry is the fast table entry for symbol sym with an l-bit code,
+// peek being the lutBits bits that start with it.
+func fastEntry(sym uint8, l int, peek uint32, ac bool) int32 {
+	size, run := int(sym&15), int32(sym>>4)
+	if !ac {
+		if sym > 11 {
+			return 0 // corrupt; the slow path reports it
+		}
+		size, run = int(sym), 0
+	} else if size == 0 {
+		switch run {
+		case 15: // ZRL
+			return 15<<8 | int32(l)
+		default: // EOB (T.81 leaves other zero-size runs undefined; libjpeg ends the block)
+			return eobStep<<8 | int32(l)
+		}
+	}
+	if l+size > lutBits {
+		return 0
+	}
+	extra := peek >> uint(lutBits-l-size) & (1<<size - 1)
+	return extend(extra, uint(size))<<16 | run<<8 | int32(l+size)
 }
 
 // extend turns s received bits into a signed value (T.81 F.2.2.1).
@@ -131,6 +164,26 @@ func (b *bitReader) fill() {
 		b.bits |= uint64(c) << (56 - b.n)
 		b.n += 8
 	}
+}
+
+// peek8 returns the next 8 bytes of data and whether they are free of
+// 0xFF, so that all of them are entropy-coded bits (no stuffing, no
+// marker). It is small enough to inline into the hot loops, which refill
+// their local bit buffer with it and call refill only when it fails.
+func (b *bitReader) peek8() (uint64, bool) {
+	if b.pos+8 > len(b.data) {
+		return 0, false
+	}
+	w := binary.BigEndian.Uint64(b.data[b.pos:])
+	x := ^w
+	return w, (x-0x0101010101010101)&^x&0x8080808080808080 == 0
+}
+
+// refill is fill for a caller holding the bit buffer in locals.
+func (b *bitReader) refill(bits uint64, n uint) (uint64, uint) {
+	b.bits, b.n = bits, n
+	b.fill()
+	return b.bits, b.n
 }
 
 // overrun reports whether padding bits have been consumed.

@@ -141,9 +141,23 @@ func (d *decoder) decodeMCU(mx, my int) error {
 		c := &d.comps[s.comp[i]]
 		f := &d.full[s.comp[i]]
 		store := mx >= f[0] && mx < f[1]
+		// Block row my*c.v of the buffer, which holds c.rows rows: c.v
+		// of them when streaming, so no division per block then.
+		row := 0
+		if c.rows != c.v {
+			row = my * c.v % c.rows
+		}
 		for y := 0; y < c.v; y++ {
+			base := ((row+y)*c.bw + mx*c.h) * 64
 			for x := 0; x < c.h; x++ {
-				if err := d.decodeBlock(c, c.block(mx*c.h+x, my*c.v+y), store); err != nil {
+				blk := (*[64]int16)(c.coef[base+64*x : base+64*x+64])
+				var err error
+				if d.progressive {
+					err = d.decodeBlock(c, blk, store)
+				} else {
+					err = d.decodeSequential(c, blk, store)
+				}
+				if err != nil {
 					return err
 				}
 			}
@@ -183,93 +197,114 @@ func (d *decoder) decodeDC(c *component) (int32, error) {
 	return c.pred, nil
 }
 
-// decodeSequential is the baseline hot loop: one table read usually yields
-// the run, the value and how many bits both took.
+// decodeSequential is the baseline hot loop. The bit buffer lives in
+// locals, and one table read usually yields a coefficient's run, value and
+// the bits both took (an end of block included), so the loop has one
+// data-dependent branch per coefficient. A run past the block end is not
+// an error: as libjpeg does, the value lands on coefficient 63. store
+// false decodes the AC codes without storing them.
 func (d *decoder) decodeSequential(c *component, blk *[64]int16, store bool) error {
-	dc, err := d.decodeDC(c)
-	if err != nil {
-		return err
+	br := &d.br
+	bits, n := br.bits, br.n
+	if n < 32 {
+		if w, ok := br.peek8(); ok {
+			m := (64 - n) >> 3
+			bits |= w >> (64 - 8*m) << (64 - 8*m - n)
+			br.pos += int(m)
+			n += 8 * m
+		} else {
+			bits, n = br.refill(bits, n)
+		}
 	}
+	if e := d.dcT[c.td].fast[bits>>(64-lutBits)]; e != 0 {
+		l := uint(e & 0xFF)
+		bits <<= l
+		n -= l
+		c.pred += e >> 16
+	} else {
+		br.bits, br.n = bits, n
+		if _, err := d.decodeDC(c); err != nil {
+			return err
+		}
+		bits, n = br.bits, br.n
+	}
+	t := &d.acT[c.ta]
 	if !store {
-		blk[0] = int16(dc)
-		return d.skipAC(c)
+		blk[0] = int16(c.pred)
+		for k := 1; k < 64; {
+			if n < 32 {
+				if w, ok := br.peek8(); ok {
+					m := (64 - n) >> 3
+					bits |= w >> (64 - 8*m) << (64 - 8*m - n)
+					br.pos += int(m)
+					n += 8 * m
+				} else {
+					bits, n = br.refill(bits, n)
+				}
+			}
+			if e := t.fast[bits>>(64-lutBits)]; e != 0 {
+				l := uint(e & 0xFF)
+				bits <<= l
+				n -= l
+				k += int(e>>8&0xFF) + 1
+				continue
+			}
+			br.bits, br.n = bits, n
+			sym := br.decode(t)
+			if sym < 0 {
+				return corrupt("bad AC code")
+			}
+			r, sz := sym>>4, uint(sym&15)
+			br.take(sz)
+			bits, n = br.bits, br.n
+			if sz == 0 && r != 15 {
+				break
+			}
+			k += r + 1
+		}
+		br.bits, br.n = bits, n
+		return nil
 	}
 	// A streaming buffer holds the previous MCU row's coefficients, and
 	// sequential blocks are decoded sparsely.
 	*blk = [64]int16{}
-	blk[0] = int16(dc)
-	br := &d.br
-	t := &d.acT[c.ta]
+	blk[0] = int16(c.pred)
 	for k := 1; k < 64; {
-		if br.n < 32 {
-			br.fill()
-		}
-		peek := br.bits >> (64 - lutBits)
-		if f := t.fast[peek]; f != 0 {
-			k += int(f >> 8 & 0xFF)
-			br.consume(uint(f & 0xFF))
-			blk[zigzag[k&127]] = int16(f >> 16)
-			if k > 63 {
-				return corrupt("AC run past the block end")
+		if n < 32 {
+			if w, ok := br.peek8(); ok {
+				m := (64 - n) >> 3
+				bits |= w >> (64 - 8*m) << (64 - 8*m - n)
+				br.pos += int(m)
+				n += 8 * m
+			} else {
+				bits, n = br.refill(bits, n)
 			}
+		}
+		if e := t.fast[bits>>(64-lutBits)]; e != 0 {
+			l := uint(e & 0xFF)
+			bits <<= l
+			n -= l
+			k += int(e >> 8 & 0xFF)
+			blk[zz[uint8(k)]] = int16(e >> 16)
 			k++
 			continue
 		}
+		br.bits, br.n = bits, n
 		sym := br.decode(t)
 		if sym < 0 {
 			return corrupt("bad AC code")
 		}
 		r, sz := sym>>4, uint(sym&15)
-		if sz == 0 {
-			if r != 15 {
-				break
-			}
-			k += 16
-			continue
+		v := int16(extend(br.take(sz), sz))
+		bits, n = br.bits, br.n
+		if sz == 0 && r != 15 {
+			break
 		}
 		k += r
-		if k > 63 {
-			return corrupt("AC run past the block end")
-		}
-		blk[zigzag[k]] = int16(extend(br.take(sz), sz))
+		blk[zz[uint8(k)]] = v
 		k++
 	}
-	return nil
-}
-
-// skipAC decodes a block's AC codes without storing them.
-func (d *decoder) skipAC(c *component) error {
-	br := &d.br
-	t := &d.acT[c.ta]
-	k := 1
-	for k < 64 {
-		if br.n < 32 {
-			br.fill()
-		}
-		peek := br.bits >> (64 - lutBits)
-		if f := t.fast[peek]; f != 0 {
-			k += int(f>>8&0xFF) + 1
-			br.consume(uint(f & 0xFF))
-			continue
-		}
-		sym := br.decode(t)
-		if sym < 0 {
-			return corrupt("bad AC code")
-		}
-		r, sz := sym>>4, uint(sym&15)
-		if sz == 0 {
-			if r != 15 {
-				break
-			}
-			k += 16
-			continue
-		}
-		k += r + 1
-		br.take(sz)
-	}
-	if k > 64 {
-		return corrupt("AC run past the block end")
-	}
+	br.bits, br.n = bits, n
 	return nil
 }
 
