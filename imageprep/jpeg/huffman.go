@@ -25,6 +25,22 @@ type huff struct {
 	vals    [256]uint8
 }
 
+// acHuff is an AC table with its skip table.
+type acHuff struct {
+	huff
+	// skip[peek] serves blocks whose AC terms are decoded but not stored
+	// (1/8 scale): the codes and extra bits of as many whole AC
+	// coefficients as fit in skipBits, read at once. Bits 0-3 are the bits
+	// used (0: not even one fits), bits 4-10 the coefficient positions
+	// they advance, bit 11 set when they end with an end of block.
+	skip [1 << skipBits]uint16
+}
+
+// skipBits is the lookahead of the skip table.
+const skipBits = 12
+
+const skipEOB = 1 << 11
+
 // eobStep moves the coefficient index past any block end (see zz).
 const eobStep = 127
 
@@ -72,6 +88,36 @@ func (t *huff) build(counts *[16]uint8, vals []byte, ac bool) error {
 	t.maxcode[17] = 1 << 30 // sentinel: stops the slow loop
 	t.defined = true
 	return nil
+}
+
+// buildSkip fills t.skip from t.fast by walking each window's codes.
+func (t *acHuff) buildSkip() {
+	const mask = 1<<skipBits - 1
+	for w := range t.skip {
+		used, adv := 0, 0
+		var eob uint16
+		for used < skipBits {
+			e := t.fast[(w<<used&mask)>>(skipBits-lutBits)]
+			l := int(e & 0xFF)
+			if e == 0 || l > skipBits-used {
+				break
+			}
+			step := int(e >> 8 & 0xFF)
+			if step == eobStep {
+				used += l
+				eob = skipEOB
+				break
+			}
+			if adv+step+1 > 63 {
+				break
+			}
+			used += l
+			adv += step + 1
+		}
+		if used > 0 {
+			t.skip[w] = eob | uint16(adv)<<4 | uint16(used)
+		}
+	}
 }
 
 // fastEntry is the fast table entry for symbol sym with an l-bit code,

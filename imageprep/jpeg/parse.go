@@ -81,7 +81,8 @@ type decoder struct {
 	nc          int
 	qt          [4][64]uint16
 	qtSet       [4]bool
-	dcT, acT    [4]huff
+	dcT         [4]huff
+	acT         [4]acHuff
 	ri          int
 	sof         bool
 	progressive bool
@@ -371,12 +372,16 @@ func (d *decoder) parseDHT(seg []byte) error {
 		if total > 256 || len(seg) < 17+total {
 			return corrupt("DHT with %d symbols", total)
 		}
-		t := &d.dcT[th]
-		if tc == 1 {
-			t = &d.acT[th]
-		}
-		if err := t.build(&counts, seg[17:17+total], tc == 1); err != nil {
-			return err
+		if tc == 0 {
+			if err := d.dcT[th].build(&counts, seg[17:17+total], false); err != nil {
+				return err
+			}
+		} else {
+			t := &d.acT[th]
+			if err := t.build(&counts, seg[17:17+total], true); err != nil {
+				return err
+			}
+			t.buildSkip()
 		}
 		seg = seg[17+total:]
 	}

@@ -228,7 +228,8 @@ func (d *decoder) decodeSequential(c *component, blk *[64]int16, store bool) err
 		}
 		bits, n = br.bits, br.n
 	}
-	t := &d.acT[c.ta]
+	at := &d.acT[c.ta]
+	t := &at.huff
 	if !store {
 		blk[0] = int16(c.pred)
 		for k := 1; k < 64; {
@@ -241,6 +242,16 @@ func (d *decoder) decodeSequential(c *component, blk *[64]int16, store bool) err
 				} else {
 					bits, n = br.refill(bits, n)
 				}
+			}
+			if e := at.skip[bits>>(64-skipBits)]; e != 0 && k+int(e>>4&127) < 64 {
+				l := uint(e & 15)
+				bits <<= l
+				n -= l
+				if e&skipEOB != 0 {
+					break
+				}
+				k += int(e >> 4 & 127)
+				continue
 			}
 			if e := t.fast[bits>>(64-lutBits)]; e != 0 {
 				l := uint(e & 0xFF)
@@ -323,7 +334,7 @@ func (d *decoder) decodeACFirst(c *component, blk *[64]int16) error {
 		return nil
 	}
 	br := &d.br
-	t := &d.acT[c.ta]
+	t := &d.acT[c.ta].huff
 	s := &d.scan
 	for k := s.ss; k <= s.se; {
 		sym := br.decode(t)
@@ -357,7 +368,7 @@ func (d *decoder) decodeACFirst(c *component, blk *[64]int16) error {
 // still-zero ones.
 func (d *decoder) decodeACRefine(c *component, blk *[64]int16) error {
 	br := &d.br
-	t := &d.acT[c.ta]
+	t := &d.acT[c.ta].huff
 	s := &d.scan
 	p1 := int16(1) << s.al
 	m1 := int16(-1) << s.al
