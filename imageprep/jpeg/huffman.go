@@ -1,6 +1,9 @@
 package jpeg
 
-import "encoding/binary"
+import (
+	"bytes"
+	"encoding/binary"
+)
 
 // lutBits is the lookahead of the Huffman tables: codes up to this length
 // (nearly all of them in photos) decode with one table read, and an AC
@@ -155,85 +158,104 @@ func extend(v uint32, s uint) int32 {
 	return int32(v)
 }
 
-// bitReader reads entropy-coded data MSB first through a 64-bit buffer,
-// removing byte stuffing. At a marker (or the end of input) it feeds zero
-// bits and counts them as padding, so a scan that reads into the padding
-// is detected as corrupt after the MCU rather than inside the hot loop.
+// bitReader reads entropy-coded data MSB first through a 64-bit buffer.
+// Byte stuffing is removed a chunk at a time into buf (bytes.IndexByte
+// finds the 0xFF bytes), so a refill is one unconditional 8-byte load. At
+// a marker (or the end of input) buf continues with zero bytes, and a
+// scan that reads into them is detected as corrupt after the MCU rather
+// than inside the hot loop.
 type bitReader struct {
 	data   []byte
-	pos    int
-	bits   uint64 // valid bits left-aligned
-	n      uint   // valid bits, padding included
-	pad    uint   // how many of the lowest valid bits are padding
+	pos    int    // next input byte to unstuff
+	bits   uint64 // valid bits left-aligned; below them, the next bytes' bits
+	n      uint   // valid bits
+	bp, be int    // next byte of buf to load into bits, end of buf's bytes
+	real   int    // with marker: buf bytes before the padding
 	marker bool   // stopped at a marker or the end of data
+	buf    [bufBytes + 8]byte
 }
+
+// bufBytes is the unstuffing chunk.
+const bufBytes = 4096
 
 func (b *bitReader) reset(data []byte, pos int) {
-	*b = bitReader{data: data, pos: pos}
+	b.data, b.pos = data, pos
+	b.bits, b.n = 0, 0
+	b.bp, b.be, b.real = 0, 0, 0
+	b.marker = false
 }
 
-// fill tops the buffer up to more than 56 bits.
-func (b *bitReader) fill() {
-	for b.n <= 56 {
-		if b.marker {
-			b.n += 8
-			b.pad += 8
-			continue
-		}
-		if b.pos+8 <= len(b.data) {
-			w := binary.BigEndian.Uint64(b.data[b.pos:])
-			// Take whole bytes at once when none of them is 0xFF.
-			x := ^w
-			if (x-0x0101010101010101)&^x&0x8080808080808080 == 0 {
-				k := (64 - b.n) >> 3
-				b.bits |= w >> (64 - 8*k) << (64 - 8*k - b.n)
-				b.n += 8 * k
-				b.pos += int(k)
-				continue
-			}
-		}
-		if b.pos >= len(b.data) {
-			b.marker = true
-			continue
-		}
-		c := b.data[b.pos]
-		if c == 0xFF {
-			if b.pos+1 < len(b.data) && b.data[b.pos+1] == 0 {
-				b.pos += 2
-			} else {
+// load moves the unread bytes of buf to its front and appends more
+// unstuffed input, or zero padding after a marker, so that at least 8
+// bytes are readable.
+func (b *bitReader) load() {
+	k := copy(b.buf[:], b.buf[b.bp:b.be])
+	b.real -= b.bp
+	b.bp, b.be = 0, k
+	if b.marker {
+		// Only padding follows: top it up.
+		clear(b.buf[b.be:])
+		b.be = len(b.buf)
+		return
+	}
+	for !b.marker && b.be < bufBytes {
+		rest := b.data[b.pos:]
+		room := bufBytes - b.be
+		i := bytes.IndexByte(rest[:min(len(rest), room)], 0xFF)
+		if i < 0 {
+			m := copy(b.buf[b.be:bufBytes], rest)
+			b.be += m
+			b.pos += m
+			if b.pos >= len(b.data) {
 				b.marker = true
-				continue
 			}
-		} else {
-			b.pos++
+			continue
 		}
-		b.bits |= uint64(c) << (56 - b.n)
-		b.n += 8
+		m := copy(b.buf[b.be:], rest[:i])
+		b.be += m
+		b.pos += m
+		if b.pos+1 < len(b.data) && b.data[b.pos+1] == 0 {
+			b.buf[b.be] = 0xFF
+			b.be++
+			b.pos += 2
+			continue
+		}
+		b.marker = true
+	}
+	if b.marker {
+		b.real = b.be
+		clear(b.buf[b.be:])
+		b.be = len(b.buf)
 	}
 }
 
-// peek8 returns the next 8 bytes of data and whether they are free of
-// 0xFF, so that all of them are entropy-coded bits (no stuffing, no
-// marker). It is small enough to inline into the hot loops, which refill
-// their local bit buffer with it and call refill only when it fails.
-func (b *bitReader) peek8() (uint64, bool) {
-	if b.pos+8 > len(b.data) {
-		return 0, false
-	}
-	w := binary.BigEndian.Uint64(b.data[b.pos:])
-	x := ^w
-	return w, (x-0x0101010101010101)&^x&0x8080808080808080 == 0
+// fill tops the bit buffer up to at least 56 bits: bytes beyond those
+// counted in n are ORed in below them, which is harmless because they
+// are the same bits the next fill ORs in at the same place.
+func (b *bitReader) fill() {
+	b.ensure8()
+	b.bits, b.n = b.refill(b.bits, b.n)
 }
 
-// refill is fill for a caller holding the bit buffer in locals.
+// refill is fill for a caller holding the bit buffer in locals; it is
+// small enough to inline, leaving the load to the caller (see ensure8).
 func (b *bitReader) refill(bits uint64, n uint) (uint64, uint) {
-	b.bits, b.n = bits, n
-	b.fill()
-	return b.bits, b.n
+	bits |= binary.BigEndian.Uint64(b.buf[b.bp:]) >> n
+	b.bp += int((63 - n) >> 3)
+	return bits, n | 56
+}
+
+// ensure8 makes 8 bytes of buf readable for refill.
+func (b *bitReader) ensure8() {
+	if b.bp+8 > b.be {
+		b.load()
+	}
 }
 
 // overrun reports whether padding bits have been consumed.
-func (b *bitReader) overrun() bool { return b.n < b.pad }
+func (b *bitReader) overrun() bool {
+	return b.marker && 8*b.bp-int(b.n) > 8*b.real
+}
 
 func (b *bitReader) consume(l uint) {
 	b.bits <<= l

@@ -207,14 +207,8 @@ func (d *decoder) decodeSequential(c *component, blk *[64]int16, store bool) err
 	br := &d.br
 	bits, n := br.bits, br.n
 	if n < 32 {
-		if w, ok := br.peek8(); ok {
-			m := (64 - n) >> 3
-			bits |= w >> (64 - 8*m) << (64 - 8*m - n)
-			br.pos += int(m)
-			n += 8 * m
-		} else {
-			bits, n = br.refill(bits, n)
-		}
+		br.ensure8()
+		bits, n = br.refill(bits, n)
 	}
 	if e := d.dcT[c.td].fast[bits>>(64-lutBits)]; e != 0 {
 		l := uint(e & 0xFF)
@@ -234,14 +228,8 @@ func (d *decoder) decodeSequential(c *component, blk *[64]int16, store bool) err
 		blk[0] = int16(c.pred)
 		for k := 1; k < 64; {
 			if n < 32 {
-				if w, ok := br.peek8(); ok {
-					m := (64 - n) >> 3
-					bits |= w >> (64 - 8*m) << (64 - 8*m - n)
-					br.pos += int(m)
-					n += 8 * m
-				} else {
-					bits, n = br.refill(bits, n)
-				}
+				br.ensure8()
+				bits, n = br.refill(bits, n)
 			}
 			if e := at.skip[bits>>(64-skipBits)]; e != 0 && k+int(e>>4&127) < 64 {
 				l := uint(e & 15)
@@ -282,14 +270,8 @@ func (d *decoder) decodeSequential(c *component, blk *[64]int16, store bool) err
 	blk[0] = int16(c.pred)
 	for k := 1; k < 64; {
 		if n < 32 {
-			if w, ok := br.peek8(); ok {
-				m := (64 - n) >> 3
-				bits |= w >> (64 - 8*m) << (64 - 8*m - n)
-				br.pos += int(m)
-				n += 8 * m
-			} else {
-				bits, n = br.refill(bits, n)
-			}
+			br.ensure8()
+			bits, n = br.refill(bits, n)
 		}
 		if e := t.fast[bits>>(64-lutBits)]; e != 0 {
 			l := uint(e & 0xFF)
