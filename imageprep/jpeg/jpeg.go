@@ -10,7 +10,11 @@
 // "fancy" triangular chroma upsampling) to within a couple of levels. 12-bit,
 // lossless, hierarchical and arithmetic-coded files are refused with an error
 // wrapping ErrUnsupported; malformed or truncated input yields an error
-// wrapping ErrCorrupt and never a partial image.
+// wrapping ErrCorrupt and never a partial image. The one tolerance is
+// libjpeg's: in a file with restart markers, an interval whose data or
+// marker is damaged is resynchronised at the next marker and the rest of
+// it left with zero coefficients (mid-grey), so one bad interval does not
+// lose a photo.
 //
 // All functions are safe for concurrent use: a decode shares nothing mutable
 // with another except the pools its buffers come from.

@@ -50,24 +50,53 @@ func (d *decoder) decodeScan(streaming bool) error {
 	}
 	rst := 0
 	left := d.ri
+	// zero is libjpeg's insufficient_data: the data of this restart
+	// interval ran into a marker, so the rest of it is left with zero
+	// blocks. It is cleared by a restart that finds its marker. Zero-
+	// filled MCUs cost no input, so their number is bounded by the
+	// input's size (a real photo loses a few intervals; a tiny file
+	// declaring a huge image must not buy seconds of CPU).
+	zero := false
+	filled, limit := 0, 8*len(d.data)
 	for my := 0; my < mcusY; my++ {
 		d.storeRange(my, streaming)
 		for mx := 0; mx < mcusX; mx++ {
 			if d.ri > 0 {
 				if left == 0 {
-					if err := d.restart(rst); err != nil {
+					kept, err := d.restart(rst)
+					if err != nil {
 						return err
 					}
+					// As libjpeg: with the marker kept for later, the
+					// interval reads zero bits; its first MCU is decoded
+					// from them unless data already ran out.
+					zero = zero && kept
 					rst = (rst + 1) & 7
 					left = d.ri
 				}
 				left--
 			}
+			if zero {
+				if filled++; filled > limit {
+					return corrupt("damage spans more MCUs than the data could code")
+				}
+				d.zeroMCU(mx, my)
+				continue
+			}
 			if err := d.decodeMCU(mx, my); err != nil {
 				return err
 			}
 			if d.br.overrun() {
-				return corrupt("entropy-coded data ends early (MCU %d,%d)", mx, my)
+				if filled++; filled > limit {
+					return corrupt("damage spans more MCUs than the data could code")
+				}
+				if d.ri == 0 {
+					return corrupt("entropy-coded data ends early (MCU %d,%d)", mx, my)
+				}
+				// A marker inside the interval: this MCU was decoded
+				// from zero bits and the rest is lost (libjpeg's
+				// "premature end of data segment").
+				zero = true
 			}
 		}
 		if streaming {
@@ -78,21 +107,64 @@ func (d *decoder) decodeScan(streaming bool) error {
 	return nil
 }
 
-// restart expects RSTn after a restart interval (T.81 F.1.2.3). Bytes left
-// before it, from an interval that decoded short because of damage, are
-// skipped as libjpeg does; any marker other than the expected one is
-// corrupt.
-func (d *decoder) restart(n int) error {
-	pos := skipEntropy(d.data, d.br.pos)
-	if pos+1 >= len(d.data) || d.data[pos+1] != byte(mRST0+n) {
-		return corrupt("missing RST%d marker", n)
+// zeroMCU leaves MCU (mx, my) of a lost interval with zero coefficients.
+// Progressive scans leave what earlier scans decoded.
+func (d *decoder) zeroMCU(mx, my int) {
+	if d.progressive {
+		return
 	}
-	d.br.reset(d.data, pos+2)
+	s := &d.scan
+	if s.n == 1 {
+		*d.comps[s.comp[0]].block(mx, my) = [64]int16{}
+		return
+	}
+	for i := 0; i < s.n; i++ {
+		c := &d.comps[s.comp[i]]
+		for y := 0; y < c.v; y++ {
+			for x := 0; x < c.h; x++ {
+				*c.block(mx*c.h+x, my*c.v+y) = [64]int16{}
+			}
+		}
+	}
+}
+
+// restart finds RSTn after a restart interval (T.81 F.1.2.3), resyncing
+// as libjpeg's jpeg_resync_to_restart does when it is not where expected:
+// bytes left before a marker (an interval that decoded short) are
+// skipped; the next two RST numbers, or a marker that is not RST, mean
+// RSTn itself is lost, so the marker stays for later and the coming
+// interval reads zero bits (kept true); an earlier RST number or an
+// invalid marker is skipped to look further; any other RST is taken for
+// RSTn. Only the end of the data is an error.
+func (d *decoder) restart(n int) (kept bool, err error) {
+	pos := d.br.pos
+	for {
+		pos = skipEntropy(d.data, pos)
+		if pos+1 >= len(d.data) {
+			return false, corrupt("missing RST%d marker: data ends", n)
+		}
+		m := int(d.data[pos+1])
+		delta := (m - mRST0 - n) & 7
+		switch {
+		case m < mSOF0:
+			pos += 2
+			continue
+		case m < mRST0 || m > mRST0+7 || delta == 1 || delta == 2:
+			kept = true
+			d.br.reset(d.data, pos)
+		case delta == 6 || delta == 7:
+			pos += 2
+			continue
+		default:
+			d.br.reset(d.data, pos+2)
+		}
+		break
+	}
 	for i := 0; i < d.scan.n; i++ {
 		d.comps[d.scan.comp[i]].pred = 0
 	}
 	d.eobrun = 0
-	return nil
+	return kept, nil
 }
 
 // skipScan returns the position of the first marker after pos that is not
