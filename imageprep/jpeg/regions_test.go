@@ -5,6 +5,8 @@ import (
 	"errors"
 
 	"image"
+	"os"
+	"path/filepath"
 	"runtime"
 	"testing"
 )
@@ -60,6 +62,23 @@ func TestDecodeRegionsMatchesDecode(t *testing.T) {
 	}
 	for _, c := range corpusCases {
 		files[c.name+"/227x131"] = corpusFile(t, c, 227, 131)
+	}
+	// A sequential file with one scan per component: its coefficients
+	// are buffered like a progressive file's.
+	scans := filepath.Join(t.TempDir(), "scans")
+	if err := os.WriteFile(scans, []byte("0;\n1;\n2;\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	files["multiscan/227x131"] = cjpegCase("multiscan", "-sample", "2x2", "-scans", scans).make(t, synthPPM(227, 131, 7))
+	for _, scale := range []int{1, 8} {
+		img, err := Decode(files["multiscan/227x131"], Options{Scale: scale})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := maxDiff(t, img, djpeg(t, files["multiscan/227x131"], scale)); d > 2 {
+			t.Errorf("multiscan 1/%d: max diff %d > 2 against djpeg", scale, d)
+		}
+		img.Release()
 	}
 	for name, jpg := range files {
 		h, err := DecodeConfig(jpg)
