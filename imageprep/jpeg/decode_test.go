@@ -180,15 +180,22 @@ func TestRestartMarkers(t *testing.T) {
 		}
 	})
 	t.Run("huge image, no data", func(t *testing.T) {
-		// The frame claims 65000x65000 and every interval is lost: the
+		// The frame claims 4000x3000 and every interval is lost: the
 		// zero-filled MCUs are bounded by the input's size.
 		big := append([]byte(nil), jpg...)
 		sof := markerOffsets(big, mSOF0)[0]
-		big[sof+5], big[sof+6], big[sof+7], big[sof+8] = 0xFD, 0xE8, 0xFD, 0xE8
+		big[sof+5], big[sof+6], big[sof+7], big[sof+8] = 0x0B, 0xB8, 0x0F, 0xA0
 		cut := append(append([]byte(nil), big[:prevSOSData(big)]...), 0xFF, mEOI)
 		_, err := Decode(cut, Options{Scale: 8, Region: image.Rect(0, 0, 8, 8)})
 		if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "damage spans") {
 			t.Errorf("%v, want ErrCorrupt for the damage bound", err)
+		}
+		// Claiming 65000x65000, the scan is refused before decoding.
+		big[sof+5], big[sof+6], big[sof+7], big[sof+8] = 0xFD, 0xE8, 0xFD, 0xE8
+		cut = append(append([]byte(nil), big[:prevSOSData(big)]...), 0xFF, mEOI)
+		_, err = Decode(cut, Options{Scale: 8, Region: image.Rect(0, 0, 8, 8)})
+		if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "blocks, more than") {
+			t.Errorf("%v, want ErrCorrupt for the work bound", err)
 		}
 	})
 	t.Run("damaged interval", func(t *testing.T) {

@@ -94,6 +94,7 @@ type decoder struct {
 	mcusY       int
 	scan        scanInfo
 	eobrun      int
+	work        int64 // blocks visited by the scans so far
 	br          bitReader
 	targets     []target
 	// The output being reconstructed (see use): its geometry, upsampled

@@ -48,6 +48,23 @@ func (d *decoder) decodeScan(streaming bool) error {
 	} else {
 		mcusX, mcusY = d.mcusX, d.mcusY
 	}
+	// A progressive AC scan can code 32767 empty blocks in a few bits,
+	// and a file may have 1000 scans: bound the blocks all scans visit by
+	// the input's size, so that a small file declaring a large image
+	// cannot buy minutes of CPU. Real photos visit about one block per
+	// input byte; a flat one, well under a hundred.
+	blocks := 0
+	for i := 0; i < s.n; i++ {
+		c := &d.comps[s.comp[i]]
+		blocks += c.h * c.v
+	}
+	if s.n == 1 {
+		blocks = 1
+	}
+	d.work += int64(mcusX) * int64(mcusY) * int64(blocks)
+	if d.work > 1024*int64(len(d.data))+1<<22 {
+		return corrupt("scans visit %d blocks, more than %d bytes of data justify", d.work, len(d.data))
+	}
 	rst := 0
 	left := d.ri
 	// zero is libjpeg's insufficient_data: the data of this restart
