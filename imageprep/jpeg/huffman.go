@@ -8,7 +8,7 @@ import (
 // lutBits is the lookahead of the Huffman tables: codes up to this length
 // (nearly all of them in photos) decode with one table read, and an AC
 // code whose extra bits also fit decodes code, run and value together.
-const lutBits = 10
+const lutBits = 11
 
 // huff is one Huffman table (T.81 annex C) in decoding form.
 type huff struct {
