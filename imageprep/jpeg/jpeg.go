@@ -3,7 +3,8 @@
 // sampling factors, grayscale, YCbCr, Adobe RGB/CMYK/YCCK), scales in the DCT
 // domain by 1/2, 1/4 and 1/8, and reconstructs only the blocks a region of
 // interest covers, so a crop of a 12 MP photo costs its Huffman decoding plus
-// the pixels actually used.
+// the pixels actually used. DecodeRegions serves several crops at their own
+// scales with one Huffman pass.
 //
 // It follows ITU-T T.81 and the JFIF, EXIF and Adobe APP14 conventions, and
 // matches libjpeg-turbo's output (islow IDCT, its reduced-size IDCTs and
