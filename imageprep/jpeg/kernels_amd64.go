@@ -1,0 +1,127 @@
+//go:build amd64 && !purego
+
+package jpeg
+
+//go:generate go run idct_gen.go
+
+import "golang.org/x/sys/cpu"
+
+// useAVX2 selects the assembly kernels. It is set once at start-up (x/sys/cpu
+// also checks that the OS saves the YMM registers); only tests write it, to
+// run the portable kernels on the same data. Build with -tags purego to
+// leave the assembly out altogether.
+var useAVX2 = cpu.X86.HasAVX2
+
+// idct8AVX2 is idct8Go in AVX2 (idct_amd64.s, from idct_gen.go): the same
+// bits for every input. dst must hold 8 rows of 8 bytes, stride apart.
+//
+//go:noescape
+func idct8AVX2(blk *[64]int16, q *[64]uint16, dst *uint8, stride int)
+
+// yccToRGBAVX2 converts the first n pixels (n a multiple of 16) of y, cb,
+// cr into out (3n bytes), as yccToRGBGo.
+//
+//go:noescape
+func yccToRGBAVX2(out, y, cb, cr *uint8, n int)
+
+// h2v1AVX2 writes 2n samples to dst (n a multiple of 16): for k < n,
+// dst[2k] and dst[2k+1] are the fancy 2x1 upsampling of r[k+1] between its
+// neighbours r[k] and r[k+2]. r must hold n+2 bytes.
+//
+//go:noescape
+func h2v1AVX2(dst, r *uint8, n int)
+
+// h2v2AVX2 is h2v1AVX2 for 2x2 sampling: the column sums 3*r0[i]+r1[i]
+// take the place of r's samples.
+//
+//go:noescape
+func h2v2AVX2(dst, r0, r1 *uint8, n int)
+
+// idct8 dequantises blk with q and writes 8x8 samples to dst (stride).
+func idct8(blk *[64]int16, q *[64]uint16, dst []uint8, stride int) {
+	if !useAVX2 {
+		idct8Go(blk, q, dst, stride)
+		return
+	}
+	_ = dst[7*stride+7]
+	idct8AVX2(blk, q, &dst[0], stride)
+}
+
+// yccToRGB converts len(y) pixels to interleaved RGB in out.
+func yccToRGB(out, y, cb, cr []uint8) {
+	n := len(y)
+	if !useAVX2 || n < 16 {
+		yccToRGBGo(out, y, cb, cr)
+		return
+	}
+	m := n &^ 15
+	_, _, _ = out[3*n-1], cb[n-1], cr[n-1]
+	yccToRGBAVX2(&out[0], &y[0], &cb[0], &cr[0], m)
+	yccToRGBGo(out[3*m:], y[m:], cb[m:n], cr[m:n])
+}
+
+// upsampleFast fills dst as upsampleRow does for fancy 2x1 and 2x2
+// sampling, the AVX2 kernels doing the output pairs whose neighbours need
+// no clamping; it returns false, leaving the row to upsampleRow's portable
+// code, for every other case.
+func (d *decoder) upsampleFast(c *component, y int, dst []uint8) bool {
+	if !useAVX2 || c.fx != 2 || d.g.scale >= 8 || c.cw <= 2 || len(dst) < 64 {
+		return false
+	}
+	var r0, r1 []uint8
+	switch c.fy {
+	case 1:
+		r0 = c.prow(y)
+	case 2:
+		cy := y >> 1
+		ny := cy + 1
+		if y&1 == 0 {
+			ny = cy - 1
+		}
+		r0, r1 = c.prow(cy), c.prow(ny)
+	default:
+		return false
+	}
+	x0, last := d.g.out.Min.X, c.cw-1
+	// Chroma samples i whose pair 2i, 2i+1 is in dst and whose neighbours
+	// i-1, i+1 are valid samples inside the plane row.
+	lo := max((x0+1)>>1, 1, c.px0+1)
+	hi := min((x0+len(dst))>>1, last, c.px0+len(r0)-1)
+	n := (hi - lo) &^ 15
+	if n <= 0 {
+		return false
+	}
+	k0 := 2*lo - x0
+	out := dst[k0 : k0+2*n]
+	a := r0[lo-1-c.px0 : lo+1+n-c.px0]
+	if r1 == nil {
+		h2v1AVX2(&out[0], &a[0], n)
+	} else {
+		b := r1[lo-1-c.px0 : lo+1+n-c.px0]
+		h2v2AVX2(&out[0], &a[0], &b[0], n)
+	}
+	// The samples before and after: the portable formulas, neighbours
+	// clamped to the valid columns as libjpeg replicates the edge.
+	at := func(r []uint8, i int) int32 { return int32(r[max(0, min(i, last))-c.px0]) }
+	edge := func(k int) {
+		x := x0 + k
+		i := x >> 1
+		nb, bias := i+1, int32(2)
+		if x&1 == 0 {
+			nb, bias = i-1, 1
+		}
+		if r1 == nil {
+			dst[k] = uint8((3*at(r0, i) + at(r0, nb) + bias) >> 2)
+			return
+		}
+		cs := func(i int) int32 { return 3*at(r0, i) + at(r1, i) }
+		dst[k] = uint8((3*cs(i) + cs(nb) + 7 + bias&1) >> 4)
+	}
+	for k := 0; k < k0; k++ {
+		edge(k)
+	}
+	for k := k0 + 2*n; k < len(dst); k++ {
+		edge(k)
+	}
+	return true
+}

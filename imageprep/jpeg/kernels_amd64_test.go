@@ -1,0 +1,250 @@
+//go:build amd64 && !purego
+
+package jpeg
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"math/rand/v2"
+	"testing"
+)
+
+// needAVX2 skips on a CPU without AVX2, where the assembly cannot run.
+func needAVX2(t testing.TB) {
+	t.Helper()
+	if !useAVX2 {
+		t.Skip("CPU without AVX2: only the portable kernels run here")
+	}
+}
+
+// portable runs f with the portable kernels selected.
+func portable(f func()) {
+	useAVX2 = false
+	defer func() { useAVX2 = true }()
+	f()
+}
+
+// blockKinds makes coefficient blocks and tables of the shapes the IDCT's
+// shortcuts and saturation care about.
+var blockKinds = []struct {
+	name string
+	fill func(r *rand.Rand, blk *[64]int16, q *[64]uint16)
+}{
+	{"photo", func(r *rand.Rand, blk *[64]int16, q *[64]uint16) {
+		for i := range blk {
+			q[i] = uint16(1 + r.IntN(40))
+			if r.IntN(i+1) < 3 {
+				blk[i] = int16(r.IntN(2*(1+256/(i+1))) - 256/(i+1))
+			}
+		}
+	}},
+	{"extreme", func(r *rand.Rand, blk *[64]int16, q *[64]uint16) {
+		for i := range blk {
+			q[i] = uint16(1 + r.IntN(255))
+			blk[i] = []int16{2047, -2047, 0, int16(r.IntN(4095) - 2047)}[r.IntN(4)]
+		}
+	}},
+	{"dc-only", func(r *rand.Rand, blk *[64]int16, q *[64]uint16) {
+		for i := range q {
+			q[i] = uint16(1 + r.IntN(255))
+		}
+		blk[0] = int16(r.IntN(4095) - 2047)
+	}},
+	{"flat-columns", func(r *rand.Rand, blk *[64]int16, q *[64]uint16) {
+		// Row 0 only: every column is flat, rows are not.
+		for i := range q {
+			q[i] = uint16(1 + r.IntN(255))
+		}
+		for x := 0; x < 8; x++ {
+			blk[x] = int16(r.IntN(4095) - 2047)
+		}
+	}},
+	{"some-flat-columns", func(r *rand.Rand, blk *[64]int16, q *[64]uint16) {
+		for i := range q {
+			q[i] = uint16(1 + r.IntN(99))
+		}
+		for x := 0; x < 8; x++ {
+			blk[x] = int16(r.IntN(2047) - 1023)
+			if r.IntN(2) == 0 {
+				for y := 1; y < 8; y++ {
+					blk[y*8+x] = int16(r.IntN(63) - 31)
+				}
+			}
+		}
+	}},
+	{"flat-rows", func(r *rand.Rand, blk *[64]int16, q *[64]uint16) {
+		// Column 0 only: the first pass gives flat rows.
+		for i := range q {
+			q[i] = uint16(1 + r.IntN(255))
+		}
+		for y := 0; y < 8; y++ {
+			blk[y*8] = int16(r.IntN(4095) - 2047)
+		}
+	}},
+	{"anything", func(r *rand.Rand, blk *[64]int16, q *[64]uint16) {
+		// No valid file holds these; the kernels must still agree
+		// (int32 wrap-around included).
+		for i := range blk {
+			blk[i] = int16(r.Uint32())
+			q[i] = uint16(r.Uint32())
+		}
+	}},
+	{"anything-sparse", func(r *rand.Rand, blk *[64]int16, q *[64]uint16) {
+		for i := range blk {
+			q[i] = uint16(r.Uint32())
+			if r.IntN(8) == 0 {
+				blk[i] = int16(r.Uint32())
+			}
+		}
+	}},
+}
+
+func TestIDCT8AVX2MatchesGo(t *testing.T) {
+	needAVX2(t)
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, k := range blockKinds {
+		t.Run(k.name, func(t *testing.T) {
+			for n := 0; n < 20000; n++ {
+				var blk [64]int16
+				var q [64]uint16
+				k.fill(r, &blk, &q)
+				stride := 8 + r.IntN(9)
+				got := bytes.Repeat([]byte{0xA5}, 7*stride+8+5)
+				want := bytes.Clone(got)
+				idct8AVX2(&blk, &q, &got[0], stride)
+				idct8Go(&blk, &q, want, stride)
+				if !bytes.Equal(got, want) {
+					t.Fatalf("stride %d\nblk %v\nq %v\nAVX2 %v\nGo   %v", stride, blk, q, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestYCCToRGBAVX2MatchesGo(t *testing.T) {
+	needAVX2(t)
+	// Every (y, cb, cr): one row of all 65536 chroma pairs per luma value.
+	cb, cr, y := make([]uint8, 1<<16), make([]uint8, 1<<16), make([]uint8, 1<<16)
+	for i := range cb {
+		cb[i], cr[i] = uint8(i), uint8(i>>8)
+	}
+	got, want := make([]uint8, 3<<16), make([]uint8, 3<<16)
+	for v := 0; v < 256; v++ {
+		for i := range y {
+			y[i] = uint8(v)
+		}
+		yccToRGB(got, y, cb, cr)
+		yccToRGBGo(want, y, cb, cr)
+		if i := firstDiff(got, want); i >= 0 {
+			p := i / 3
+			t.Fatalf("y %d cb %d cr %d: AVX2 %v, Go %v", v, cb[p], cr[p], got[3*p:3*p+3], want[3*p:3*p+3])
+		}
+	}
+	// Every length, so the tails are covered, with output past the end
+	// untouched.
+	r := rand.New(rand.NewPCG(3, 4))
+	for n := 0; n < 100; n++ {
+		for i := 0; i < n; i++ {
+			y[i], cb[i], cr[i] = uint8(r.Uint32()), uint8(r.Uint32()), uint8(r.Uint32())
+		}
+		g, w := bytes.Repeat([]byte{7}, 3*n+4), bytes.Repeat([]byte{7}, 3*n+4)
+		yccToRGB(g, y[:n], cb[:n], cr[:n])
+		yccToRGBGo(w, y[:n], cb[:n], cr[:n])
+		if !bytes.Equal(g, w) {
+			t.Fatalf("n %d: AVX2 %v\nGo %v", n, g, w)
+		}
+	}
+}
+
+func firstDiff(a, b []uint8) int {
+	for i := range a {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return -1
+}
+
+// TestUpsampleAVX2MatchesGo runs upsampleRow with and without the AVX2
+// path on random planes, over output offsets, widths and plane origins.
+func TestUpsampleAVX2MatchesGo(t *testing.T) {
+	needAVX2(t)
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, fy := range []int{1, 2} {
+		for n := 0; n < 3000; n++ {
+			ch := 4
+			// Plane of pstr samples from component column px0; the
+			// valid columns end at cw-1, possibly inside the plane.
+			px0 := 8 * r.IntN(4)
+			pstr := 8 * (2 + r.IntN(40))
+			cw := px0 + pstr - r.IntN(8)
+			if r.IntN(4) == 0 {
+				cw = px0 + pstr + 8 + r.IntN(30)
+			}
+			c := &component{fx: 2, fy: fy, cw: cw, ch: ch, pstr: pstr, px0: px0, plane: make([]uint8, pstr*ch)}
+			for i := range c.plane {
+				c.plane[i] = uint8(r.Uint32())
+			}
+			// Output columns x0.. within the valid, reconstructed samples.
+			xlo := 2 * px0
+			if px0 > 0 {
+				xlo += 2
+			}
+			xhi := 2 * min(cw, px0+pstr)
+			if cw > px0+pstr {
+				xhi -= 2
+			}
+			x0 := xlo + r.IntN((xhi-xlo)/2+1)
+			w := 1 + r.IntN(xhi-x0)
+			d := &decoder{colsum: make([]int32, w/2+4)}
+			d.g.scale = 1 + r.IntN(2)
+			d.g.out = image.Rect(x0, 0, x0+w, 2*ch)
+			for y := 0; y < fy*ch; y++ {
+				got, want := make([]uint8, w), make([]uint8, w)
+				d.upsampleRow(c, y, got)
+				portable(func() { d.upsampleRow(c, y, want) })
+				if !bytes.Equal(got, want) {
+					t.Fatalf("fy %d px0 %d pstr %d cw %d x0 %d w %d y %d:\nAVX2 %v\nGo   %v", fy, px0, pstr, cw, x0, w, y, got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestDecodeAVX2MatchesPortable decodes the corpus with the assembly and
+// with the portable kernels, whole images and regions, at every scale; the
+// two must agree to the bit.
+func TestDecodeAVX2MatchesPortable(t *testing.T) {
+	needAVX2(t)
+	regions := []image.Rectangle{{}, image.Rect(37, 21, 301, 190), image.Rect(128, 64, 420, 93)}
+	for _, c := range corpusCases {
+		for _, size := range [][2]int{{517, 301}, {64, 48}} {
+			jpg := corpusFile(t, c, size[0], size[1])
+			for _, scale := range []int{1, 2, 4, 8} {
+				for _, reg := range regions {
+					if !reg.Empty() && !reg.In(image.Rect(0, 0, size[0], size[1])) {
+						continue
+					}
+					t.Run(fmt.Sprintf("%s/%dx%d/1_%d/%v", c.name, size[0], size[1], scale, reg), func(t *testing.T) {
+						opt := Options{Scale: scale, Region: reg}
+						img, err := Decode(jpg, opt)
+						if err != nil {
+							t.Fatal(err)
+						}
+						defer img.Release()
+						var ref *Image
+						portable(func() { ref, err = Decode(jpg, opt) })
+						if err != nil {
+							t.Fatal(err)
+						}
+						defer ref.Release()
+						if img.Rect != ref.Rect || !bytes.Equal(img.Pix, ref.Pix) {
+							t.Errorf("AVX2 and portable decodes differ (rect %v vs %v)", img.Rect, ref.Rect)
+						}
+					})
+				}
+			}
+		}
+	}
+}
