@@ -155,6 +155,23 @@ func TestYCCToRGBAVX2MatchesGo(t *testing.T) {
 			t.Fatalf("n %d: AVX2 %v\nGo %v", n, g, w)
 		}
 	}
+	// Rows of a large image take the streaming stores, which need the
+	// alignment the wrapper establishes: every offset, every tail.
+	big := make([]uint8, streamBytes+4096)
+	for off := 0; off < 16; off++ {
+		for n := 32; n < 100; n++ {
+			g := big[off : off+3*n+4]
+			for i := range g {
+				g[i] = 7
+			}
+			w := bytes.Repeat([]byte{7}, 3*n+4)
+			yccToRGB(g, y[:n], cb[:n], cr[:n])
+			yccToRGBGo(w, y[:n], cb[:n], cr[:n])
+			if !bytes.Equal(g, w) {
+				t.Fatalf("streaming, offset %d, n %d: AVX2 %v\nGo %v", off, n, g, w)
+			}
+		}
+	}
 }
 
 func firstDiff(a, b []uint8) int {
@@ -246,5 +263,71 @@ func TestDecodeAVX2MatchesPortable(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// The kernel benchmarks run each kernel in AVX2 and in portable Go on the
+// same data; only their ratio in one run means anything.
+
+func benchBoth(b *testing.B, f func()) {
+	for _, avx := range []bool{true, false} {
+		name := "avx2"
+		if !avx {
+			name = "go"
+		}
+		b.Run(name, func(b *testing.B) {
+			if avx {
+				needAVX2(b)
+			}
+			useAVX2 = avx
+			defer func() { useAVX2 = true }()
+			for b.Loop() {
+				f()
+			}
+		})
+	}
+}
+
+func BenchmarkIDCT8(b *testing.B) {
+	r := rand.New(rand.NewPCG(7, 8))
+	blks := make([][64]int16, 64)
+	qs := make([][64]uint16, len(blks))
+	for i := range blks {
+		blockKinds[0].fill(r, &blks[i], &qs[i])
+	}
+	dst := make([]uint8, 8*64*len(blks))
+	b.SetBytes(64 * int64(len(blks)))
+	benchBoth(b, func() {
+		for i := range blks {
+			idct8(&blks[i], &qs[i], dst[8*i:], 8*len(blks))
+		}
+	})
+}
+
+func BenchmarkYCCToRGB(b *testing.B) {
+	const w = 4032
+	y, cb, cr, out := make([]uint8, w), make([]uint8, w), make([]uint8, w), make([]uint8, 3*w)
+	for i := range y {
+		y[i], cb[i], cr[i] = uint8(i), uint8(i*7), uint8(i*13)
+	}
+	b.SetBytes(w)
+	benchBoth(b, func() { yccToRGB(out, y, cb, cr) })
+}
+
+func BenchmarkUpsample(b *testing.B) {
+	const w = 4032
+	for _, fy := range []int{1, 2} {
+		c := &component{fx: 2, fy: fy, cw: w / 2, ch: 4, pstr: w / 2, plane: make([]uint8, w/2*4)}
+		for i := range c.plane {
+			c.plane[i] = uint8(i * 5)
+		}
+		d := &decoder{colsum: make([]int32, w/2+4)}
+		d.g.scale = 1
+		d.g.out = image.Rect(0, 0, w, 8)
+		dst := make([]uint8, w)
+		b.Run(fmt.Sprintf("h2v%d", fy), func(b *testing.B) {
+			b.SetBytes(w)
+			benchBoth(b, func() { d.upsampleRow(c, 3, dst) })
+		})
 	}
 }
