@@ -6,22 +6,18 @@
 
 #include "textflag.h"
 
-// func yccToRGBAVX2(out, y, cb, cr *uint8, n int, stream bool)
-//
-// With stream set, out must be 16-byte aligned and is written with
-// non-temporal stores.
+// func yccToRGBAVX2(out, y, cb, cr *uint8, n int)
 //
 // 16 pixels per iteration in 16-bit lanes. Each term (c*x + 2^15) >> 16 of
 // yccToRGBGo is computed exactly: with c split as k*2^16 + c' (c' fitting
 // int16), it is k*x + hi(c'*x) + (bit 15 of lo(c'*x)), and the green term's
 // two products are summed in 32 bits by VPMADDWD.
-TEXT ·yccToRGBAVX2(SB), NOSPLIT, $0-41
+TEXT ·yccToRGBAVX2(SB), NOSPLIT, $0-40
 	MOVQ out+0(FP), DI
 	MOVQ y+8(FP), SI
 	MOVQ cb+16(FP), BX
 	MOVQ cr+24(FP), DX
 	MOVQ n+32(FP), CX
-	MOVBLZX stream+40(FP), R8
 	VMOVDQU ·yccK+0(SB), Y15
 	VMOVDQU ·yccK+32(SB), Y14
 	VMOVDQU ·yccK+64(SB), Y13
@@ -74,35 +70,26 @@ ycc_loop:
 	VPERMQ       $0xD8, Y5, Y5
 	VEXTRACTI128 $1, Y3, X4
 
-	// Interleave into 48 bytes of RGB: X6, X9, X10.
+	// Interleave into 48 bytes of RGB.
 	VPSHUFB ·yccK+160(SB), X3, X6
 	VPSHUFB ·yccK+176(SB), X4, X7
 	VPSHUFB ·yccK+192(SB), X5, X8
 	VPOR    X7, X6, X6
 	VPOR    X8, X6, X6
-	VPSHUFB ·yccK+208(SB), X3, X9
+	VMOVDQU X6, (DI)
+	VPSHUFB ·yccK+208(SB), X3, X6
 	VPSHUFB ·yccK+224(SB), X4, X7
 	VPSHUFB ·yccK+240(SB), X5, X8
-	VPOR    X7, X9, X9
-	VPOR    X8, X9, X9
-	VPSHUFB ·yccK+256(SB), X3, X10
+	VPOR    X7, X6, X6
+	VPOR    X8, X6, X6
+	VMOVDQU X6, 16(DI)
+	VPSHUFB ·yccK+256(SB), X3, X6
 	VPSHUFB ·yccK+272(SB), X4, X7
 	VPSHUFB ·yccK+288(SB), X5, X8
-	VPOR    X7, X10, X10
-	VPOR    X8, X10, X10
-	TESTQ   R8, R8
-	JNZ     ycc_stream
-	VMOVDQU X6, (DI)
-	VMOVDQU X9, 16(DI)
-	VMOVDQU X10, 32(DI)
-	JMP     ycc_next
+	VPOR    X7, X6, X6
+	VPOR    X8, X6, X6
+	VMOVDQU X6, 32(DI)
 
-ycc_stream:
-	VMOVNTDQ X6, (DI)
-	VMOVNTDQ X9, 16(DI)
-	VMOVNTDQ X10, 32(DI)
-
-ycc_next:
 	ADDQ $16, SI
 	ADDQ $16, BX
 	ADDQ $16, DX
@@ -111,7 +98,6 @@ ycc_next:
 	JMP  ycc_loop
 
 ycc_done:
-	SFENCE
 	VZEROUPPER
 	RET
 

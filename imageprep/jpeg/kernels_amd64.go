@@ -4,11 +4,7 @@ package jpeg
 
 //go:generate go run idct_gen.go
 
-import (
-	"unsafe"
-
-	"golang.org/x/sys/cpu"
-)
+import "golang.org/x/sys/cpu"
 
 // useAVX2 selects the assembly kernels. It is set once at start-up (x/sys/cpu
 // also checks that the OS saves the YMM registers); only tests write it, to
@@ -23,11 +19,10 @@ var useAVX2 = cpu.X86.HasAVX2
 func idct8AVX2(blk *[64]int16, q *[64]uint16, dst *uint8, stride int)
 
 // yccToRGBAVX2 converts the first n pixels (n a multiple of 16) of y, cb,
-// cr into out (3n bytes), as yccToRGBGo. With stream set, out must be
-// 16-byte aligned and is written with non-temporal stores.
+// cr into out (3n bytes), as yccToRGBGo.
 //
 //go:noescape
-func yccToRGBAVX2(out, y, cb, cr *uint8, n int, stream bool)
+func yccToRGBAVX2(out, y, cb, cr *uint8, n int)
 
 // h2v1AVX2 writes 2n samples to dst (n a multiple of 16): for k < n,
 // dst[2k] and dst[2k+1] are the fancy 2x1 upsampling of r[k+1] between its
@@ -52,29 +47,16 @@ func idct8(blk *[64]int16, q *[64]uint16, dst []uint8, stride int) {
 	idct8AVX2(blk, q, &dst[0], stride)
 }
 
-// streamBytes is the output size from which colour conversion bypasses
-// the cache: rows that far from the end of the image would be evicted
-// before anyone reads them, and writing them through the cache costs a
-// read of every line besides (4x the conversion time of a 12 MP photo).
-const streamBytes = 8 << 20
-
-// yccToRGB converts len(y) pixels to interleaved RGB in out. out's
-// capacity is taken as the rest of the image, to choose the stores.
+// yccToRGB converts len(y) pixels to interleaved RGB in out.
 func yccToRGB(out, y, cb, cr []uint8) {
 	n := len(y)
-	if !useAVX2 || n < 32 {
+	if !useAVX2 || n < 16 {
 		yccToRGBGo(out, y, cb, cr)
 		return
 	}
+	m := n &^ 15
 	_, _, _ = out[3*n-1], cb[n-1], cr[n-1]
-	head, stream := 0, cap(out) >= streamBytes
-	if stream {
-		// Pixels up to a 16-byte boundary of out (3*11 = 1 mod 16).
-		head = int(-uintptr(unsafe.Pointer(&out[0])) * 11 & 15)
-		yccToRGBGo(out[:3*head], y[:head], cb[:head], cr[:head])
-	}
-	m := head + (n-head)&^15
-	yccToRGBAVX2(&out[3*head], &y[head], &cb[head], &cr[head], m-head, stream)
+	yccToRGBAVX2(&out[0], &y[0], &cb[0], &cr[0], m)
 	yccToRGBGo(out[3*m:], y[m:], cb[m:n], cr[m:n])
 }
 
