@@ -57,7 +57,11 @@ func yccToRGB(out, y, cb, cr []uint8) {
 	m := n &^ 15
 	_, _, _ = out[3*n-1], cb[n-1], cr[n-1]
 	yccToRGBAVX2(&out[0], &y[0], &cb[0], &cr[0], m)
-	yccToRGBGo(out[3*m:], y[m:], cb[m:n], cr[m:n])
+	if m < n {
+		// The last 16 pixels again: the overlap gets the same values.
+		k := n - 16
+		yccToRGBAVX2(&out[3*k], &y[k], &cb[k], &cr[k], 16)
+	}
 }
 
 // upsampleFast fills dst as upsampleRow does for fancy 2x1 and 2x2
@@ -87,41 +91,56 @@ func (d *decoder) upsampleFast(c *component, y int, dst []uint8) bool {
 	// i-1, i+1 are valid samples inside the plane row.
 	lo := max((x0+1)>>1, 1, c.px0+1)
 	hi := min((x0+len(dst))>>1, last, c.px0+len(r0)-1)
-	n := (hi - lo) &^ 15
-	if n <= 0 {
+	n := hi - lo
+	if n < 16 {
 		return false
 	}
 	k0 := 2*lo - x0
-	out := dst[k0 : k0+2*n]
-	a := r0[lo-1-c.px0 : lo+1+n-c.px0]
-	if r1 == nil {
-		h2v1AVX2(&out[0], &a[0], n)
-	} else {
-		b := r1[lo-1-c.px0 : lo+1+n-c.px0]
-		h2v2AVX2(&out[0], &a[0], &b[0], n)
-	}
-	// The samples before and after: the portable formulas, neighbours
-	// clamped to the valid columns as libjpeg replicates the edge.
-	at := func(r []uint8, i int) int32 { return int32(r[max(0, min(i, last))-c.px0]) }
-	edge := func(k int) {
-		x := x0 + k
-		i := x >> 1
-		nb, bias := i+1, int32(2)
-		if x&1 == 0 {
-			nb, bias = i-1, 1
+	// Whole vectors from lo, then the last 16 samples again if n is no
+	// multiple of 16: the overlap is written twice with the same values.
+	for _, i := range [2]int{lo, hi - 16} {
+		m := n &^ 15
+		if i != lo {
+			if n&15 == 0 {
+				break
+			}
+			m = 16
 		}
+		out := dst[2*i-x0 : 2*(i+m)-x0]
+		a := r0[i-1-c.px0 : i+1+m-c.px0]
 		if r1 == nil {
-			dst[k] = uint8((3*at(r0, i) + at(r0, nb) + bias) >> 2)
-			return
+			h2v1AVX2(&out[0], &a[0], m)
+		} else {
+			b := r1[i-1-c.px0 : i+1+m-c.px0]
+			h2v2AVX2(&out[0], &a[0], &b[0], m)
 		}
-		cs := func(i int) int32 { return 3*at(r0, i) + at(r1, i) }
-		dst[k] = uint8((3*cs(i) + cs(nb) + 7 + bias&1) >> 4)
 	}
+	// The few samples before and after: the portable formulas, neighbours
+	// clamped to the valid columns as libjpeg replicates the edge.
 	for k := 0; k < k0; k++ {
-		edge(k)
+		dst[k] = c.fancyAt(r0, r1, x0+k)
 	}
 	for k := k0 + 2*n; k < len(dst); k++ {
-		edge(k)
+		dst[k] = c.fancyAt(r0, r1, x0+k)
 	}
 	return true
+}
+
+// fancyAt is output column x of fancy 2x1 (r1 nil) or 2x2 upsampling
+// between chroma rows r0 and r1, as upsampleRow computes it.
+func (c *component) fancyAt(r0, r1 []uint8, x int) uint8 {
+	last := c.cw - 1
+	i := x >> 1
+	nb, bias := i+1, int32(2)
+	if x&1 == 0 {
+		nb, bias = i-1, 1
+	}
+	ci := max(0, min(i, last)) - c.px0
+	cn := max(0, min(nb, last)) - c.px0
+	if r1 == nil {
+		return uint8((3*int32(r0[ci]) + int32(r0[cn]) + bias) >> 2)
+	}
+	cur := 3*int32(r0[ci]) + int32(r1[ci])
+	nxt := 3*int32(r0[cn]) + int32(r1[cn])
+	return uint8((3*cur + nxt + 7 + bias&1) >> 4)
 }
