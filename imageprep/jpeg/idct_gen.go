@@ -134,6 +134,14 @@ TEXT ·idct8AVX2(SB), NOSPLIT, $64-32
 	for k := 2; k < 8; k++ {
 		ins("VPOR %d(AX), X8, X8", 16*k)
 	}
+	// A block without AC terms (common in smooth areas and chroma) is
+	// one value: clamp8(((dc*q0 << 2) + 16) >> 5 + 128), idct8Go's two
+	// shortcuts in a row, in int32 as there.
+	ins("VMOVDQU (AX), X9")
+	ins("VPAND ·idctDCMask(SB), X9, X9")
+	ins("VPOR X8, X9, X9")
+	ins("VPTEST X9, X9")
+	ins("JZ dconly")
 	ins("VPXOR X9, X9, X9")
 	ins("VPCMPEQW X9, X8, X8")
 	ins("VPMOVSXWD X8, Y8")
@@ -203,6 +211,36 @@ TEXT ·idct8AVX2(SB), NOSPLIT, $64-32
 	VZEROUPPER
 	RET
 
+dconly:
+	MOVWLSX (AX), CX
+	MOVWLZX (BX), DX
+	IMULL DX, CX
+	SHLL $2, CX
+	ADDL $16, CX
+	SARL $5, CX
+	ADDL $128, CX
+	VMOVD CX, X0
+	VPACKSSDW X0, X0, X0
+	VPACKUSWB X0, X0, X0
+	VPBROADCASTB X0, X0
+	MOVQ X0, (DI)
+	ADDQ SI, DI
+	MOVQ X0, (DI)
+	ADDQ SI, DI
+	MOVQ X0, (DI)
+	ADDQ SI, DI
+	MOVQ X0, (DI)
+	ADDQ SI, DI
+	MOVQ X0, (DI)
+	ADDQ SI, DI
+	MOVQ X0, (DI)
+	ADDQ SI, DI
+	MOVQ X0, (DI)
+	ADDQ SI, DI
+	MOVQ X0, (DI)
+	VZEROUPPER
+	RET
+
 `)
 	// Constants: 8 copies of each dword.
 	k := []int32{4433, 15137, 6270, 9633, 2446, 16819, 25172, 12299, -7373, -20995, -16069, -3196,
@@ -223,7 +261,10 @@ TEXT ·idct8AVX2(SB), NOSPLIT, $64-32
 		}
 		fmt.Fprintf(&b, "DATA ·idctShuf+%d(SB)/8, $0x%016x\n", j, q)
 	}
-	b.WriteString("GLOBL ·idctShuf(SB), RODATA|NOPTR, $32\n")
+	b.WriteString("GLOBL ·idctShuf(SB), RODATA|NOPTR, $32\n\n")
+	// Word 0 of row 0 (the DC term) is the one the AC test leaves out.
+	b.WriteString("DATA ·idctDCMask+0(SB)/8, $0xffffffffffff0000\nDATA ·idctDCMask+8(SB)/8, $0xffffffffffffffff\n")
+	b.WriteString("GLOBL ·idctDCMask(SB), RODATA|NOPTR, $16\n")
 	if err := os.WriteFile("idct_amd64.s", b.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
