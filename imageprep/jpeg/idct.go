@@ -146,8 +146,9 @@ func reducedMatrix(n int) [32]int32 {
 	return m
 }
 
-// idctReduced writes n x n samples (n = 4 or 2) for blk to dst.
-func idctReduced(n int, blk *[64]int16, q *[64]uint16, dst []uint8, stride int) {
+// idctReducedGo writes n x n samples (n = 4 or 2) for blk to dst; it is the
+// portable form of idctReduced.
+func idctReducedGo(n int, blk *[64]int16, q *[64]uint16, dst []uint8, stride int) {
 	m, extra := &redMat4, uint(1)
 	if n == 2 {
 		m, extra = &redMat2, 2

@@ -116,6 +116,92 @@ func transpose(r, c [8]string) {
 	}
 }
 
+// reduced emits idct{n}AVX2, idctReduced for n = 4 or 2: pass 1 over
+// columns (lanes u), each output row a sum of products with broadcast
+// weights; an 8x8 transpose (rows n..7 zero); pass 2 the same over rows
+// (lanes y, of which n are used); then saturating packs and a byte
+// transpose. idctReduced skips all-zero columns, whose sums are 0 here too.
+func reduced(n int) {
+	extra := map[int]int{4: 1, 2: 2}[n]
+	sh1, sh2 := 11+extra, 18+extra
+	fmt.Fprintf(&b, `// func idct%dAVX2(blk *[64]int16, q *[64]uint16, dst *uint8, stride int, m *[%d][8]int32)
+TEXT ·idct%dAVX2(SB), NOSPLIT, $0-40
+	MOVQ blk+0(FP), AX
+	MOVQ q+8(FP), BX
+	MOVQ dst+16(FP), DI
+	MOVQ stride+24(FP), SI
+	MOVQ m+32(FP), DX
+`, n, 8*n, n)
+	lo := [8]string{"Y0", "Y1", "Y2", "Y3", "Y4", "Y5", "Y6", "Y7"}
+	hi := [8]string{"Y8", "Y9", "Y10", "Y11", "Y12", "Y13", "Y14", "Y15"}
+	for k := 0; k < 8; k++ {
+		ins("VPMOVSXWD %d(AX), %s", 16*k, lo[k])
+		ins("VPMOVZXWD %d(BX), Y8", 16*k)
+		ins("VPMULLD Y8, %s, %s", lo[k], lo[k])
+	}
+	ins("VPBROADCASTD ·idctRnd+%d(SB), Y15", 4*(sh1-1))
+	for y := 0; y < n; y++ {
+		acc := hi[y]
+		ins("VPMULLD %d(DX), Y0, %s", 32*(8*y), acc)
+		for v := 1; v < 8; v++ {
+			ins("VPMULLD %d(DX), %s, Y14", 32*(8*y+v), lo[v])
+			ins("VPADDD Y14, %s, %s", acc, acc)
+		}
+		ins("VPADDD Y15, %s, %s", acc, acc)
+		ins("VPSRAD $%d, %s, %s", sh1, acc, acc)
+	}
+	for y := n; y < 8; y++ {
+		ins("VPXOR %s, %s, %s", hi[y], hi[y], hi[y])
+	}
+	transpose(hi, lo)
+	// lo[u] holds ws[y*8+u] in lane y; lanes 0..3 suffice.
+	x := func(r string) string { return "X" + r[1:] }
+	ins("VPBROADCASTD ·idctRnd+%d(SB), X15", 4*(sh2-1))
+	ins("VPBROADCASTD ·idctK+480(SB), X14")
+	for o := 0; o < n; o++ {
+		acc := x(hi[o])
+		ins("VPMULLD %d(DX), X0, %s", 32*(8*o), acc)
+		for u := 1; u < 8; u++ {
+			ins("VPMULLD %d(DX), %s, X13", 32*(8*o+u), x(lo[u]))
+			ins("VPADDD X13, %s, %s", acc, acc)
+		}
+		ins("VPADDD X15, %s, %s", acc, acc)
+		ins("VPSRAD $%d, %s, %s", sh2, acc, acc)
+		ins("VPADDD X14, %s, %s", acc, acc)
+	}
+	if n == 4 {
+		// Bytes x*4+y, transposed to y*4+x: one dword per row.
+		b.WriteString(`	VPACKSSDW X9, X8, X0
+	VPACKSSDW X11, X10, X1
+	VPACKUSWB X1, X0, X0
+	VPSHUFB ·idctShuf(SB), X0, X0
+	VMOVD X0, (DI)
+	ADDQ SI, DI
+	VPEXTRD $1, X0, (DI)
+	ADDQ SI, DI
+	VPEXTRD $2, X0, (DI)
+	ADDQ SI, DI
+	VPEXTRD $3, X0, (DI)
+	VZEROUPPER
+	RET
+
+`)
+	} else {
+		// Bytes x*4+y; row y is bytes y and 4+y.
+		b.WriteString(`	VPACKSSDW X9, X8, X0
+	VPACKUSWB X0, X0, X0
+	VPSHUFB ·idctShuf2(SB), X0, X0
+	VMOVD X0, CX
+	MOVW CX, (DI)
+	SHRL $16, CX
+	MOVW CX, (DI)(SI*1)
+	VZEROUPPER
+	RET
+
+`)
+	}
+}
+
 func main() {
 	b.WriteString(header)
 	b.WriteString(`// func idct8AVX2(blk *[64]int16, q *[64]uint16, dst *uint8, stride int)
@@ -242,6 +328,8 @@ dconly:
 	RET
 
 `)
+	reduced(4)
+	reduced(2)
 	// Constants: 8 copies of each dword.
 	k := []int32{4433, 15137, 6270, 9633, 2446, 16819, 25172, 12299, -7373, -20995, -16069, -3196,
 		1 << 10, 1 << 17, 16, 128}
@@ -264,7 +352,14 @@ dconly:
 	b.WriteString("GLOBL ·idctShuf(SB), RODATA|NOPTR, $32\n\n")
 	// Word 0 of row 0 (the DC term) is the one the AC test leaves out.
 	b.WriteString("DATA ·idctDCMask+0(SB)/8, $0xffffffffffff0000\nDATA ·idctDCMask+8(SB)/8, $0xffffffffffffffff\n")
-	b.WriteString("GLOBL ·idctDCMask(SB), RODATA|NOPTR, $16\n")
+	b.WriteString("GLOBL ·idctDCMask(SB), RODATA|NOPTR, $16\n\n")
+	b.WriteString("DATA ·idctShuf2+0(SB)/8, $0x0808080805010400\nDATA ·idctShuf2+8(SB)/8, $0x0808080808080808\n")
+	b.WriteString("GLOBL ·idctShuf2(SB), RODATA|NOPTR, $16\n\n")
+	// idctRnd+4*k is 1<<k, the rounding term of a descale by k+1 bits.
+	for k := 0; k < 32; k++ {
+		fmt.Fprintf(&b, "DATA ·idctRnd+%d(SB)/4, $%d\n", 4*k, uint32(1)<<k)
+	}
+	b.WriteString("GLOBL ·idctRnd(SB), RODATA|NOPTR, $128\n")
 	if err := os.WriteFile("idct_amd64.s", b.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}

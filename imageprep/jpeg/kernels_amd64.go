@@ -18,6 +18,43 @@ var useAVX2 = cpu.X86.HasAVX2
 //go:noescape
 func idct8AVX2(blk *[64]int16, q *[64]uint16, dst *uint8, stride int)
 
+// idct4AVX2 and idct2AVX2 are idctReducedGo for n = 4 and 2 in AVX2, m
+// holding the reduction matrix's weights, each 8 times over.
+//
+//go:noescape
+func idct4AVX2(blk *[64]int16, q *[64]uint16, dst *uint8, stride int, m *[32][8]int32)
+
+//go:noescape
+func idct2AVX2(blk *[64]int16, q *[64]uint16, dst *uint8, stride int, m *[16][8]int32)
+
+// redBcast4 and redBcast2 are redMat4 and redMat2 with every weight
+// broadcast to a vector, as the reduced kernels read them.
+var redBcast4, redBcast2 = broadcast8(redMat4[:]), broadcast8(redMat2[:16])
+
+func broadcast8(m []int32) [][8]int32 {
+	v := make([][8]int32, len(m))
+	for i, w := range m {
+		for j := range v[i] {
+			v[i][j] = w
+		}
+	}
+	return v
+}
+
+// idctReduced writes n x n samples (n = 4 or 2) for blk to dst.
+func idctReduced(n int, blk *[64]int16, q *[64]uint16, dst []uint8, stride int) {
+	if !useAVX2 {
+		idctReducedGo(n, blk, q, dst, stride)
+		return
+	}
+	_ = dst[(n-1)*stride+n-1]
+	if n == 4 {
+		idct4AVX2(blk, q, &dst[0], stride, (*[32][8]int32)(redBcast4))
+	} else {
+		idct2AVX2(blk, q, &dst[0], stride, (*[16][8]int32)(redBcast2))
+	}
+}
+
 // yccToRGBAVX2 converts the first n pixels (n a multiple of 16) of y, cb,
 // cr into out (3n bytes), as yccToRGBGo.
 //

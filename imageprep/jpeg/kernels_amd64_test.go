@@ -128,6 +128,30 @@ func TestIDCT8AVX2MatchesGo(t *testing.T) {
 	}
 }
 
+func TestIDCTReducedAVX2MatchesGo(t *testing.T) {
+	needAVX2(t)
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, n := range []int{4, 2} {
+		for _, k := range blockKinds {
+			t.Run(fmt.Sprintf("%d/%s", n, k.name), func(t *testing.T) {
+				for i := 0; i < 20000; i++ {
+					var blk [64]int16
+					var q [64]uint16
+					k.fill(r, &blk, &q)
+					stride := n + r.IntN(9)
+					got := bytes.Repeat([]byte{0xA5}, (n-1)*stride+n+5)
+					want := bytes.Clone(got)
+					idctReduced(n, &blk, &q, got, stride)
+					idctReducedGo(n, &blk, &q, want, stride)
+					if !bytes.Equal(got, want) {
+						t.Fatalf("stride %d\nblk %v\nq %v\nAVX2 %v\nGo   %v", stride, blk, q, got, want)
+					}
+				}
+			})
+		}
+	}
+}
+
 func TestYCCToRGBAVX2MatchesGo(t *testing.T) {
 	needAVX2(t)
 	// Every (y, cb, cr): one row of all 65536 chroma pairs per luma value.
@@ -319,6 +343,25 @@ func BenchmarkUpsample(b *testing.B) {
 		dst := make([]uint8, w)
 		b.Run(fmt.Sprintf("h2v%d", fy), func(b *testing.B) {
 			benchBoth(b, func() { d.upsampleRow(c, 3, dst) })
+		})
+	}
+}
+
+func BenchmarkIDCTReduced(b *testing.B) {
+	r := rand.New(rand.NewPCG(7, 8))
+	blks := make([][64]int16, 64)
+	qs := make([][64]uint16, len(blks))
+	for i := range blks {
+		blockKinds[0].fill(r, &blks[i], &qs[i])
+	}
+	for _, n := range []int{4, 2} {
+		dst := make([]uint8, n*n*len(blks))
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			benchBoth(b, func() {
+				for i := range blks {
+					idctReduced(n, &blks[i], &qs[i], dst[n*i:], n*len(blks))
+				}
+			})
 		})
 	}
 }
