@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"image"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -277,6 +279,41 @@ func TestDecodeAVX2MatchesPortable(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzDecodeAVX2MatchesPortable decodes arbitrary bytes with the assembly
+// and with the portable kernels: the same error, or the same pixels.
+// Damaged files reach the kernels with coefficients no encoder writes.
+func FuzzDecodeAVX2MatchesPortable(f *testing.F) {
+	needAVX2(f)
+	paths, _ := filepath.Glob(filepath.Join("testdata", "*.jpg"))
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, uint8(1), int16(0), int16(0), int16(0), int16(0))
+		f.Add(b, uint8(2), int16(17), int16(4), int16(200), int16(90))
+		f.Add(b, uint8(4), int16(0), int16(0), int16(0), int16(0))
+	}
+	f.Fuzz(func(t *testing.T, data []byte, scale uint8, x0, y0, x1, y1 int16) {
+		opt := Options{Scale: int(scale % 9), Region: image.Rect(int(x0), int(y0), int(x1), int(y1)), MaxBytes: 64 << 20}
+		img, err := decode(data, opt)
+		var ref *Image
+		var rerr error
+		portable(func() { ref, rerr = decode(data, opt) })
+		if (err == nil) != (rerr == nil) || err != nil && err.Error() != rerr.Error() {
+			t.Fatalf("AVX2: %v, portable: %v", err, rerr)
+		}
+		if err != nil {
+			return
+		}
+		defer img.Release()
+		defer ref.Release()
+		if img.Rect != ref.Rect || !bytes.Equal(img.Pix, ref.Pix) {
+			t.Fatalf("AVX2 and portable decodes differ (rect %v vs %v)", img.Rect, ref.Rect)
+		}
+	})
 }
 
 // The kernel benchmarks run each kernel in AVX2 and in portable Go on the
