@@ -12,6 +12,10 @@
 // wrapping ErrUnsupported; malformed or truncated input yields an error
 // wrapping ErrCorrupt and never a partial image.
 //
+// On amd64 with AVX2 the IDCTs, chroma upsampling and colour conversion
+// run as assembly whose output equals the portable Go kernels' bit for bit;
+// build with -tags purego to leave the assembly out.
+//
 // All functions are safe for concurrent use: a decode shares nothing mutable
 // with another except the pools its buffers come from.
 package jpeg

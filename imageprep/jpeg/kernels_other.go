@@ -5,8 +5,6 @@ package jpeg
 // Without assembly (other architectures, or -tags purego) the kernels are
 // the portable Go ones.
 
-const useAVX2 = false
-
 func idct8(blk *[64]int16, q *[64]uint16, dst []uint8, stride int) { idct8Go(blk, q, dst, stride) }
 
 func yccToRGB(out, y, cb, cr []uint8) { yccToRGBGo(out, y, cb, cr) }
