@@ -245,3 +245,39 @@ DATA ·upK+104(SB)/8, $0x0008000800080008
 DATA ·upK+112(SB)/8, $0x0008000800080008
 DATA ·upK+120(SB)/8, $0x0008000800080008
 GLOBL ·upK(SB), RODATA|NOPTR, $128
+
+// func v2AVX2(dst, r0, r1 *uint8, n int, bias uint16)
+//
+// Fancy 1x2 upsampling: dst[k] = (3*r0[k] + r1[k] + bias) >> 2 for k < n,
+// n a multiple of 16.
+TEXT ·v2AVX2(SB), NOSPLIT, $0-34
+	MOVQ         dst+0(FP), DI
+	MOVQ         r0+8(FP), SI
+	MOVQ         r1+16(FP), BX
+	MOVQ         n+24(FP), CX
+	MOVWLZX      bias+32(FP), DX
+	VMOVD        DX, X15
+	VPBROADCASTW X15, Y15
+
+v2_loop:
+	CMPQ      CX, $16
+	JLT       v2_done
+	VPMOVZXBW (SI), Y0
+	VPMOVZXBW (BX), Y1
+	VPADDW    Y0, Y0, Y2
+	VPADDW    Y2, Y0, Y0
+	VPADDW    Y1, Y0, Y0
+	VPADDW    Y15, Y0, Y0
+	VPSRLW    $2, Y0, Y0
+	VPACKUSWB Y0, Y0, Y0
+	VPERMQ    $0x08, Y0, Y0
+	VMOVDQU   X0, (DI)
+	ADDQ      $16, SI
+	ADDQ      $16, BX
+	ADDQ      $16, DI
+	SUBQ      $16, CX
+	JMP       v2_loop
+
+v2_done:
+	VZEROUPPER
+	RET

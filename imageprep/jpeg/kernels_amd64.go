@@ -74,6 +74,12 @@ func h2v1AVX2(dst, r *uint8, n int)
 //go:noescape
 func h2v2AVX2(dst, r0, r1 *uint8, n int)
 
+// v2AVX2 writes n samples (n a multiple of 16) of fancy 1x2 upsampling:
+// dst[k] = (3*r0[k] + r1[k] + bias) >> 2.
+//
+//go:noescape
+func v2AVX2(dst, r0, r1 *uint8, n int, bias uint16)
+
 // idct8 dequantises blk with q and writes 8x8 samples to dst (stride).
 func idct8(blk *[64]int16, q *[64]uint16, dst []uint8, stride int) {
 	if !useAVX2 {
@@ -101,12 +107,31 @@ func yccToRGB(out, y, cb, cr []uint8) {
 	}
 }
 
-// upsampleFast fills dst as upsampleRow does for fancy 2x1 and 2x2
-// sampling, the AVX2 kernels doing the output pairs whose neighbours need
+// upsampleFast fills dst as upsampleRow does for fancy 2x1, 2x2 and 1x2
+// sampling, the AVX2 kernels doing the output samples whose neighbours need
 // no clamping; it returns false, leaving the row to upsampleRow's portable
 // code, for every other case.
 func (d *decoder) upsampleFast(c *component, y int, dst []uint8) bool {
-	if !useAVX2 || c.fx != 2 || d.g.scale >= 8 || c.cw <= 2 || len(dst) < 64 {
+	if !useAVX2 || d.g.scale >= 8 || len(dst) < 64 {
+		return false
+	}
+	if c.fx == 1 && c.fy == 2 {
+		// Vertical only: no neighbours along the row, no edges.
+		cy := y >> 1
+		ny, bias := cy+1, uint16(2)
+		if y&1 == 0 {
+			ny, bias = cy-1, 1
+		}
+		i := d.g.out.Min.X - c.px0
+		r0, r1 := c.prow(cy)[i:i+len(dst)], c.prow(ny)[i:i+len(dst)]
+		n := len(dst)
+		v2AVX2(&dst[0], &r0[0], &r1[0], n&^15, bias)
+		if k := n - 16; n&15 != 0 {
+			v2AVX2(&dst[k], &r0[k], &r1[k], 16, bias)
+		}
+		return true
+	}
+	if c.fx != 2 || c.cw <= 2 {
 		return false
 	}
 	var r0, r1 []uint8

@@ -203,7 +203,8 @@ func firstDiff(a, b []uint8) int {
 func TestUpsampleAVX2MatchesGo(t *testing.T) {
 	needAVX2(t)
 	r := rand.New(rand.NewPCG(5, 6))
-	for _, fy := range []int{1, 2} {
+	for _, f := range [][2]int{{2, 1}, {2, 2}, {1, 2}} {
+		fx, fy := f[0], f[1]
 		for n := 0; n < 3000; n++ {
 			ch := 4
 			// Plane of pstr samples from component column px0; the
@@ -214,18 +215,18 @@ func TestUpsampleAVX2MatchesGo(t *testing.T) {
 			if r.IntN(4) == 0 {
 				cw = px0 + pstr + 8 + r.IntN(30)
 			}
-			c := &component{fx: 2, fy: fy, cw: cw, ch: ch, pstr: pstr, px0: px0, plane: make([]uint8, pstr*ch)}
+			c := &component{fx: fx, fy: fy, cw: cw, ch: ch, pstr: pstr, px0: px0, plane: make([]uint8, pstr*ch)}
 			for i := range c.plane {
 				c.plane[i] = uint8(r.Uint32())
 			}
 			// Output columns x0.. within the valid, reconstructed samples.
-			xlo := 2 * px0
+			xlo := fx * px0
 			if px0 > 0 {
-				xlo += 2
+				xlo += fx
 			}
-			xhi := 2 * min(cw, px0+pstr)
+			xhi := fx * min(cw, px0+pstr)
 			if cw > px0+pstr {
-				xhi -= 2
+				xhi -= fx
 			}
 			x0 := xlo + r.IntN((xhi-xlo)/2+1)
 			w := 1 + r.IntN(xhi-x0)
@@ -237,7 +238,7 @@ func TestUpsampleAVX2MatchesGo(t *testing.T) {
 				d.upsampleRow(c, y, got)
 				portable(func() { d.upsampleRow(c, y, want) })
 				if !bytes.Equal(got, want) {
-					t.Fatalf("fy %d px0 %d pstr %d cw %d x0 %d w %d y %d:\nAVX2 %v\nGo   %v", fy, px0, pstr, cw, x0, w, y, got, want)
+					t.Fatalf("fx %d fy %d px0 %d pstr %d cw %d x0 %d w %d y %d:\nAVX2 %v\nGo   %v", fx, fy, px0, pstr, cw, x0, w, y, got, want)
 				}
 			}
 		}
