@@ -228,25 +228,51 @@ TEXT ·idct8AVX2(SB), NOSPLIT, $64-32
 	ins("VPOR X8, X9, X9")
 	ins("VPTEST X9, X9")
 	ins("JZ dconly")
-	ins("VPXOR X9, X9, X9")
-	ins("VPCMPEQW X9, X8, X8")
-	ins("VPMOVSXWD X8, Y8")
-	ins("VMOVDQU Y8, 0(SP)")
 	// Dequantise: in[y] lanes x.
 	for k := 0; k < 8; k++ {
 		ins("VPMOVSXWD %d(AX), %s", 16*k, lo[k])
 		ins("VPMOVZXWD %d(BX), Y8", 16*k)
 		ins("VPMULLD Y8, %s, %s", lo[k], lo[k])
 	}
+	// idct8Go's flat-column shortcut gives in0<<2, the full pass
+	// (in0<<13 + 2^10) >> 11: the same unless in0<<13 overflows. Only when
+	// some |in0| >= 2^17 (no valid file) are the flat columns blended in;
+	// R8 says so.
+	ins("VPADDD ·idctK+416(SB), Y0, Y8") // in range: v + 2^17 < 2^18 unsigned
+	ins("VPSRLD $18, Y8, Y8")
+	ins("XORL R8, R8")
+	ins("VPTEST Y8, Y8")
+	ins("JZ pass1")
+	ins("MOVL $1, R8")
+	ins("VMOVDQU 16(AX), X8")
+	for k := 2; k < 8; k++ {
+		ins("VPOR %d(AX), X8, X8", 16*k)
+	}
+	ins("VPXOR X9, X9, X9")
+	ins("VPCMPEQW X9, X8, X8")
+	ins("VPMOVSXWD X8, Y8")
+	ins("VMOVDQU Y8, 0(SP)")
 	ins("VPSLLD $2, Y0, Y8")
 	ins("VMOVDQU Y8, 32(SP)")
+	b.WriteString("\npass1:\n")
 	pass(lo, hi, "·idctK+384(SB)", 11)
+	ins("TESTL R8, R8")
+	ins("JZ transpose")
 	ins("VMOVDQU 0(SP), Y8")
 	for k := 0; k < 8; k++ {
 		ins("VPBLENDVB Y8, 32(SP), %s, %s", lo[k], lo[k])
 	}
+	b.WriteString("\ntranspose:\n")
 	transpose(lo, hi)
-	// Now hi[x] holds ws[y*8+x] in lane y. Rows whose AC terms are zero:
+	// Now hi[x] holds ws[y*8+x] in lane y. The flat-row shortcut, (r0 +
+	// 16) >> 5, equals the full pass's (r0<<13 + 2^17) >> 18 unless
+	// |r0| >= 2^17; R9 says whether to blend.
+	ins("VPADDD ·idctK+416(SB), %s, Y0", hi[0])
+	ins("VPSRLD $18, Y0, Y0")
+	ins("XORL R9, R9")
+	ins("VPTEST Y0, Y0")
+	ins("JZ pass2")
+	ins("MOVL $1, R9")
 	ins("VPOR %s, %s, Y0", hi[2], hi[1])
 	for k := 3; k < 8; k++ {
 		ins("VPOR %s, Y0, Y0", hi[k])
@@ -257,10 +283,16 @@ TEXT ·idct8AVX2(SB), NOSPLIT, $64-32
 	ins("VPADDD ·idctK+448(SB), %s, Y0", hi[0])
 	ins("VPSRAD $5, Y0, Y0")
 	ins("VMOVDQU Y0, 32(SP)")
+	b.WriteString("\npass2:\n")
 	pass(hi, lo, "·idctK+416(SB)", 18)
+	ins("TESTL R9, R9")
+	ins("JZ pack")
 	ins("VMOVDQU 0(SP), Y0")
 	for k := 0; k < 8; k++ {
 		ins("VPBLENDVB Y0, 32(SP), %s, %s", hi[k], hi[k])
+	}
+	b.WriteString("\npack:\n")
+	for k := 0; k < 8; k++ {
 		ins("VPADDD ·idctK+480(SB), %s, %s", hi[k], hi[k])
 	}
 	// hi[i] holds output column i in lane y; saturating packs clamp to
