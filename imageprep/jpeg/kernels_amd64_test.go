@@ -250,33 +250,54 @@ func TestUpsampleAVX2MatchesGo(t *testing.T) {
 // two must agree to the bit.
 func TestDecodeAVX2MatchesPortable(t *testing.T) {
 	needAVX2(t)
-	regions := []image.Rectangle{{}, image.Rect(37, 21, 301, 190), image.Rect(128, 64, 420, 93)}
+	type file struct {
+		name string
+		jpg  []byte
+	}
+	var files []file
 	for _, c := range corpusCases {
 		for _, size := range [][2]int{{517, 301}, {64, 48}} {
-			jpg := corpusFile(t, c, size[0], size[1])
-			for _, scale := range []int{1, 2, 4, 8} {
-				for _, reg := range regions {
-					if !reg.Empty() && !reg.In(image.Rect(0, 0, size[0], size[1])) {
-						continue
-					}
-					t.Run(fmt.Sprintf("%s/%dx%d/1_%d/%v", c.name, size[0], size[1], scale, reg), func(t *testing.T) {
-						opt := Options{Scale: scale, Region: reg}
-						img, err := Decode(jpg, opt)
-						if err != nil {
-							t.Fatal(err)
-						}
-						defer img.Release()
-						var ref *Image
-						portable(func() { ref, err = Decode(jpg, opt) })
-						if err != nil {
-							t.Fatal(err)
-						}
-						defer ref.Release()
-						if img.Rect != ref.Rect || !bytes.Equal(img.Pix, ref.Pix) {
-							t.Errorf("AVX2 and portable decodes differ (rect %v vs %v)", img.Rect, ref.Rect)
-						}
-					})
+			files = append(files, file{fmt.Sprintf("%s/%dx%d", c.name, size[0], size[1]), corpusFile(t, c, size[0], size[1])})
+		}
+	}
+	// The real photos too, when TEST_IMAGES_DIR names them.
+	if dir := os.Getenv("TEST_IMAGES_DIR"); dir != "" {
+		for _, name := range []string{"grace_hopper.jpg", "rocket.jpg", "hubble_deep_field.jpg", "classify1.jpg"} {
+			jpg, err := os.ReadFile(filepath.Join(dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			files = append(files, file{name, jpg})
+		}
+	}
+	regions := []image.Rectangle{{}, image.Rect(37, 21, 301, 190), image.Rect(128, 64, 420, 93)}
+	for _, f := range files {
+		h, err := DecodeConfig(f.jpg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, scale := range []int{1, 2, 4, 8} {
+			for _, reg := range regions {
+				if !reg.Empty() && !reg.In(image.Rect(0, 0, h.Width, h.Height)) {
+					continue
 				}
+				t.Run(fmt.Sprintf("%s/1_%d/%v", f.name, scale, reg), func(t *testing.T) {
+					opt := Options{Scale: scale, Region: reg}
+					img, err := Decode(f.jpg, opt)
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer img.Release()
+					var ref *Image
+					portable(func() { ref, err = Decode(f.jpg, opt) })
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer ref.Release()
+					if img.Rect != ref.Rect || !bytes.Equal(img.Pix, ref.Pix) {
+						t.Errorf("AVX2 and portable decodes differ (rect %v vs %v)", img.Rect, ref.Rect)
+					}
+				})
 			}
 		}
 	}
