@@ -198,6 +198,15 @@ func firstDiff(a, b []uint8) int {
 	return -1
 }
 
+// newTestComponent is a component with a pstr x ch plane from component
+// column px0, cw x ch valid samples, upsampled by fx x fy.
+func newTestComponent(fx, fy, cw, ch, pstr, px0 int) *component {
+	c := new(component)
+	c.fx, c.fy, c.cw, c.ch, c.pstr, c.px0 = fx, fy, cw, ch, pstr, px0
+	c.plane = make([]uint8, pstr*ch)
+	return c
+}
+
 // TestUpsampleAVX2MatchesGo runs upsampleRow with and without the AVX2
 // path on random planes, over output offsets, widths and plane origins.
 func TestUpsampleAVX2MatchesGo(t *testing.T) {
@@ -215,7 +224,7 @@ func TestUpsampleAVX2MatchesGo(t *testing.T) {
 			if r.IntN(4) == 0 {
 				cw = px0 + pstr + 8 + r.IntN(30)
 			}
-			c := &component{fx: fx, fy: fy, cw: cw, ch: ch, pstr: pstr, px0: px0, plane: make([]uint8, pstr*ch)}
+			c := newTestComponent(fx, fy, cw, ch, pstr, px0)
 			for i := range c.plane {
 				c.plane[i] = uint8(r.Uint32())
 			}
@@ -392,7 +401,7 @@ func BenchmarkYCCToRGB(b *testing.B) {
 func BenchmarkUpsample(b *testing.B) {
 	const w = 4032
 	for _, fy := range []int{1, 2} {
-		c := &component{fx: 2, fy: fy, cw: w / 2, ch: 4, pstr: w / 2, plane: make([]uint8, w/2*4)}
+		c := newTestComponent(2, fy, w/2, 4, w/2, 0)
 		for i := range c.plane {
 			c.plane[i] = uint8(i * 5)
 		}
