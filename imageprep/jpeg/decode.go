@@ -218,6 +218,9 @@ func (c *component) prow(cy int) []uint8 {
 // d.g.out.Min.X onwards: libjpeg's triangular ("fancy") filter for 2x1, 2x2
 // and 1x2 sampling, replication otherwise and at 1/8 scale.
 func (d *decoder) upsampleRow(c *component, y int, dst []uint8) {
+	if d.upsampleFast(c, y, dst) {
+		return
+	}
 	x0 := d.g.out.Min.X
 	fancy := d.g.scale < 8
 	last := c.cw - 1
@@ -350,9 +353,9 @@ func init() {
 	}
 }
 
-// yccToRGB is the portable colour-conversion kernel; its arithmetic is
+// yccToRGBGo is the portable colour-conversion kernel; its arithmetic is
 // exactly that of the formulas above.
-func yccToRGB(out, y, cb, cr []uint8) {
+func yccToRGBGo(out, y, cb, cr []uint8) {
 	n := len(y)
 	out = out[:3*n]
 	cb, cr = cb[:n], cr[:n]

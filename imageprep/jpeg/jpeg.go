@@ -17,6 +17,10 @@
 // it left with zero coefficients (mid-grey), so one bad interval does not
 // lose a photo.
 //
+// On amd64 with AVX2 the IDCTs, chroma upsampling and colour conversion
+// run as assembly whose output equals the portable Go kernels' bit for bit;
+// build with -tags purego to leave the assembly out.
+//
 // All functions are safe for concurrent use: a decode shares nothing mutable
 // with another except the pools its buffers come from.
 package jpeg
