@@ -48,6 +48,7 @@ func init() {
 	}
 	for op, attrs := range map[string]map[string]*apb.AttrValue{
 		"Conv2D":                      conv,
+		"Conv2DBackpropInput":         conv,
 		"DepthwiseConv2dNative":       {"data_format": nhwc, "dilations": ones4, "explicit_paddings": ints()},
 		"_FusedConv2D":                fusedConv,
 		"_FusedDepthwiseConv2dNative": merge(fusedConv, nil),
