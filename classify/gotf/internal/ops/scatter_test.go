@@ -168,9 +168,13 @@ func FuzzIndexOps(f *testing.F) {
 
 // indexFuzzOps are the ops FuzzIndexOps drives; indexFuzzInputs makes the
 // inputs of those past the first three.
-var indexFuzzOps = []string{"GatherNd", "ScatterNd", "SparseToDense"}
+var indexFuzzOps = []string{"GatherNd", "ScatterNd", "SparseToDense", "TopKV2"}
 
 func indexFuzzInputs(op string, x, ind, vec, small *classify.Tensor) []saIn {
+	switch op {
+	case "TopKV2":
+		return []saIn{saFeed(x), saFeed(small)}
+	}
 	return []saIn{saFeed(x), saFeed(ind)}
 }
 
