@@ -108,6 +108,12 @@ func init() {
 		"ResizeNearestNeighbor": {"align_corners": boolean(false), "half_pixel_centers": boolean(false)},
 		"Cumsum":                {"exclusive": boolean(false), "reverse": boolean(false)},
 		"TopKV2":                {"sorted": boolean(true)},
+		"TopK":                  {"sorted": boolean(true)},
+		"ResizeBicubic":         {"align_corners": boolean(false), "half_pixel_centers": boolean(false)},
+		"ResizeArea":            {"align_corners": boolean(false)},
+		"DepthToSpace":          {"data_format": nhwc},
+		"SpaceToDepth":          {"data_format": nhwc},
+		"SparseToDense":         {"validate_indices": boolean(true)},
 		"OneHot":                {"axis": integer(-1)},
 	} {
 		defaultAttrs[op] = attrs
