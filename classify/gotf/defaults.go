@@ -114,6 +114,7 @@ func init() {
 		"DepthToSpace":          {"data_format": nhwc},
 		"SpaceToDepth":          {"data_format": nhwc},
 		"SparseToDense":         {"validate_indices": boolean(true)},
+		"CropAndResize":         {"method": str("bilinear"), "extrapolation_value": float(0)},
 		"OneHot":                {"axis": integer(-1)},
 	} {
 		defaultAttrs[op] = attrs
