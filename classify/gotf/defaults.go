@@ -115,6 +115,8 @@ func init() {
 		"SpaceToDepth":          {"data_format": nhwc},
 		"SparseToDense":         {"validate_indices": boolean(true)},
 		"CropAndResize":         {"method": str("bilinear"), "extrapolation_value": float(0)},
+		"NonMaxSuppressionV4":   {"pad_to_max_output_size": boolean(false)},
+		"NonMaxSuppressionV5":   {"pad_to_max_output_size": boolean(false)},
 		"OneHot":                {"axis": integer(-1)},
 	} {
 		defaultAttrs[op] = attrs
