@@ -117,6 +117,9 @@ func init() {
 		"CropAndResize":         {"method": str("bilinear"), "extrapolation_value": float(0)},
 		"NonMaxSuppressionV4":   {"pad_to_max_output_size": boolean(false)},
 		"NonMaxSuppressionV5":   {"pad_to_max_output_size": boolean(false)},
+		"ReverseSequence":       {"batch_dim": integer(0)},
+		"MatrixDiagV3":          {"align": str("RIGHT_LEFT")},
+		"MatrixDiagPartV3":      {"align": str("RIGHT_LEFT")},
 		"OneHot":                {"axis": integer(-1)},
 	} {
 		defaultAttrs[op] = attrs
