@@ -135,7 +135,7 @@ func FuzzIndexOps(f *testing.F) {
 		ind := saI32(idx, ishape...)
 		small := saI32([]int32{int32(next() % 6)})
 		vec := saI32(idx, len(idx))
-		attrs := graphdef.Attrs{"validate_indices": next()%2 == 0, "sorted": next()%2 == 0}
+		attrs := graphdef.Attrs{"validate_indices": next()%2 == 0, "sorted": next()%2 == 0, "seq_dim": next() % 4, "batch_dim": next() % 3}
 		var in []saIn
 		switch op {
 		case "GatherNd":
@@ -168,12 +168,18 @@ func FuzzIndexOps(f *testing.F) {
 
 // indexFuzzOps are the ops FuzzIndexOps drives; indexFuzzInputs makes the
 // inputs of those past the first three.
-var indexFuzzOps = []string{"GatherNd", "ScatterNd", "SparseToDense", "TopKV2"}
+var indexFuzzOps = []string{"GatherNd", "ScatterNd", "SparseToDense", "TopKV2", "UnsortedSegmentSum", "DynamicStitch", "ReverseSequence"}
 
 func indexFuzzInputs(op string, x, ind, vec, small *classify.Tensor) []saIn {
 	switch op {
 	case "TopKV2":
 		return []saIn{saFeed(x), saFeed(small)}
+	case "UnsortedSegmentSum":
+		return []saIn{saFeed(x), saFeed(ind), saFeed(small)}
+	case "DynamicStitch":
+		return []saIn{saFeed(ind), saFeed(x)}
+	case "ReverseSequence":
+		return []saIn{saFeed(x), saFeed(vec)}
 	}
 	return []saIn{saFeed(x), saFeed(ind)}
 }
