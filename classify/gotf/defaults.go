@@ -120,6 +120,7 @@ func init() {
 		"ReverseSequence":       {"batch_dim": integer(0)},
 		"MatrixDiagV3":          {"align": str("RIGHT_LEFT")},
 		"MatrixDiagPartV3":      {"align": str("RIGHT_LEFT")},
+		"LRN":                   {"depth_radius": integer(5), "bias": float(1), "alpha": float(1), "beta": float(0.5)},
 		"OneHot":                {"axis": integer(-1)},
 	} {
 		defaultAttrs[op] = attrs
