@@ -286,3 +286,42 @@ func TestResizeParallel(t *testing.T) {
 		}
 	}
 }
+
+// TestResizeUint8: uint8 images (the oracle cannot feed them) resize as
+// the same values in float32 do; nearest keeps uint8, bilinear gives
+// float32.
+func TestResizeUint8(t *testing.T) {
+	u := u8Ramp(2, 5, 7, 3)
+	f := classify.NewTensor(classify.Float32, 2, 5, 7, 3)
+	for i, v := range u.Data.([]uint8) {
+		f.Float32s()[i] = float32(v)
+	}
+	for _, op := range []string{"ResizeNearestNeighbor", "ResizeBilinear", "ResizeBicubic", "ResizeArea"} {
+		at := graphdef.Attrs{"half_pixel_centers": op != "ResizeArea"}
+		size := saConst(saI32([]int32{8, 4}, 2))
+		gu, err := saRun(op, at, saFeed(u), size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gf, err := saRun(op, at, saFeed(f), size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := classify.Float32
+		if op == "ResizeNearestNeighbor" {
+			want = classify.Uint8
+		}
+		if gu[0].DType != want {
+			t.Errorf("%s: dtype %v, want %v", op, gu[0].DType, want)
+		}
+		if msg := compare(gu[0], gf[0], 0, 0); msg != "" && want == classify.Float32 {
+			t.Errorf("%s: %s", op, msg)
+		} else if want == classify.Uint8 {
+			for i, v := range gu[0].Data.([]uint8) {
+				if float32(v) != gf[0].Float32s()[i] {
+					t.Fatalf("%s: element %d = %d, want %v", op, i, v, gf[0].Float32s()[i])
+				}
+			}
+		}
+	}
+}
