@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -434,8 +435,17 @@ func bindVariables(gd *gpb.GraphDef) (*variableBinding, error) {
 		return c
 	}
 	var added []*npb.NodeDef
+	refs := map[string]*npb.NodeDef{} // TF1 ref variables by name
+	for _, n := range gd.GetNode() {
+		if op := n.GetOp(); op == "VariableV2" || op == "Variable" {
+			refs[n.GetName()] = n
+		}
+	}
 	for i, n := range gd.GetNode() {
 		op := n.GetOp()
+		if assignModes[op] == "" && len(refs) > 0 {
+			added = append(added, readRefsAfter(n, refs, ctrlOf(n))...)
+		}
 		switch {
 		case op == "ResourceGather" && len(n.GetInput()) >= 2:
 			// An embedding lookup: a GatherV2 on axis 0 of the variable's
@@ -489,6 +499,30 @@ func bindVariables(gd *gpb.GraphDef) (*variableBinding, error) {
 	}
 	gd.Node = append(gd.Node, added...)
 	return b, nil
+}
+
+// readRefsAfter makes a consumer n of TF1 ref variables read them when it
+// runs, as TensorFlow does, rather than when the variable node does: each
+// data input naming a ref variable is pointed at a read node of its own
+// that carries n's control inputs, so `tf.control_dependencies([assign]):
+// tf.identity(v)` sees the assigned value. Consumers without control inputs
+// keep the variable's shared read. It returns the read nodes to add.
+func readRefsAfter(n *npb.NodeDef, refs map[string]*npb.NodeDef, ctrl []string) []*npb.NodeDef {
+	if len(ctrl) == 0 {
+		return nil
+	}
+	var added []*npb.NodeDef
+	for j, in := range n.GetInput() {
+		name := strings.TrimSuffix(in, ":0")
+		v, ok := refs[name]
+		if !ok || strings.HasPrefix(in, "^") {
+			continue
+		}
+		r := readNode(n.GetName()+"/_read_"+strconv.Itoa(j), name, v, ctrl)
+		n.Input[j] = r.GetName()
+		added = append(added, r)
+	}
+	return added
 }
 
 // readNode is an ops.ReadVariable node of variable v (whose NodeDef gives

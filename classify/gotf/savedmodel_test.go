@@ -391,3 +391,54 @@ func TestSavedModelInfoVersion(t *testing.T) {
 		t.Errorf("a frozen graph has SavedModel info %+v", g.Info().SavedModel)
 	}
 }
+
+// Every assignment op, TF2 (on a resource handle) and TF1 (on a VariableV2
+// ref), changes the model's variable as TensorFlow does, run after run.
+func TestAssignOps(t *testing.T) {
+	f32 := classify.Float32
+	for _, c := range []struct {
+		op, variable string
+		want         func(run int) float32 // the value read after run
+	}{
+		{"AssignVariableOp", "VarHandleOp", func(int) float32 { return 3 }},
+		{"AssignAddVariableOp", "VarHandleOp", func(i int) float32 { return 10 + 3*float32(i) }},
+		{"AssignSubVariableOp", "VarHandleOp", func(i int) float32 { return 10 - 3*float32(i) }},
+		{"Assign", "VariableV2", func(int) float32 { return 3 }},
+		{"AssignAdd", "VariableV2", func(i int) float32 { return 10 + 3*float32(i) }},
+		{"AssignSub", "VariableV2", func(i int) float32 { return 10 - 3*float32(i) }},
+	} {
+		t.Run(c.op, func(t *testing.T) {
+			b := graphdef.New()
+			attrs := graphdef.Attrs{"dtype": f32, "shape": classify.Shape{}}
+			b.Op(c.variable, "v", nil, attrs)
+			three := b.Const("three", &classify.Tensor{DType: f32, Shape: classify.Shape{}, Data: []float32{3}})
+			if c.variable == "VarHandleOp" {
+				b.Op(c.op, "write", []graphdef.Output{"v", three}, graphdef.Attrs{"dtype": f32})
+				b.Op("ReadVariableOp", "read", []graphdef.Output{"v", "^write"}, graphdef.Attrs{"dtype": f32})
+			} else {
+				b.Op(c.op, "write", []graphdef.Output{"v", three}, graphdef.Attrs{"T": f32})
+				b.Op("Identity", "read", []graphdef.Output{"v", "^write"}, graphdef.Attrs{"T": f32})
+			}
+			b.Op("Identity", "out", []graphdef.Output{"read"}, graphdef.Attrs{"T": f32})
+			gd := b.GraphDef()
+			if _, err := bindVariables(gd); err != nil {
+				t.Fatal(err)
+			}
+			vars := ops.NewVariables()
+			vars.Set("v", &classify.Tensor{DType: f32, Shape: classify.Shape{}, Data: []float32{10}})
+			m, err := loadWith(context.Background(), gd, classify.OpenOptions{Outputs: []string{"out"}}, loadConfig{fuse: true}, vars.Builders())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 1; i <= 3; i++ {
+				out, err := m.Run(context.Background(), nil, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := out[0].Float32s()[0]; got != c.want(i) {
+					t.Errorf("run %d read %v, want %v", i, got, c.want(i))
+				}
+			}
+		})
+	}
+}
