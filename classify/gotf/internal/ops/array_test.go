@@ -168,7 +168,7 @@ func saMoveCases() []struct {
 func TestArrayOpsAllDTypes(t *testing.T) {
 	for _, c := range saMoveCases() {
 		t.Run(c.name, func(t *testing.T) {
-			want, err := saRun(c.op, c.attrs, c.in...)
+			want, err := saRun(t, c.op, c.attrs, c.in...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -177,7 +177,7 @@ func TestArrayOpsAllDTypes(t *testing.T) {
 				for _, i := range c.data {
 					in[i].t = saConvert(in[i].t, dt)
 				}
-				got, err := saRun(c.op, c.attrs, in...)
+				got, err := saRun(t, c.op, c.attrs, in...)
 				if err != nil {
 					t.Fatalf("%v: %v", dt, err)
 				}
@@ -198,7 +198,7 @@ func TestArrayOpsKeepInputsAndOverwriteBuffers(t *testing.T) {
 			for i, x := range c.in {
 				before[i] = x.t.Clone()
 			}
-			want, err := saRun(c.op, c.attrs, c.in...)
+			want, err := saRun(t, c.op, c.attrs, c.in...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -276,7 +276,7 @@ func TestArrayOpsParallel(t *testing.T) {
 // (1.0f - 0)/0.1f rounds to exactly 10, so the range has 10 elements.
 func TestRangeFloat32Rounding(t *testing.T) {
 	f := func(v float32) saIn { return saFeed(classify.FromFloat32([]float32{v})) }
-	out, err := saRun("Range", nil, f(0), f(1), f(0.1))
+	out, err := saRun(t, "Range", nil, f(0), f(1), f(0.1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,7 +298,7 @@ func TestRangeFloat32Rounding(t *testing.T) {
 // TestRangeInt64 is hand-checked: the oracle turns int64 into int32, so it
 // cannot show that the output keeps int64.
 func TestRangeInt64(t *testing.T) {
-	out, err := saRun("Range", graphdef.Attrs{"Tidx": classify.Int64},
+	out, err := saRun(t, "Range", graphdef.Attrs{"Tidx": classify.Int64},
 		saFeed(saI64([]int64{1 << 40})), saFeed(saI64([]int64{1<<40 - 7})), saFeed(saI64([]int64{-2})))
 	if err != nil {
 		t.Fatal(err)

@@ -58,7 +58,7 @@ func TestCropAndResizeGolden(t *testing.T) {
 
 func TestCropAndResizeNoBoxesAndNaN(t *testing.T) {
 	img := randF32(1302, -1, 1, 1, 4, 4, 2)
-	out, err := saRun("CropAndResize", nil, saFeed(img), saFeed(cropBoxes()), saFeed(saI32([]int32{}, 0)), saConst(saI32([]int32{3, 3}, 2)))
+	out, err := saRun(t, "CropAndResize", nil, saFeed(img), saFeed(cropBoxes()), saFeed(saI32([]int32{}, 0)), saConst(saI32([]int32{3, 3}, 2)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func TestCropAndResizeNoBoxesAndNaN(t *testing.T) {
 		t.Errorf("no boxes: shape %v, want %v", out[0].Shape, want)
 	}
 	nan := float32(math.NaN())
-	out, err = saRun("CropAndResize", graphdef.Attrs{"extrapolation_value": float32(3)}, saFeed(img),
+	out, err = saRun(t, "CropAndResize", graphdef.Attrs{"extrapolation_value": float32(3)}, saFeed(img),
 		saFeed(cropBoxes(nan, 0, 1, nan)), saFeed(saI32([]int32{0}, 1)), saConst(saI32([]int32{2, 2}, 2)))
 	if err != nil {
 		t.Fatal(err)

@@ -50,14 +50,14 @@ func TestSpaceToDepth(t *testing.T) {
 	}{{[]int{2, 4, 6, 3}, 2}, {[]int{1, 9, 3, 2}, 3}, {[]int{1, 32, 32, 5}, 4}, {[]int{0, 4, 4, 1}, 2}} {
 		x := saIota(c.shape...)
 		at := graphdef.Attrs{"T": classify.Int32, "block_size": c.b}
-		got, err := saRun("SpaceToDepth", at, saFeed(x))
+		got, err := saRun(t, "SpaceToDepth", at, saFeed(x))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if msg := compare(got[0], refSpaceToDepth(x, c.b), 0, 0); msg != "" {
 			t.Errorf("%v b=%d: %s", c.shape, c.b, msg)
 		}
-		back, err := saRun("DepthToSpace", at, saFeed(got[0]))
+		back, err := saRun(t, "DepthToSpace", at, saFeed(got[0]))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -104,7 +104,7 @@ func TestEinsumReference(t *testing.T) {
 			x := randF32(uint64(1900+10*i+j), -1, 1, s...)
 			xs, in = append(xs, x), append(in, saFeed(x))
 		}
-		got, err := saRun("Einsum", graphdef.Attrs{"equation": c.eq}, in...)
+		got, err := saRun(t, "Einsum", graphdef.Attrs{"equation": c.eq}, in...)
 		if err != nil {
 			t.Fatalf("%s: %v", c.eq, err)
 		}
@@ -127,11 +127,11 @@ func TestEinsumEllipsisAndImplicit(t *testing.T) {
 		{"abij,abjk", "abij,abjk->ik", a, b}, // labels used twice are summed
 		{"ba,ca", "ba,ca->bc", randF32(4, -1, 1, 3, 4), randF32(5, -1, 1, 5, 4)},
 	} {
-		got, err := saRun("Einsum", graphdef.Attrs{"equation": c.eq}, saFeed(c.x), saFeed(c.y))
+		got, err := saRun(t, "Einsum", graphdef.Attrs{"equation": c.eq}, saFeed(c.x), saFeed(c.y))
 		if err != nil {
 			t.Fatalf("%s: %v", c.eq, err)
 		}
-		want, err := saRun("Einsum", graphdef.Attrs{"equation": c.same}, saFeed(c.x), saFeed(c.y))
+		want, err := saRun(t, "Einsum", graphdef.Attrs{"equation": c.same}, saFeed(c.x), saFeed(c.y))
 		if err != nil {
 			t.Fatalf("%s: %v", c.same, err)
 		}

@@ -65,7 +65,8 @@ func runGolden(t *testing.T, c goldenCase) {
 		}
 		feeds[name] = f
 	}
-	got, err := interpret(b, feeds, fetches)
+	var ran []ranNode
+	got, err := interpretRec(b, feeds, fetches, func(n ranNode) { ran = append(ran, n) })
 	if err != nil {
 		t.Fatalf("%s: %v", c.name, err)
 	}
@@ -77,6 +78,9 @@ func runGolden(t *testing.T, c goldenCase) {
 		if msg := compare(got[i], want, c.atol, c.rtol); msg != "" {
 			t.Errorf("%s: output %s: %s", c.name, f, msg)
 		}
+	}
+	if !t.Failed() {
+		recordCoverage(t, "oracle", ran)
 	}
 }
 
@@ -127,6 +131,12 @@ func writeGolden(t *testing.T, c goldenCase, b *graphdef.Builder, fetches []grap
 // interpret runs the builder's nodes in the order they were added, which is
 // a topological order for graphs made with graphdef.Builder.
 func interpret(b *graphdef.Builder, feeds map[string]*classify.Tensor, fetches []graphdef.Output) ([]*classify.Tensor, error) {
+	return interpretRec(b, feeds, fetches, nil)
+}
+
+// interpretRec is interpret calling rec, when not nil, for every node that
+// ran, so that tests can record which ops and dtypes they checked.
+func interpretRec(b *graphdef.Builder, feeds map[string]*classify.Tensor, fetches []graphdef.Output, rec func(ranNode)) ([]*classify.Tensor, error) {
 	vals := map[string][]*classify.Tensor{}
 	isConst := map[string]bool{}
 	for _, nd := range b.GraphDef().GetNode() {
@@ -183,6 +193,9 @@ func interpret(b *graphdef.Builder, feeds map[string]*classify.Tensor, fetches [
 		out, err := op.Run(ctx, in)
 		if err != nil {
 			return nil, err
+		}
+		if rec != nil {
+			rec(ranNode{op: n.Op, layout: string(n.Attr["data_format"].GetS()), in: in, out: out})
 		}
 		vals[n.Name] = out
 	}

@@ -30,7 +30,7 @@ func TestMatrixBandPart(t *testing.T) {
 		lo, hi int32
 	}{{[]int{2, 4, 5}, 1, 0}, {[]int{5, 3}, 0, -1}, {[]int{3, 6, 4}, 2, 1}, {[]int{4, 4}, -1, -1}, {[]int{2, 0, 3}, 0, 0}} {
 		x := saIota(c.shape...)
-		out, err := saRun("MatrixBandPart", nil, saFeed(x), saFeed(saI32([]int32{c.lo})), saFeed(saI32([]int32{c.hi})))
+		out, err := saRun(t, "MatrixBandPart", nil, saFeed(x), saFeed(saI32([]int32{c.lo})), saFeed(saI32([]int32{c.hi})))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -53,7 +53,7 @@ func TestMatrixBandPart(t *testing.T) {
 // entries along seq_dim are reversed, the rest kept.
 func TestReverseSequence(t *testing.T) {
 	x := saIota(3, 5, 2) // batch 3 (dim 0), time 5 (dim 1)
-	out, err := saRun("ReverseSequence", graphdef.Attrs{"seq_dim": 1, "batch_dim": 0}, saFeed(x), saFeed(saI64([]int64{0, 5, 3}, 3)))
+	out, err := saRun(t, "ReverseSequence", graphdef.Attrs{"seq_dim": 1, "batch_dim": 0}, saFeed(x), saFeed(saI64([]int64{0, 5, 3}, 3)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func TestReverseSequence(t *testing.T) {
 	}
 	// Time-major: seq_dim 0, batch_dim 1, negative dims allowed.
 	x2 := saIota(4, 2)
-	out, err = saRun("ReverseSequence", graphdef.Attrs{"seq_dim": 0, "batch_dim": -1}, saFeed(x2), saFeed(saI32([]int32{2, 4}, 2)))
+	out, err = saRun(t, "ReverseSequence", graphdef.Attrs{"seq_dim": 0, "batch_dim": -1}, saFeed(x2), saFeed(saI32([]int32{2, 4}, 2)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestReverseSequence(t *testing.T) {
 func TestMatrixDiag(t *testing.T) {
 	i32 := func(v ...int32) saIn { return saConst(saI32(v)) }
 	d := saI32([]int32{1, 2, 3, 4, 5, 6}, 2, 3)
-	out, err := saRun("MatrixDiag", nil, saFeed(d))
+	out, err := saRun(t, "MatrixDiag", nil, saFeed(d))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func TestMatrixDiag(t *testing.T) {
 		t.Errorf("MatrixDiag: %s", msg)
 	}
 	// Superdiagonal 1, square by default, padded with 9.
-	out, err = saRun("MatrixDiagV3", nil, saFeed(d), i32(1), i32(-1), i32(-1), i32(9))
+	out, err = saRun(t, "MatrixDiagV3", nil, saFeed(d), i32(1), i32(-1), i32(-1), i32(9))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,14 +100,14 @@ func TestMatrixDiag(t *testing.T) {
 		t.Errorf("MatrixDiagV3 k=1: %s", msg)
 	}
 	// Subdiagonal -1 of a 4x3 matrix (num_cols given), then read back.
-	out, err = saRun("MatrixDiagV3", nil, saFeed(d), i32(-1), i32(-1), i32(3), i32(0))
+	out, err = saRun(t, "MatrixDiagV3", nil, saFeed(d), i32(-1), i32(-1), i32(3), i32(0))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := (classify.Shape{2, 4, 3}); !out[0].Shape.Equal(want) {
 		t.Fatalf("MatrixDiagV3 k=-1: shape %v, want %v", out[0].Shape, want)
 	}
-	back, err := saRun("MatrixDiagPartV3", nil, saFeed(out[0]), i32(-1), i32(0))
+	back, err := saRun(t, "MatrixDiagPartV3", nil, saFeed(out[0]), i32(-1), i32(0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestMatrixDiag(t *testing.T) {
 		t.Errorf("MatrixDiagPartV3 of MatrixDiagV3: %s", msg)
 	}
 	// A diagonal of a non-square matrix: x[i, i+2] of a 3x5.
-	part, err := saRun("MatrixDiagPartV3", nil, saFeed(saIota(3, 5)), saConst(saI32([]int32{2, 2}, 2)), i32(0))
+	part, err := saRun(t, "MatrixDiagPartV3", nil, saFeed(saIota(3, 5)), saConst(saI32([]int32{2, 2}, 2)), i32(0))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -69,7 +69,7 @@ func TestNMSTiesAndEdges(t *testing.T) {
 	}
 	run := func(boxes, scores *classify.Tensor, max int32, iou float32) []int32 {
 		t.Helper()
-		out, err := saRun("NonMaxSuppressionV3", nil, saFeed(boxes), saFeed(scores), saConst(saI32([]int32{max})), saConst(saF32s(iou)), saConst(saF32s(-1)))
+		out, err := saRun(t, "NonMaxSuppressionV3", nil, saFeed(boxes), saFeed(scores), saConst(saI32([]int32{max})), saConst(saF32s(iou)), saConst(saF32s(-1)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -147,11 +147,11 @@ func TestNMSPadding(t *testing.T) {
 				}
 				return s
 			}
-			plain, err := saRun(op, nil, in()...)
+			plain, err := saRun(t, op, nil, in()...)
 			if err != nil {
 				t.Fatal(err)
 			}
-			padded, err := saRun(op, graphdef.Attrs{"pad_to_max_output_size": true}, in()...)
+			padded, err := saRun(t, op, graphdef.Attrs{"pad_to_max_output_size": true}, in()...)
 			if err != nil {
 				t.Fatal(err)
 			}

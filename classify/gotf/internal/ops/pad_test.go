@@ -68,7 +68,7 @@ func TestPadEmptyInput(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			out, err := saRun("PadV2", nil, saFeed(classify.NewTensor(classify.Int32, c.shape...)),
+			out, err := saRun(t, "PadV2", nil, saFeed(classify.NewTensor(classify.Int32, c.shape...)),
 				saConst(saI32(c.pads, 2, 2)), saFeed(saI32([]int32{7})))
 			if err != nil {
 				t.Fatal(err)

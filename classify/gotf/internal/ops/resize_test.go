@@ -60,7 +60,7 @@ func TestResizeGolden(t *testing.T) {
 // (the oracle cannot feed an empty batch).
 func TestResizeEmptyBatch(t *testing.T) {
 	for _, op := range []string{"ResizeBilinear", "ResizeNearestNeighbor", "ResizeBicubic", "ResizeArea"} {
-		out, err := saRun(op, graphdef.Attrs{"T": classify.Float32}, saFeed(randF32(1, 0, 1, 0, 3, 4, 2)), saConst(saI32([]int32{5, 7}, 2)))
+		out, err := saRun(t, op, graphdef.Attrs{"T": classify.Float32}, saFeed(randF32(1, 0, 1, 0, 3, 4, 2)), saConst(saI32([]int32{5, 7}, 2)))
 		if err != nil {
 			t.Fatalf("%s: %v", op, err)
 		}
@@ -214,7 +214,7 @@ func TestResizeBicubicAreaReference(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			x := randF32(710, -1, 1, c.shape...)
-			out, err := saRun(c.op, graphdef.Attrs{"T": classify.Float32, "align_corners": c.align, "half_pixel_centers": c.half},
+			out, err := saRun(t, c.op, graphdef.Attrs{"T": classify.Float32, "align_corners": c.align, "half_pixel_centers": c.half},
 				saFeed(x), saConst(saI32([]int32{int32(c.oh), int32(c.ow)}, 2)))
 			if err != nil {
 				t.Fatal(err)
@@ -299,11 +299,11 @@ func TestResizeUint8(t *testing.T) {
 	for _, op := range []string{"ResizeNearestNeighbor", "ResizeBilinear", "ResizeBicubic", "ResizeArea"} {
 		at := graphdef.Attrs{"half_pixel_centers": op != "ResizeArea"}
 		size := saConst(saI32([]int32{8, 4}, 2))
-		gu, err := saRun(op, at, saFeed(u), size)
+		gu, err := saRun(t, op, at, saFeed(u), size)
 		if err != nil {
 			t.Fatal(err)
 		}
-		gf, err := saRun(op, at, saFeed(f), size)
+		gf, err := saRun(t, op, at, saFeed(f), size)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -72,14 +72,14 @@ func TestNdErrors(t *testing.T) {
 // in GatherNd's output, nothing added in ScatterNd's).
 func TestNdIgnorePolicy(t *testing.T) {
 	at := graphdef.Attrs{"bad_indices_policy": "IGNORE"}
-	out, err := saRun("GatherNd", at, saFeed(saIota(3, 2)), saFeed(saI32([]int32{2, 7, 0}, 3, 1)))
+	out, err := saRun(t, "GatherNd", at, saFeed(saIota(3, 2)), saFeed(saI32([]int32{2, 7, 0}, 3, 1)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if msg := compare(out[0], saI32([]int32{4, 5, 0, 0, 0, 1}, 3, 2), 0, 0); msg != "" {
 		t.Error(msg)
 	}
-	out, err = saRun("ScatterNd", at, saFeed(saI32([]int32{1, -1, 1}, 3, 1)), saFeed(saI32([]int32{5, 6, 7}, 3)), saConst(saI32([]int32{3}, 1)))
+	out, err = saRun(t, "ScatterNd", at, saFeed(saI32([]int32{1, -1, 1}, 3, 1)), saFeed(saI32([]int32{5, 6, 7}, 3)), saConst(saI32([]int32{3}, 1)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,7 @@ func TestUnsortedSegments(t *testing.T) {
 		{"UnsortedSegmentMax", -math.MaxFloat32, math.Max},
 		{"UnsortedSegmentMin", math.MaxFloat32, math.Min},
 	} {
-		out, err := saRun(c.op, nil, saFeed(x), saFeed(saI32(ids, 7)), saConst(saI32([]int32{num})))
+		out, err := saRun(t, c.op, nil, saFeed(x), saFeed(saI32(ids, 7)), saConst(saI32([]int32{num})))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -62,14 +62,14 @@ func TestUnsortedSegments(t *testing.T) {
 		}
 	}
 	// Integer data, ids of rank 2 addressing the first two dimensions.
-	out, err := saRun("UnsortedSegmentSum", nil, saFeed(saIota(2, 3, 2)), saFeed(saI32([]int32{1, 0, 1, 1, 2, 0}, 2, 3)), saConst(saI32([]int32{4})))
+	out, err := saRun(t, "UnsortedSegmentSum", nil, saFeed(saIota(2, 3, 2)), saFeed(saI32([]int32{1, 0, 1, 1, 2, 0}, 2, 3)), saConst(saI32([]int32{4})))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if msg := compare(out[0], saI32([]int32{2 + 10, 3 + 11, 0 + 4 + 6, 1 + 5 + 7, 8, 9, 0, 0}, 4, 2), 0, 0); msg != "" {
 		t.Errorf("int32 2-D ids: %s", msg)
 	}
-	out, err = saRun("SegmentSum", nil, saFeed(saIota(5, 2)), saFeed(saI32([]int32{0, 0, 2, 2, 3}, 5)))
+	out, err = saRun(t, "SegmentSum", nil, saFeed(saIota(5, 2)), saFeed(saI32([]int32{0, 0, 2, 2, 3}, 5)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestInTopK(t *testing.T) {
 		k    int32
 		want []bool
 	}{{1, []bool{true, false, false, false, false}}, {2, []bool{true, false, true, false, false}}} {
-		out, err := saRun("InTopKV2", nil, saFeed(p), saFeed(saI64([]int64{2, 3, 1, 2, 4}, 5)), saConst(saI32([]int32{c.k})))
+		out, err := saRun(t, "InTopKV2", nil, saFeed(p), saFeed(saI64([]int64{2, 3, 1, 2, 4}, 5)), saConst(saI32([]int32{c.k})))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -110,7 +110,7 @@ func TestDynamicStitch(t *testing.T) {
 	f := func(v ...float32) *classify.Tensor {
 		return &classify.Tensor{DType: classify.Float32, Shape: classify.Shape{len(v) / 2, 2}, Data: v}
 	}
-	out, err := saRun("DynamicStitch", graphdef.Attrs{"N": 3},
+	out, err := saRun(t, "DynamicStitch", graphdef.Attrs{"N": 3},
 		saFeed(saI32([]int32{6}, 1)), saFeed(saI32([]int32{4, 1}, 2)), saFeed(saI32([]int32{5, 2, 0, 4}, 2, 2)),
 		saFeed(f(61, 62)), saFeed(f(41, 42, 11, 12)),
 		saFeed(&classify.Tensor{DType: classify.Float32, Shape: classify.Shape{2, 2, 2}, Data: []float32{51, 52, 21, 22, 1, 2, 43, 44}}))

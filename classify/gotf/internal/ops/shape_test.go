@@ -97,12 +97,17 @@ func saInName(i int) string { return "x" + string(rune('0'+i)) }
 
 // saRun builds and runs one node outside any graph. Inputs marked konst are
 // passed to the builder as constants, as the engine does.
-func saRun(op string, attrs graphdef.Attrs, inputs ...saIn) ([]*classify.Tensor, error) {
+func saRun(t testing.TB, op string, attrs graphdef.Attrs, inputs ...saIn) ([]*classify.Tensor, error) {
 	o, in, err := saBuild(op, attrs, inputs...)
 	if err != nil {
 		return nil, err
 	}
-	return o.Run(&Ctx{Threads: 2, Slots: make([]*classify.Tensor, 4)}, in)
+	out, err := o.Run(&Ctx{Threads: 2, Slots: make([]*classify.Tensor, 4)}, in)
+	if err == nil {
+		layout, _ := attrs["data_format"].(string)
+		recordCoverage(t, "reference", []ranNode{{op: op, layout: layout, in: in, out: out}})
+	}
+	return out, err
 }
 
 // saBuild builds one node and returns it with its run-time inputs.
@@ -150,7 +155,7 @@ func saCheckErrors(t *testing.T, cases []saErrCase) {
 	t.Helper()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			out, err := saRun(c.op, c.attrs, c.inputs...)
+			out, err := saRun(t, c.op, c.attrs, c.inputs...)
 			if err == nil {
 				t.Fatalf("no error; got %v", out)
 			}
@@ -305,7 +310,7 @@ func TestShapeOpsAreViews(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			out, err := saRun(c.op, c.attrs, c.in...)
+			out, err := saRun(t, c.op, c.attrs, c.in...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -341,7 +346,7 @@ func TestScalarOutputsHaveEmptyShape(t *testing.T) {
 	x := randF32(115, -1, 1, 3, 5)
 	for _, op := range []string{"Size", "Rank"} {
 		t.Run(op, func(t *testing.T) {
-			out, err := saRun(op, nil, saFeed(x))
+			out, err := saRun(t, op, nil, saFeed(x))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -422,7 +427,7 @@ func TestReshapeZeroSize(t *testing.T) {
 			if konst {
 				s = saConst(saI32(c.shape, len(c.shape)))
 			}
-			out, err := saRun("Reshape", nil, saFeed(x), s)
+			out, err := saRun(t, "Reshape", nil, saFeed(x), s)
 			if c.err {
 				if err == nil {
 					t.Errorf("%v to %v: got %v, want an error", c.in, c.shape, out[0].Shape)

@@ -93,7 +93,7 @@ func TestStridedSliceEmpty(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			n := len(c.begin)
-			out, err := saRun("StridedSlice", c.attrs, saFeed(x), saConst(saI32(c.begin, n)), saConst(saI32(c.end, n)), saConst(saI32(c.strides, n)))
+			out, err := saRun(t, "StridedSlice", c.attrs, saFeed(x), saConst(saI32(c.begin, n)), saConst(saI32(c.end, n)), saConst(saI32(c.strides, n)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -274,7 +274,7 @@ func FuzzStridedSlice(f *testing.F) {
 		}
 		bm, em, sm := saAbs(next())%16, saAbs(next())%16, saAbs(next())%16
 		x := saIota(shape...)
-		out, err := saRun("StridedSlice", graphdef.Attrs{"begin_mask": bm, "end_mask": em, "shrink_axis_mask": sm},
+		out, err := saRun(t, "StridedSlice", graphdef.Attrs{"begin_mask": bm, "end_mask": em, "shrink_axis_mask": sm},
 			saFeed(x), saFeed(saI32(begin, n)), saFeed(saI32(end, n)), saFeed(saI32(strides, n)))
 		wantShape, want, ok := ssReference(shape, saInts(begin), saInts(end), saInts(strides), bm, em, sm)
 		if !ok {

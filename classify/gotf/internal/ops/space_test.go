@@ -39,14 +39,14 @@ func TestSpaceBatchRoundTrip(t *testing.T) {
 	x := saIota(2, 7, 5, 3)
 	block := saConst(saI32([]int32{3, 2}, 2))
 	edges := saConst(saI32([]int32{2, 0, 0, 1}, 2, 2))
-	mid, err := saRun("SpaceToBatchND", nil, saFeed(x), block, edges)
+	mid, err := saRun(t, "SpaceToBatchND", nil, saFeed(x), block, edges)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := (classify.Shape{12, 3, 3, 3}); !mid[0].Shape.Equal(want) {
 		t.Fatalf("SpaceToBatchND shape %v, want %v", mid[0].Shape, want)
 	}
-	back, err := saRun("BatchToSpaceND", nil, saFeed(mid[0]), block, edges)
+	back, err := saRun(t, "BatchToSpaceND", nil, saFeed(mid[0]), block, edges)
 	if err != nil {
 		t.Fatal(err)
 	}

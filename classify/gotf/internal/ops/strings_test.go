@@ -41,7 +41,11 @@ func runAttrOp(t *testing.T, op string, a graphdef.Attrs, in ...*classify.Tensor
 	if err != nil {
 		return nil, err
 	}
-	return k.Run(&Ctx{}, in)
+	out, err := k.Run(&Ctx{}, in)
+	if err == nil {
+		recordCoverage(t, "reference", []ranNode{{op: op, in: in, out: out}})
+	}
+	return out, err
 }
 
 func strsOf(t *classify.Tensor) []string {

@@ -38,7 +38,7 @@ func TestTableImportFind(t *testing.T) {
 	find := b.Op("LookupTableFindV2", "find", []graphdef.Output{"table", words, b.Const("def", scalarOf(i64Tensor(-1)))}, graphdef.Attrs{"Tin": classify.String, "Tout": classify.Int64})
 	size := b.Op("LookupTableSizeV2", "size", []graphdef.Output{"table"}, nil)
 	exp := b.Op("LookupTableExportV2", "export", []graphdef.Output{"table"}, graphdef.Attrs{"Tkeys": classify.String, "Tvalues": classify.Int64})
-	out, err := interpret(b, map[string]*classify.Tensor{"words": strTensor("dog", "yak", "cat", "")}, []graphdef.Output{find, size, exp, exp + ":1"})
+	out, err := interpretChecked(t, b, map[string]*classify.Tensor{"words": strTensor("dog", "yak", "cat", "")}, []graphdef.Output{find, size, exp, exp + ":1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestTableErrors(t *testing.T) {
 			b.Op("LookupTableImportV2", "init", []graphdef.Output{"table", b.Const("k", keys), b.Const("v", vals)}, nil)
 		}
 		find := b.Op("LookupTableFindV2", "find", []graphdef.Output{"table", b.Const("q", i64Tensor(1)), b.Const("def", &classify.Tensor{DType: classify.Float32, Shape: classify.Shape{}, Data: []float32{0}})}, nil)
-		_, err := interpret(b, nil, []graphdef.Output{find})
+		_, err := interpretChecked(t, b, nil, []graphdef.Output{find})
 		return err
 	}
 	f32 := func(v ...float32) *classify.Tensor { return classify.FromFloat32(v, len(v)) }
@@ -114,7 +114,7 @@ func TestTableFromTextFile(t *testing.T) {
 			b.Op("InitializeTableFromTextFileV2", "init", []graphdef.Output{"table", b.Const("file", scalarOf(strTensor(path)))},
 				graphdef.Attrs{"key_index": tc.ki, "value_index": tc.vi, "vocab_size": tc.vocab, "delimiter": "\t"})
 			find := b.Op("LookupTableFindV2", "find", []graphdef.Output{"table", b.Const("q", tc.query), b.Const("def", tc.def)}, nil)
-			out, err := interpret(b, nil, []graphdef.Output{find})
+			out, err := interpretChecked(t, b, nil, []graphdef.Output{find})
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("error %v, want %q", err, tc.err)

@@ -95,7 +95,7 @@ func TestTopKDTypes(t *testing.T) {
 	for _, dt := range []classify.DType{classify.Uint8, classify.Int64, classify.Float64, classify.Float32} {
 		for _, it := range []classify.DType{classify.Int32, classify.Int64} {
 			x := mk(dt)
-			out, err := saRun("TopKV2", graphdef.Attrs{"T": dt, "index_type": it}, saFeed(x), saConst(saI32([]int32{k})))
+			out, err := saRun(t, "TopKV2", graphdef.Attrs{"T": dt, "index_type": it}, saFeed(x), saConst(saI32([]int32{k})))
 			if err != nil {
 				t.Fatal(err)
 			}
