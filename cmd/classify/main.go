@@ -9,6 +9,7 @@
 //	classify freeze  --dir D [--tag_set serve] --signature_def S --out G.pb
 //	classify bench   --graph G --input NAME=FILE.npy --output NODE [--runs N] [--threads T]
 //	classify predict --config models/models.yaml [--x X --y Y] [--models a,b] [--top-k K] [--json] IMAGE...
+//	classify ops     [--json] [--op SUBSTRING]
 //
 // With --dir, show and run take a SavedModel directory (or a TF Serving base
 // path, whose newest version is used) the way saved_model_cli does: show
@@ -62,6 +63,7 @@ var commands = []command{
 	{"bench", "time a graph: median, p10 and p90 ms per run, GFLOP/s", benchCmd},
 	{"freeze", "write one signature of a SavedModel as a frozen GraphDef", freezeCmd},
 	{"predict", "classify image files with the models of a manifest", predictCmd},
+	{"ops", "list the op types the Go engine runs and how each is checked", opsCmd},
 }
 
 // run is the whole program: it dispatches args to a subcommand and turns
