@@ -287,3 +287,96 @@ func (o sparseSegment) Run(_ *Ctx, in []*classify.Tensor) ([]*classify.Tensor, e
 	}
 	return []*classify.Tensor{out}, nil
 }
+
+func init() { Register("SparseTensorDenseMatMul", buildSparseDenseMatMul) }
+
+// sparseDenseMatMul is SparseTensorDenseMatMul: the product of a sparse
+// matrix A (indices, values, dense shape, as ParseExample's sparse outputs
+// give them) and a dense matrix B, as a TF1 linear estimator computes its
+// logits. Repeated indices add up, as in TensorFlow.
+type sparseDenseMatMul struct {
+	n          *Node
+	adjA, adjB bool
+	dt         classify.DType
+}
+
+func buildSparseDenseMatMul(n *Node, _ []*classify.Tensor) (Op, error) {
+	if n.NumInputs != 4 {
+		return nil, n.Errorf("has %d inputs, want 4", n.NumInputs)
+	}
+	dt := n.Type("T")
+	if dt != classify.Float32 && dt != classify.Float64 && dt != classify.Invalid {
+		return nil, n.Errorf("T=%v is not supported (float32, float64)", dt)
+	}
+	return sparseDenseMatMul{n: n, adjA: n.Bool("adjoint_a", false), adjB: n.Bool("adjoint_b", false), dt: dt}, nil
+}
+
+func (o sparseDenseMatMul) Run(_ *Ctx, in []*classify.Tensor) ([]*classify.Tensor, error) {
+	idx, ok := ints(in[0])
+	if !ok || len(in[0].Shape) != 2 || in[0].Shape[1] != 2 {
+		return nil, o.n.InputErrorf("a_indices %v %v, want an int matrix [nnz, 2]", in[0].DType, in[0].Shape)
+	}
+	nnz := in[0].Shape[0]
+	vals, b := in[1], in[3]
+	if vals.DType != b.DType || (vals.DType != classify.Float32 && vals.DType != classify.Float64) {
+		return nil, o.n.InputErrorf("a_values %v and b %v must be one float type", vals.DType, b.DType)
+	}
+	if len(vals.Shape) != 1 || vals.Shape[0] != nnz {
+		return nil, o.n.InputErrorf("a_values %v for %d indices", vals.Shape, nnz)
+	}
+	shape, ok := ints(in[2])
+	if !ok || len(shape) != 2 || shape[0] < 0 || shape[1] < 0 {
+		return nil, o.n.InputErrorf("a_shape must be 2 non-negative ints")
+	}
+	if len(b.Shape) != 2 {
+		return nil, o.n.InputErrorf("b has shape %v, want a matrix", b.Shape)
+	}
+	rows, inner := shape[0], shape[1]
+	if o.adjA {
+		rows, inner = inner, rows
+	}
+	bk, bn := int64(b.Shape[0]), int64(b.Shape[1])
+	if o.adjB {
+		bk, bn = bn, bk
+	}
+	if inner != bk {
+		return nil, o.n.InputErrorf("A is %dx%d, B is %dx%d", rows, inner, bk, bn)
+	}
+	if rows*max(bn, 1) > maxRaggedElements {
+		return nil, o.n.InputErrorf("output of %d x %d elements", rows, bn)
+	}
+	out := classify.NewTensor(vals.DType, int(rows), int(bn))
+	get := func(t *classify.Tensor, i int) float64 {
+		if d, ok := t.Data.([]float32); ok {
+			return float64(d[i])
+		}
+		return t.Data.([]float64)[i]
+	}
+	acc := make([]float64, int(rows*bn))
+	for k := range nnz {
+		r, c := idx[2*k], idx[2*k+1]
+		if r < 0 || c < 0 || r >= shape[0] || c >= shape[1] {
+			return nil, o.n.InputErrorf("index %d (%d, %d) outside the %dx%d matrix", k, r, c, shape[0], shape[1])
+		}
+		if o.adjA {
+			r, c = c, r
+		}
+		v := get(vals, k)
+		for j := range bn {
+			bi := c*bn + j
+			if o.adjB {
+				bi = j*bk + c
+			}
+			acc[r*bn+j] += v * get(b, int(bi))
+		}
+	}
+	switch d := out.Data.(type) {
+	case []float32:
+		for i, v := range acc {
+			d[i] = float32(v)
+		}
+	case []float64:
+		copy(d, acc)
+	}
+	return []*classify.Tensor{out}, nil
+}

@@ -1,10 +1,12 @@
 package ops
 
 import (
+	"math"
 	"reflect"
 	"testing"
 
 	"github.com/classifyd/classifyd/classify"
+	"github.com/classifyd/classifyd/internal/graphdef"
 )
 
 func i64Matrix(rows, cols int, v ...int64) *classify.Tensor {
@@ -92,5 +94,52 @@ func TestSparseSegment(t *testing.T) {
 	}
 	if _, err := runAttrOp(t, "SparseSegmentSum", nil, c, i32(3), i32(0)); err == nil {
 		t.Error("index past data: no error")
+	}
+}
+
+// SparseTensorDenseMatMul against the dense product of the same matrix,
+// written out from its entries (repeated entries add up, as TensorFlow's
+// kernel does), for every combination of adjoints.
+func TestSparseTensorDenseMatMul(t *testing.T) {
+	i64 := func(shape []int, v ...int64) *classify.Tensor {
+		return &classify.Tensor{DType: classify.Int64, Shape: shape, Data: v}
+	}
+	// A is 3x4 with entries (0,1)=2, (2,3)=-1, (2,0)=0.5 and (0,1) again +1.
+	idx := i64([]int{4, 2}, 0, 1, 2, 3, 2, 0, 0, 1)
+	vals := classify.FromFloat32([]float32{2, -1, 0.5, 1}, 4)
+	dense := [3][4]float64{{0, 3, 0, 0}, {}, {0.5, 0, 0, -1}}
+	b := classify.FromFloat32([]float32{1, 2, 3, 4, 5, 6, 7, 8}, 4, 2) // 4x2
+	for _, c := range []struct{ adjA, adjB bool }{{false, false}, {false, true}, {true, false}, {true, true}} {
+		a, shape := idx, i64([]int{2}, 3, 4)
+		rows, inner := 3, 4
+		if c.adjA { // A' is 4x3: store the transpose's entries
+			a, shape, rows, inner = i64([]int{4, 2}, 1, 0, 3, 2, 0, 2, 1, 0), i64([]int{2}, 4, 3), 3, 4
+		}
+		bb := b
+		if c.adjB { // B' is 2x4
+			bb = classify.FromFloat32([]float32{1, 3, 5, 7, 2, 4, 6, 8}, 2, 4)
+		}
+		got := mustRunAttr(t, "SparseTensorDenseMatMul", graphdef.Attrs{"T": classify.Float32, "adjoint_a": c.adjA, "adjoint_b": c.adjB}, a, vals, shape, bb)[0]
+		if !got.Shape.Equal(classify.Shape{rows, 2}) {
+			t.Fatalf("%+v: shape %v", c, got.Shape)
+		}
+		bd := b.Float32s()
+		for r := range rows {
+			for j := range 2 {
+				want := 0.0
+				for k := range inner {
+					want += dense[r][k] * float64(bd[k*2+j])
+				}
+				if g := float64(got.Float32s()[r*2+j]); math.Abs(g-want) > 1e-6 {
+					t.Errorf("%+v: [%d,%d] = %v, want %v", c, r, j, g, want)
+				}
+			}
+		}
+	}
+	if _, err := runAttrOp(t, "SparseTensorDenseMatMul", nil, i64([]int{1, 2}, 3, 0), classify.FromFloat32([]float32{1}, 1), i64([]int{2}, 3, 4), b); err == nil {
+		t.Error("row index 3 of a 3-row matrix: no error")
+	}
+	if _, err := runAttrOp(t, "SparseTensorDenseMatMul", nil, i64([]int{0, 2}), classify.FromFloat32(nil, 0), i64([]int{2}, 1<<40, 4), b); err == nil {
+		t.Error("a 2^40-row output: no error")
 	}
 }
