@@ -479,11 +479,11 @@ func resampleCost(cw, ch, w, h int, support float64) int64 {
 	procs := int64(max(1, runtime.GOMAXPROCS(0)))
 	nc := int64(4)
 	c := tapsCost(w, cw, support) + tapsCost(h, ch, support)
-	c += int64(ch) * int64(w) * nc            // the horizontal pass's rows
-	c += procs * (int64(cw) + int64(w)) * nc  // each worker's scan and output line
-	c += procs * int64(w) * nc * 8            // each worker's vertical sums
-	c += 256 * 4                              // a palette
-	return c + 4<<10                          // closures and slice headers
+	c += int64(ch) * int64(w) * nc           // the horizontal pass's rows
+	c += procs * (int64(cw) + int64(w)) * nc // each worker's scan and output line
+	c += procs * int64(w) * nc * 8           // each worker's vertical sums
+	c += 256 * 4                             // a palette
+	return c + 4<<10                         // closures and slice headers
 }
 
 // nearest is imaging's nearest-neighbour resize: output (x, y) is source
