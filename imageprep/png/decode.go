@@ -115,16 +115,6 @@ type decoder struct {
 	outBpp int
 }
 
-// cause unwraps an error from zlib: a corrupt IDAT chunk found by the
-// reader under zlib comes back as it was; anything else from zlib is
-// malformed deflate data, and an early EOF a truncated stream.
-func (d *decoder) cause(err error) error {
-	if d.idat.err != nil {
-		return d.idat.err
-	}
-	return err
-}
-
 // zlibErr turns an error from reading the inflated data into ours.
 func (d *decoder) zlibErr(err error) error {
 	if d.idat.err != nil {
