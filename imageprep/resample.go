@@ -116,8 +116,9 @@ func (v *view) row(y int, dst []uint8) {
 
 // viewOf returns the view of rectangle r (in img's coordinates) of an
 // upright image, or false for an image type the view does not read (the
-// caller converts the crop first).
+// caller converts the crop first). r is clipped to the image.
 func viewOf(img image.Image, r image.Rectangle) (view, bool) {
+	r = r.Intersect(img.Bounds())
 	v := view{w: r.Dx(), h: r.Dy()}
 	switch m := img.(type) {
 	case *jpegdec.Image:

@@ -298,16 +298,24 @@ func (s *Source) prepareOther(pr *prep, pl *plan, p classify.Preprocess, pt imag
 		if pl.err != nil {
 			return nil, pl.err
 		}
-		img = pl.img
+		img = pl.img // a PNG: its size is the header's
 	} else {
 		var err error
 		if img, err = s.Full(); err != nil {
 			return nil, err
 		}
+		// A GIF's first frame may be smaller than its screen: the crop
+		// is the frame's, as Prepare makes it.
+		size := img.Bounds().Size()
+		if pt.X >= size.X || pt.Y >= size.Y {
+			return nil, fmt.Errorf("%w: (%d,%d) not in the %dx%d frame", ErrPoint, pt.X, pt.Y, size.X, size.Y)
+		}
+		crop = CropRect(size, p, pt)
 	}
-	v, ok := viewOf(img, crop.Add(img.Bounds().Min))
+	r := crop.Add(img.Bounds().Min)
+	v, ok := viewOf(img, r)
 	if !ok {
-		c := imaging.Crop(img, crop.Add(img.Bounds().Min))
+		c := imaging.Crop(img, r)
 		v, _ = viewOf(c, c.Rect)
 	}
 	return pr.run(&v), nil

@@ -2,6 +2,7 @@ package imageprep
 
 import (
 	"bytes"
+	"errors"
 	"image"
 	"image/color"
 	"image/gif"
@@ -320,4 +321,35 @@ func TestSourceCostBoundsPrepare(t *testing.T) {
 		}
 		t.Logf("%s: allocated %d of Cost %d", name, n, c)
 	}
+}
+
+// FuzzSource: any upload, planned and prepared for several models at any
+// point, yields inputs of the right shape or an error wrapping a sentinel,
+// never a panic.
+func FuzzSource(f *testing.F) {
+	f.Add(pngBytes(f, pattern(30, 20)), uint16(3), uint16(4))
+	f.Add(jpegBytes(f, pattern(30, 20)), uint16(29), uint16(0))
+	f.Add(withExif(jpegBytes(f, pattern(17, 9)), "MM", 6), uint16(1), uint16(15))
+	f.Add(encode(f, func(b *bytes.Buffer) error { return gif.Encode(b, pattern(9, 12), nil) }), uint16(2), uint16(2))
+	f.Fuzz(func(t *testing.T, data []byte, x, y uint16) {
+		s, err := NewSource(data, Limits{MaxPixels: 1 << 16})
+		if err != nil {
+			return
+		}
+		size := s.Header().Size()
+		pt := image.Pt(int(x)%size.X, int(y)%size.Y)
+		s.Plan(sourcePreps, pt)
+		for _, p := range sourcePreps {
+			x, err := s.Prepare(p, pt)
+			if err != nil {
+				if !errors.Is(err, ErrFormat) && !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrPoint) {
+					t.Fatalf("error wraps no sentinel: %v", err)
+				}
+				continue
+			}
+			if !x.Shape.Equal(classify.Shape{1, p.Height, p.Width, 3}) {
+				t.Fatalf("shape %v for %+v", x.Shape, p)
+			}
+		}
+	})
 }
