@@ -48,6 +48,7 @@ func init() {
 	}
 	for op, attrs := range map[string]map[string]*apb.AttrValue{
 		"Conv2D":                      conv,
+		"Conv2DBackpropInput":         conv,
 		"DepthwiseConv2dNative":       {"data_format": nhwc, "dilations": ones4, "explicit_paddings": ints()},
 		"_FusedConv2D":                fusedConv,
 		"_FusedDepthwiseConv2dNative": merge(fusedConv, nil),
@@ -106,7 +107,21 @@ func init() {
 		"ResizeBilinear":        {"align_corners": boolean(false), "half_pixel_centers": boolean(false)},
 		"ResizeNearestNeighbor": {"align_corners": boolean(false), "half_pixel_centers": boolean(false)},
 		"Cumsum":                {"exclusive": boolean(false), "reverse": boolean(false)},
+		"Cumprod":               {"exclusive": boolean(false), "reverse": boolean(false)},
 		"TopKV2":                {"sorted": boolean(true)},
+		"TopK":                  {"sorted": boolean(true)},
+		"ResizeBicubic":         {"align_corners": boolean(false), "half_pixel_centers": boolean(false)},
+		"ResizeArea":            {"align_corners": boolean(false)},
+		"DepthToSpace":          {"data_format": nhwc},
+		"SpaceToDepth":          {"data_format": nhwc},
+		"SparseToDense":         {"validate_indices": boolean(true)},
+		"CropAndResize":         {"method": str("bilinear"), "extrapolation_value": float(0)},
+		"NonMaxSuppressionV4":   {"pad_to_max_output_size": boolean(false)},
+		"NonMaxSuppressionV5":   {"pad_to_max_output_size": boolean(false)},
+		"ReverseSequence":       {"batch_dim": integer(0)},
+		"MatrixDiagV3":          {"align": str("RIGHT_LEFT")},
+		"MatrixDiagPartV3":      {"align": str("RIGHT_LEFT")},
+		"LRN":                   {"depth_radius": integer(5), "bias": float(1), "alpha": float(1), "beta": float(0.5)},
 		"OneHot":                {"axis": integer(-1)},
 	} {
 		defaultAttrs[op] = attrs

@@ -149,7 +149,11 @@ func ParseGraphDef(data []byte, text bool) (*gpb.GraphDef, error) {
 // OpenGraph optimises and compiles gd. gd is not modified and may be
 // discarded afterwards.
 func OpenGraph(ctx context.Context, gd *gpb.GraphDef, opts classify.OpenOptions) (*Model, error) {
-	return load(ctx, gd, opts, loadConfig{fuse: true})
+	kernels, err := graphTables(ctx, gd, opts.Threads)
+	if err != nil {
+		return nil, err
+	}
+	return loadWith(ctx, gd, opts, loadConfig{fuse: true}, kernels)
 }
 
 // loadConfig holds switches tests flip to compare optimised and plain runs.

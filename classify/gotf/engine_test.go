@@ -144,6 +144,13 @@ func TestLoadErrors(t *testing.T) {
 	u1 := unsup.Op("FancyOpOne", "first/fancy", []graphdef.Output{ux}, nil)
 	u2 := unsup.Op("Relu", "mid", []graphdef.Output{u1}, nil)
 	unsup.Op("FancyOpTwo", "second/fancy", []graphdef.Output{u2}, nil)
+	// An unsupported multi-output op (a TopKV2 stand-in) whose int32
+	// output 1 feeds an int32 Sub: its dtypes must not be guessed from T,
+	// or the Sub's dtype check would hide the missing op.
+	unsupTopK := graphdef.New()
+	tx := unsupTopK.Placeholder("x", classify.Float32, classify.Shape{5})
+	tk := unsupTopK.Op("FancyTopK", "topk", []graphdef.Output{tx, unsupTopK.ConstI32("k", []int32{3})}, graphdef.Attrs{"T": classify.Float32})
+	unsupTopK.Op("Sub", "sub", []graphdef.Output{tk + ":1", unsupTopK.ConstI32("one", []int32{1})}, graphdef.Attrs{"T": classify.Int32})
 	badConst := graphdef.New()
 	bc := badConst.ConstF32("c", []float32{1, 2}, 2)
 	badConst.Node("c").Attr["value"].GetTensor().TensorContent = []byte{1, 2, 3}
@@ -175,6 +182,7 @@ func TestLoadErrors(t *testing.T) {
 		{"dangling", graphFile("dangling.pb", dangling), classify.OpenOptions{}, classify.ErrInvalidGraph, []string{`"r"`, "nowhere:1"}},
 		{"duplicate", graphFile("dup.pb", dup), classify.OpenOptions{}, classify.ErrInvalidGraph, []string{"duplicate", `"x"`}},
 		{"unsupported", graphFile("unsup.pb", unsup), classify.OpenOptions{}, classify.ErrUnsupportedOp, []string{"first/fancy (FancyOpOne)", "second/fancy (FancyOpTwo)", "2 node(s)"}},
+		{"unsupported multi-output", graphFile("unsuptopk.pb", unsupTopK), classify.OpenOptions{Outputs: []string{"sub"}}, classify.ErrUnsupportedOp, []string{"topk (FancyTopK)", "1 node(s)"}},
 		{"bad constant", graphFile("badconst.pb", badConst), classify.OpenOptions{}, classify.ErrInvalidGraph, []string{`"c"`, "content bytes"}},
 		{"huge filled constant", graphFile("huge.pb", hugeConst), classify.OpenOptions{}, classify.ErrInvalidGraph, []string{`"huge"`, "1048576 1024"}},
 		{"unknown output", graphFile("good.pb", affineGraph()), classify.OpenOptions{Outputs: []string{"nope"}}, classify.ErrInvalidInput, []string{"nope"}},
@@ -495,5 +503,30 @@ func TestFeedConstant(t *testing.T) {
 	}
 	if _, err := m.Run(context.Background(), map[string]*classify.Tensor{"x": feeds["x"]}, nil); !errors.Is(err, classify.ErrInvalidInput) || !strings.Contains(err.Error(), `"beta"`) {
 		t.Errorf("running without the fed constant: %v, want ErrInvalidInput naming beta", err)
+	}
+}
+
+// TestLegacyScalarPlaceholder: in a GraphDef of producer version <= 21 a
+// Placeholder with `shape {}` has unknown shape, as TensorFlow reads it
+// there; from version 22 on it is a scalar.
+func TestLegacyScalarPlaceholder(t *testing.T) {
+	for _, c := range []struct {
+		producer int32
+		unknown  bool
+	}{{0, true}, {21, true}, {22, false}, {27, false}} {
+		b := graphdef.New()
+		b.GraphDef().Versions.Producer = c.producer
+		x := b.Placeholder("x", classify.Float32, classify.Shape{})
+		b.Op("Relu", "y", []graphdef.Output{x}, graphdef.Attrs{"T": classify.Float32})
+		m := openBuilder(t, b, classify.OpenOptions{})
+		in := m.Info().Inputs[0]
+		if got := in.Shape == nil; got != c.unknown {
+			t.Errorf("producer %d: input shape %v (nil: %v), want unknown=%v", c.producer, in.Shape, got, c.unknown)
+		}
+		_, err := m.Run(context.Background(), map[string]*classify.Tensor{"x": classify.FromFloat32([]float32{-1, 2}, 2)}, []string{"y"})
+		if (err == nil) != c.unknown {
+			t.Errorf("producer %d: feeding a vector: %v", c.producer, err)
+		}
+		m.Close()
 	}
 }

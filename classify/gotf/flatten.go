@@ -256,6 +256,10 @@ func init() {
 		"TensorListPopBack": {"output_handle", "tensor"},
 		"Switch":            {"output_false", "output_true"},
 		"Merge":             {"output", "value_index"},
+
+		"TopK":                {"values", "indices"},
+		"NonMaxSuppressionV4": {"selected_indices", "valid_outputs"},
+		"NonMaxSuppressionV5": {"selected_indices", "selected_scores", "valid_outputs"},
 	} {
 		od := &opb.OpDef{Name: op}
 		for _, a := range names {

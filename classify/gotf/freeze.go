@@ -100,5 +100,10 @@ func freeze(ctx context.Context, dir string, tags []string, signature string) (g
 		}
 		out.Node = append(out.Node, n)
 	}
+	out.Library = usedLibrary(out, p.gd.GetLibrary())
+	if err := freezeHandles(out, p.vars); err != nil {
+		return nil, err
+	}
+	freezeTables(out, p.tables)
 	return out, nil
 }

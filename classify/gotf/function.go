@@ -2,6 +2,7 @@ package gotf
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -29,10 +30,17 @@ type function struct {
 	nin    int
 	nout   int
 	inputs []string // feed name of arg i, "" when the body never reads it
+	// err is why a branch of If or Case could not be compiled (an op the
+	// engine lacks): reported when the branch is taken, so a graph whose
+	// training-only branch uses such ops still serves inference.
+	err error
 }
 
 // call runs the function on args and returns its results.
 func (f *function) call(ctx context.Context, args []*classify.Tensor) ([]*classify.Tensor, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
 	if len(args) != f.nin {
 		return nil, fmt.Errorf("%w: function %s called with %d args, it takes %d", classify.ErrInvalidGraph, f.name, len(args), f.nin)
 	}
@@ -268,6 +276,10 @@ func (l *library) branches(n *ops.Node, names []string, nin int) ([]*function, e
 	want := len(n.Attr["Tout"].GetList().GetType())
 	for _, name := range names {
 		f, err := l.function(n, name)
+		if errors.Is(err, classify.ErrUnsupportedOp) && len(names) > 1 {
+			fs = append(fs, &function{name: name, nin: nin, err: err})
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -8,6 +8,7 @@ import (
 
 	apb "github.com/galeone/tensorflow/tensorflow/go/core/framework/attr_value_go_proto"
 	gpb "github.com/galeone/tensorflow/tensorflow/go/core/framework/graph_go_proto"
+	spb "github.com/galeone/tensorflow/tensorflow/go/core/framework/tensor_shape_go_proto"
 
 	"github.com/classifyd/classifyd/classify"
 	"github.com/classifyd/classifyd/classify/gotf/internal/ops"
@@ -108,6 +109,9 @@ func parseGraph(gd *gpb.GraphDef) (*graph, error) {
 			return nil, fmt.Errorf("%w: duplicate node name %q", classify.ErrInvalidGraph, name)
 		}
 		n := &node{name: name, op: nd.GetOp(), attr: withDefaults(nd.GetOp(), nd.GetAttr())}
+		if n.op == "Placeholder" && legacyScalarShape(gd, n.attr["shape"]) {
+			n.attr["shape"] = &apb.AttrValue{Value: &apb.AttrValue_Shape{Shape: &spb.TensorShapeProto{UnknownRank: true}}}
+		}
 		g.nodes = append(g.nodes, n)
 		g.byName[name] = n
 	}
@@ -355,4 +359,17 @@ func (g *graph) bypass(outputs []ref) {
 			n.in[i] = skip(r)
 		}
 	}
+}
+
+// legacyScalarShape reports whether a Placeholder's shape attribute is one
+// TensorFlow reads as unknown: graphs of GraphDef producer version 21 or
+// older could not tell `shape {}` (a scalar) from no shape at all, so for
+// them a shape of rank 0 means unknown (TensorFlow's Placeholder shape
+// function, graph_def_version <= 21).
+func legacyScalarShape(gd *gpb.GraphDef, a *apb.AttrValue) bool {
+	if gd.GetVersions().GetProducer() > 21 || a == nil {
+		return false
+	}
+	s := a.GetShape()
+	return s != nil && !s.GetUnknownRank() && len(s.GetDim()) == 0
 }

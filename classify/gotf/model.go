@@ -95,6 +95,10 @@ func compile(g *graph, outputs []ref, threads int) (*Model, error) {
 	base := map[*node]int{}
 	var infos []classify.TensorInfo
 	var unsupported []string
+	// unknown marks nodes whose op is unsupported and those computed from
+	// them: their outputs' dtypes and shapes are unknown, never guessed, so
+	// that the error names the missing op instead of a downstream mismatch.
+	unknown := map[*node]bool{}
 	opCount := map[string]int{}
 	var flops int64
 	for _, n := range g.nodes {
@@ -139,7 +143,11 @@ func compile(g *graph, outputs []ref, threads int) (*Model, error) {
 			if !ok {
 				// Keep going: the error lists every unsupported node.
 				unsupported = append(unsupported, fmt.Sprintf("%s (%s)", n.name, n.op))
+				unknown[n] = true
 				break
+			}
+			for _, r := range n.in {
+				unknown[n] = unknown[n] || unknown[r.n]
 			}
 			consts := make([]*classify.Tensor, len(n.in))
 			for i, r := range n.in {
@@ -154,7 +162,11 @@ func compile(g *graph, outputs []ref, threads int) (*Model, error) {
 			kernel = k
 			if sh, ok := k.(ops.Shaper); ok {
 				o, err := shapeOf(n, sh, inInfo)
-				if err != nil {
+				switch {
+				case err != nil && unknown[n]:
+					// Downstream of an unsupported op: that op is the error.
+					o = nil
+				case err != nil:
 					return nil, err
 				}
 				out = o
@@ -168,7 +180,11 @@ func compile(g *graph, outputs []ref, threads int) (*Model, error) {
 			return nil, fmt.Errorf("%w: node %q (%s) has %d outputs, output %d is used", classify.ErrInvalidGraph, n.name, n.op, len(n.value), nout[n]-1)
 		}
 		for len(out) < cnt {
-			out = append(out, classify.TensorInfo{DType: guessDType(n)})
+			dt := classify.Invalid
+			if !unknown[n] {
+				dt = guessDType(n)
+			}
+			out = append(out, classify.TensorInfo{DType: dt})
 		}
 		b := len(infos)
 		base[n] = b

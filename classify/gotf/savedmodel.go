@@ -93,6 +93,7 @@ type prepared struct {
 	version int64
 	gd      *gpb.GraphDef
 	vars    *ops.Variables
+	tables  *ops.Tables
 	kernels map[string]ops.Builder
 }
 
@@ -128,8 +129,19 @@ func prepare(ctx context.Context, dir string, tags []string, threads int) (*prep
 		}
 		p.vars.Set(v, t)
 	}
+	restored, err := bindTables(gd, sm.Variables)
+	if err != nil {
+		return nil, err
+	}
 	p.kernels = p.vars.Builders()
-	if err := runInit(ctx, sm, gd, p.kernels, threads); err != nil {
+	for op, b := range p.vars.HandleBuilders() {
+		p.kernels[op] = b
+	}
+	p.tables = ops.NewTables()
+	for op, b := range p.tables.Builders() {
+		p.kernels[op] = b
+	}
+	if err := runInit(ctx, sm, gd, p.kernels, threads, restored); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -219,9 +231,11 @@ func initOps(sm *savedmodel.SavedModel) []string {
 	return names
 }
 
-// runInit runs the init ops once: it computes the variable writes they
-// reach, which is all an init op of an inference graph does here.
-func runInit(ctx context.Context, sm *savedmodel.SavedModel, gd *gpb.GraphDef, kernels map[string]ops.Builder, threads int) error {
+// runInit runs the init ops once: it computes the variable writes and
+// table initializations they reach, which is all an init op of an
+// inference graph does here, and the table imports of the restore graph
+// (extra).
+func runInit(ctx context.Context, sm *savedmodel.SavedModel, gd *gpb.GraphDef, kernels map[string]ops.Builder, threads int, extra []string) error {
 	byName := nodeIndex(gd)
 	var assigns []string
 	seen := map[string]bool{}
@@ -233,14 +247,14 @@ func runInit(ctx context.Context, sm *savedmodel.SavedModel, gd *gpb.GraphDef, k
 			return
 		}
 		seen[name] = true
-		if n.GetOp() == ops.AssignVariable {
+		if isInitTarget(n.GetOp()) {
 			assigns = append(assigns, name)
 		}
 		for _, i := range n.GetInput() {
 			walk(i)
 		}
 	}
-	for _, op := range initOps(sm) {
+	for _, op := range append(initOps(sm), extra...) {
 		walk(op)
 	}
 	if len(assigns) == 0 {

@@ -6,48 +6,70 @@ import (
 	"image/color"
 )
 
-// decodeImage runs after readHeaders: it allocates for opt, decodes every
-// scan and converts the reconstructed planes to the output pixels.
-func (d *decoder) decodeImage(opt Options) (*Image, error) {
-	g, err := newGeometry(&d.hdr, opt.Scale, opt.Region)
-	if err != nil {
-		return nil, fmt.Errorf("%w: scale %d, region %v of %dx%d", ErrRegion, opt.Scale, opt.Region, d.hdr.Width, d.hdr.Height)
+// decodeImage runs after readHeaders: it allocates for every option,
+// decodes every scan once and converts each output's reconstructed planes
+// to its pixels.
+func (d *decoder) decodeImage(opts []Options) ([]*Image, error) {
+	d.targets = make([]target, len(opts))
+	var total int64
+	for i, opt := range opts {
+		g, err := newGeometry(&d.hdr, opt.Scale, opt.Region)
+		if err != nil {
+			return nil, fmt.Errorf("%w: scale %d, region %v of %dx%d", ErrRegion, opt.Scale, opt.Region, d.hdr.Width, d.hdr.Height)
+		}
+		if i == 0 {
+			total += g.coefBytes
+		}
+		total += g.targetBytes()
+		d.targets[i].g = g
 	}
-	if opt.MaxBytes > 0 && g.cost() > opt.MaxBytes {
-		return nil, fmt.Errorf("%w: %d bytes needed, limit %d", ErrTooLarge, g.cost(), opt.MaxBytes)
+	for _, opt := range opts {
+		if opt.MaxBytes > 0 && total > opt.MaxBytes {
+			return nil, fmt.Errorf("%w: %d bytes needed, limit %d", ErrTooLarge, total, opt.MaxBytes)
+		}
 	}
-	d.g = g
-	base := 8 / g.scale
+	streaming := !d.hdr.buffered
 	for i := 0; i < d.nc; i++ {
 		c := &d.comps[i]
-		c.ss = g.ss[i]
-		rows := c.bh
-		if g.streamingScans {
-			rows = c.v
+		c.rows = c.bh
+		if streaming {
+			c.rows = c.v
 		}
-		cp := getCoef(c.bw * rows * 64)
+		cp := getCoef(c.bw * c.rows * 64)
 		d.coefBufs = append(d.coefBufs, cp)
 		c.coef = *cp
-		c.pstr = (g.mx1 - g.mx0) * c.h * c.ss
-		ph := (g.my1 - g.my0) * c.v * c.ss
-		pp := getBytes(c.pstr * ph)
-		d.byteBufs = append(d.byteBufs, pp)
-		c.plane = *pp
-		c.px0 = g.mx0 * c.h * c.ss
-		c.py0 = g.my0 * c.v * c.ss
-		c.fx = d.maxH * base / (c.h * c.ss)
-		c.fy = d.maxV * base / (c.v * c.ss)
-		c.cw = ceilDiv(d.hdr.Width*c.h*c.ss, d.maxH*8)
-		c.ch = ceilDiv(d.hdr.Height*c.v*c.ss, d.maxV*8)
-		rp := getBytes(g.out.Dx())
-		d.byteBufs = append(d.byteBufs, rp)
-		d.rowBuf[i] = *rp
+		c.dcOnly = true
+		for j := range d.targets {
+			t := &d.targets[j]
+			g := &t.g
+			base := 8 / g.scale
+			v := &t.views[i]
+			v.ss = g.ss[i]
+			v.pstr = (g.mx1 - g.mx0) * c.h * v.ss
+			ph := (g.my1 - g.my0) * c.v * v.ss
+			pp := getBytes(v.pstr * ph)
+			d.byteBufs = append(d.byteBufs, pp)
+			v.plane = *pp
+			v.px0 = g.mx0 * c.h * v.ss
+			v.py0 = g.my0 * c.v * v.ss
+			v.fx = d.maxH * base / (c.h * v.ss)
+			v.fy = d.maxV * base / (c.v * v.ss)
+			v.cw = ceilDiv(d.hdr.Width*c.h*v.ss, d.maxH*8)
+			v.ch = ceilDiv(d.hdr.Height*c.v*v.ss, d.maxV*8)
+			rp := getBytes(g.out.Dx())
+			d.byteBufs = append(d.byteBufs, rp)
+			t.rowBuf[i] = *rp
+			c.dcOnly = c.dcOnly && v.ss == 1
+		}
 	}
-	d.colsum = make([]int32, g.out.Dx()/2+4)
+	for j := range d.targets {
+		t := &d.targets[j]
+		t.colsum = make([]int32, t.g.out.Dx()/2+4)
+	}
 
 	scans := 0
 	for {
-		if scans > 0 && g.streamingScans {
+		if scans > 0 && streaming {
 			return nil, corrupt("a second scan after a complete sequential scan")
 		}
 		// Progressive files have a handful of scans; a flood of them is an
@@ -55,7 +77,7 @@ func (d *decoder) decodeImage(opt Options) (*Image, error) {
 		if scans++; scans > 1000 {
 			return nil, corrupt("more than 1000 scans")
 		}
-		if err := d.decodeScan(g.streamingScans); err != nil {
+		if err := d.decodeScan(streaming); err != nil {
 			return nil, err
 		}
 		for {
@@ -64,7 +86,7 @@ func (d *decoder) decodeImage(opt Options) (*Image, error) {
 				return nil, err
 			}
 			if m == mEOI {
-				return d.finish()
+				return d.finish(streaming)
 			}
 			sos, err := d.handleMarker(m)
 			if err != nil {
@@ -77,29 +99,83 @@ func (d *decoder) decodeImage(opt Options) (*Image, error) {
 	}
 }
 
-func (d *decoder) finish() (*Image, error) {
-	g := &d.g
-	if !g.streamingScans {
+// use makes target t the output that reconstructRow, upsampleRow and
+// convertRow work on.
+func (d *decoder) use(t *target) {
+	d.g = t.g
+	for i := 0; i < d.nc; i++ {
+		d.comps[i].view = t.views[i]
+	}
+	d.rowBuf = t.rowBuf
+	d.colsum = t.colsum
+}
+
+// reconstructTargets reconstructs MCU row my for every output that needs
+// it (streaming).
+func (d *decoder) reconstructTargets(my int) {
+	for j := range d.targets {
+		t := &d.targets[j]
+		if my >= t.g.my0 && my < t.g.my1 {
+			d.use(t)
+			d.reconstructRow(my)
+		}
+	}
+}
+
+// storeRange sets d.full for MCU row my: the hull of the MCU columns in
+// which some output reconstructs each component with AC terms. Elsewhere
+// (other outputs at 1/8, or none at all) only DC is kept.
+func (d *decoder) storeRange(my int, streaming bool) {
+	for i := 0; i < d.nc; i++ {
+		if d.comps[i].dcOnly {
+			d.full[i] = [2]int{}
+			continue
+		}
+		if !streaming {
+			d.full[i] = [2]int{0, int(^uint(0) >> 1)}
+			continue
+		}
+		lo, hi := int(^uint(0)>>1), 0
+		for j := range d.targets {
+			g := &d.targets[j].g
+			if my >= g.my0 && my < g.my1 && g.ss[i] > 1 {
+				lo, hi = min(lo, g.mx0), max(hi, g.mx1)
+			}
+		}
+		d.full[i] = [2]int{lo, hi}
+	}
+}
+
+func (d *decoder) finish(streaming bool) ([]*Image, error) {
+	if !streaming {
 		for i := 0; i < d.nc; i++ {
 			if !d.comps[i].seen {
 				return nil, corrupt("component %d never appears in a scan", d.comps[i].id)
 			}
 		}
-		for my := g.my0; my < g.my1; my++ {
-			d.reconstructRow(my)
-		}
 	}
-	ow, oh := g.out.Dx(), g.out.Dy()
-	pp := getBytes(ow * oh * g.channels)
-	img := &Image{Pix: *pp, Stride: ow * g.channels, Channels: g.channels, Rect: g.out, Header: d.hdr, pooled: pp}
-	img.Header.Components = append([]Component(nil), d.hdr.Components...)
-	for y := 0; y < oh; y++ {
-		for i := 0; i < d.nc; i++ {
-			d.upsampleRow(&d.comps[i], g.out.Min.Y+y, d.rowBuf[i])
+	imgs := make([]*Image, len(d.targets))
+	for j := range d.targets {
+		d.use(&d.targets[j])
+		g := &d.g
+		if !streaming {
+			for my := g.my0; my < g.my1; my++ {
+				d.reconstructRow(my)
+			}
 		}
-		d.convertRow(img.Pix[y*img.Stride : (y+1)*img.Stride])
+		ow, oh := g.out.Dx(), g.out.Dy()
+		pp := getBytes(ow * oh * g.channels)
+		img := &Image{Pix: *pp, Stride: ow * g.channels, Channels: g.channels, Rect: g.out, Header: d.hdr, pooled: pp}
+		img.Header.Components = append([]Component(nil), d.hdr.Components...)
+		for y := 0; y < oh; y++ {
+			for i := 0; i < d.nc; i++ {
+				d.upsampleRow(&d.comps[i], g.out.Min.Y+y, d.rowBuf[i])
+			}
+			d.convertRow(img.Pix[y*img.Stride : (y+1)*img.Stride])
+		}
+		imgs[j] = img
 	}
-	return img, nil
+	return imgs, nil
 }
 
 // reconstructRow runs the IDCT of MCU row my over the reconstructed MCU
@@ -142,6 +218,9 @@ func (c *component) prow(cy int) []uint8 {
 // d.g.out.Min.X onwards: libjpeg's triangular ("fancy") filter for 2x1, 2x2
 // and 1x2 sampling, replication otherwise and at 1/8 scale.
 func (d *decoder) upsampleRow(c *component, y int, dst []uint8) {
+	if d.upsampleFast(c, y, dst) {
+		return
+	}
 	x0 := d.g.out.Min.X
 	fancy := d.g.scale < 8
 	last := c.cw - 1
@@ -274,9 +353,9 @@ func init() {
 	}
 }
 
-// yccToRGB is the portable colour-conversion kernel; its arithmetic is
+// yccToRGBGo is the portable colour-conversion kernel; its arithmetic is
 // exactly that of the formulas above.
-func yccToRGB(out, y, cb, cr []uint8) {
+func yccToRGBGo(out, y, cb, cr []uint8) {
 	n := len(y)
 	out = out[:3*n]
 	cb, cr = cb[:n], cr[:n]

@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"image"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
+	"unsafe"
 )
 
 var updateFixtures = flag.Bool("fixtures", false, "rewrite testdata/*.jpg (small corpus files, the fuzz seeds) with cjpeg/convert")
@@ -122,17 +125,78 @@ func TestRestartMarkers(t *testing.T) {
 	if len(rst) != 1 {
 		t.Fatalf("found %d RST2 markers", len(rst))
 	}
+	// A lost or renumbered marker resyncs as libjpeg does: compare with
+	// djpeg, which warns (exit status 2) and decodes.
 	t.Run("missing marker", func(t *testing.T) {
 		bad := append(append([]byte(nil), jpg[:rst[0]]...), jpg[rst[0]+2:]...)
-		if _, err := Decode(bad, Options{}); !errors.Is(err, ErrCorrupt) {
-			t.Errorf("%v, want ErrCorrupt", err)
+		img, err := Decode(bad, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer img.Release()
+		// Interval 3 (rows 48..63) is lost: its first MCU is decoded
+		// from zero bits, as libjpeg does, and the rest left gray.
+		lost := image.Rect(20, 50, 96, 62)
+		for _, v := range crop(img, lost) {
+			if v != 128 {
+				t.Fatalf("lost interval not zero-filled: sample %d", v)
+			}
+		}
+		r := image.Rect(0, 0, 96, 40)
+		if !bytes.Equal(crop(img, r), crop(good, r)) {
+			t.Errorf("rows before the loss changed")
+		}
+		if d := maxDiff(t, img, djpegDamaged(t, bad)); d > 2 {
+			t.Errorf("max diff %d > 2 against djpeg", d)
 		}
 	})
 	t.Run("wrong number", func(t *testing.T) {
 		bad := append([]byte(nil), jpg...)
 		bad[rst[0]+1] = mRST0 + 5
-		if _, err := Decode(bad, Options{}); !errors.Is(err, ErrCorrupt) {
-			t.Errorf("%v, want ErrCorrupt", err)
+		img, err := Decode(bad, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer img.Release()
+		if !bytes.Equal(img.Pix, good.Pix) {
+			t.Errorf("a renumbered marker changed the image")
+		}
+	})
+	t.Run("early marker", func(t *testing.T) {
+		// Interval 2 cut short by its own RST2: the rest of it is lost.
+		prev := markerOffsets(jpg, mRST0+1)[0]
+		mid := (prev + rst[0]) / 2
+		bad := append(append([]byte(nil), jpg[:mid]...), jpg[rst[0]:]...)
+		img, err := Decode(bad, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer img.Release()
+		if d := maxDiff(t, img, djpegDamaged(t, bad)); d > 2 {
+			t.Errorf("max diff %d > 2 against djpeg", d)
+		}
+		r := image.Rect(0, 64, 96, 80)
+		if !bytes.Equal(crop(img, r), crop(good, r)) {
+			t.Errorf("rows after the damaged interval changed")
+		}
+	})
+	t.Run("huge image, no data", func(t *testing.T) {
+		// The frame claims 4000x3000 and every interval is lost: the
+		// zero-filled MCUs are bounded by the input's size.
+		big := append([]byte(nil), jpg...)
+		sof := markerOffsets(big, mSOF0)[0]
+		big[sof+5], big[sof+6], big[sof+7], big[sof+8] = 0x0B, 0xB8, 0x0F, 0xA0
+		cut := append(append([]byte(nil), big[:prevSOSData(big)]...), 0xFF, mEOI)
+		_, err := Decode(cut, Options{Scale: 8, Region: image.Rect(0, 0, 8, 8)})
+		if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "damage spans") {
+			t.Errorf("%v, want ErrCorrupt for the damage bound", err)
+		}
+		// Claiming 65000x65000, the scan is refused before decoding.
+		big[sof+5], big[sof+6], big[sof+7], big[sof+8] = 0xFD, 0xE8, 0xFD, 0xE8
+		cut = append(append([]byte(nil), big[:prevSOSData(big)]...), 0xFF, mEOI)
+		_, err = Decode(cut, Options{Scale: 8, Region: image.Rect(0, 0, 8, 8)})
+		if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "blocks, more than") {
+			t.Errorf("%v, want ErrCorrupt for the work bound", err)
 		}
 	})
 	t.Run("damaged interval", func(t *testing.T) {
@@ -168,6 +232,28 @@ func TestRestartMarkers(t *testing.T) {
 			t.Errorf("damage left no trace: the test did not damage the interval")
 		}
 	})
+}
+
+// prevSOSData is the offset of the first scan's entropy-coded data.
+func prevSOSData(b []byte) int {
+	sos := markerOffsets(b, mSOS)[0]
+	return sos + 2 + int(b[sos+2])<<8 + int(b[sos+3])
+}
+
+// djpegDamaged is djpeg on a file it decodes with warnings (exit status
+// 2), as the RGB PPM the tests compare with.
+func djpegDamaged(t *testing.T, jpg []byte) pnm {
+	t.Helper()
+	cmd := exec.Command(needTool(t, "djpeg"), "-dct", "int", "-ppm", "-rgb")
+	cmd.Stdin = bytes.NewReader(jpg)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if err != nil && !(errors.As(err, &ee) && ee.ExitCode() == 2) {
+		t.Fatalf("djpeg: %v", err)
+	}
+	return parsePNM(t, out.Bytes())
 }
 
 // patchSOF returns jpg with its SOF marker replaced by m and precision p.
@@ -278,7 +364,9 @@ func TestCostBoundsAllocation(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := int64(m1.TotalAlloc - m0.TotalAlloc)
-		const fixed = 128 << 10 // decoder struct, tables, small slices
+		// The pooled decoder struct (mostly Huffman tables) and small
+		// slices.
+		fixed := int64(unsafe.Sizeof(decoder{})) + 64<<10
 		if got > h.Cost(1)+fixed || got < h.Cost(1)/2 {
 			t.Errorf("%s: allocated %d bytes, Cost(1) = %d", name, got, h.Cost(1))
 		}

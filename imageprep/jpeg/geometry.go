@@ -10,20 +10,20 @@ import (
 // know before allocating, shared by Header.Cost and Decode so that what is
 // charged is exactly what is allocated.
 type geometry struct {
-	scale          int
-	out            image.Rectangle // output rectangle, scaled coordinates
-	mx0, mx1       int             // MCU columns reconstructed
-	my0, my1       int             // MCU rows reconstructed
-	ss             [4]int
-	coefBytes      int64
-	planeBytes     int64
-	pixBytes       int64
-	rowBytes       int64
-	channels       int
-	streamingScans bool
+	scale      int
+	out        image.Rectangle // output rectangle, scaled coordinates
+	mx0, mx1   int             // MCU columns reconstructed
+	my0, my1   int             // MCU rows reconstructed
+	ss         [4]int
+	coefBytes  int64
+	planeBytes int64
+	pixBytes   int64
+	rowBytes   int64
+	channels   int
 }
 
-func (g *geometry) cost() int64 { return g.coefBytes + g.planeBytes + g.pixBytes + g.rowBytes }
+// targetBytes is what one output costs beyond the shared coefficients.
+func (g *geometry) targetBytes() int64 { return g.planeBytes + g.pixBytes + g.rowBytes }
 
 // newGeometry works from the header alone (as DecodeConfig reports it),
 // re-deriving the MCU layout.
@@ -87,7 +87,6 @@ func newGeometry(h *Header, scale int, region image.Rectangle) (geometry, error)
 	}
 	g.pixBytes = int64(g.out.Dx()) * int64(g.out.Dy()) * int64(g.channels)
 	g.rowBytes = int64(g.out.Dx())*int64(nc) + (int64(g.out.Dx())/2+4)*4
-	g.streamingScans = !h.buffered
 	return g, nil
 }
 

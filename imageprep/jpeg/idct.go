@@ -34,8 +34,9 @@ func clamp8(x int32) uint8 {
 	return uint8(x)
 }
 
-// idct8 dequantises blk with q and writes 8x8 samples to dst (stride).
-func idct8(blk *[64]int16, q *[64]uint16, dst []uint8, stride int) {
+// idct8Go dequantises blk with q and writes 8x8 samples to dst (stride);
+// it is the portable form of idct8 (see kernels_amd64.go).
+func idct8Go(blk *[64]int16, q *[64]uint16, dst []uint8, stride int) {
 	var ws [64]int32
 	for x := 0; x < 8; x++ {
 		// Columns whose AC terms are all zero (most of them) are flat.
@@ -145,8 +146,9 @@ func reducedMatrix(n int) [32]int32 {
 	return m
 }
 
-// idctReduced writes n x n samples (n = 4 or 2) for blk to dst.
-func idctReduced(n int, blk *[64]int16, q *[64]uint16, dst []uint8, stride int) {
+// idctReducedGo writes n x n samples (n = 4 or 2) for blk to dst; it is the
+// portable form of idctReduced.
+func idctReducedGo(n int, blk *[64]int16, q *[64]uint16, dst []uint8, stride int) {
 	m, extra := &redMat4, uint(1)
 	if n == 2 {
 		m, extra = &redMat2, 2

@@ -3,14 +3,23 @@
 // sampling factors, grayscale, YCbCr, Adobe RGB/CMYK/YCCK), scales in the DCT
 // domain by 1/2, 1/4 and 1/8, and reconstructs only the blocks a region of
 // interest covers, so a crop of a 12 MP photo costs its Huffman decoding plus
-// the pixels actually used.
+// the pixels actually used. DecodeRegions serves several crops at their own
+// scales with one Huffman pass.
 //
 // It follows ITU-T T.81 and the JFIF, EXIF and Adobe APP14 conventions, and
 // matches libjpeg-turbo's output (islow IDCT, its reduced-size IDCTs and
 // "fancy" triangular chroma upsampling) to within a couple of levels. 12-bit,
 // lossless, hierarchical and arithmetic-coded files are refused with an error
 // wrapping ErrUnsupported; malformed or truncated input yields an error
-// wrapping ErrCorrupt and never a partial image.
+// wrapping ErrCorrupt and never a partial image. The one tolerance is
+// libjpeg's: in a file with restart markers, an interval whose data or
+// marker is damaged is resynchronised at the next marker and the rest of
+// it left with zero coefficients (mid-grey), so one bad interval does not
+// lose a photo.
+//
+// On amd64 with AVX2 the IDCTs, chroma upsampling and colour conversion
+// run as assembly whose output equals the portable Go kernels' bit for bit;
+// build with -tags purego to leave the assembly out.
 //
 // All functions are safe for concurrent use: a decode shares nothing mutable
 // with another except the pools its buffers come from.
@@ -93,11 +102,27 @@ type Header struct {
 // scratch and the output pixels. A decode of a Region costs at most this.
 // The server can reserve it before calling Decode.
 func (h *Header) Cost(scale int) int64 {
-	g, err := newGeometry(h, scale, image.Rect(0, 0, h.Width, h.Height))
-	if err != nil {
-		return 0
+	return h.CostRegions([]Options{{Scale: scale}})
+}
+
+// CostRegions is the number of bytes DecodeRegions(data, opts) allocates:
+// the coefficient buffers once, and for each option its planes, row
+// scratch and output pixels. It is 0 when an option is invalid (a scale
+// other than 1, 2, 4 or 8, or a region outside the image), as
+// DecodeRegions then fails before allocating.
+func (h *Header) CostRegions(opts []Options) int64 {
+	var total int64
+	for i, o := range opts {
+		g, err := newGeometry(h, o.Scale, o.Region)
+		if err != nil {
+			return 0
+		}
+		if i == 0 {
+			total += g.coefBytes
+		}
+		total += g.targetBytes()
 	}
-	return g.cost()
+	return total
 }
 
 // Options select what Decode produces.
@@ -111,6 +136,8 @@ type Options struct {
 	Region image.Rectangle
 	// MaxBytes, when positive, caps what the decode allocates (see
 	// Header.Cost); over it Decode fails with ErrTooLarge before allocating.
+	// In DecodeRegions it caps the total of all the options
+	// (Header.CostRegions), and every positive MaxBytes must hold.
 	MaxBytes int64
 }
 
@@ -159,23 +186,55 @@ func DecodeConfig(data []byte) (Header, error) {
 // Decode decodes data according to opt. It never panics: any input that is
 // not a decodable JPEG yields an error wrapping ErrCorrupt, ErrUnsupported,
 // ErrTooLarge or ErrRegion.
-func Decode(data []byte, opt Options) (img *Image, err error) {
+func Decode(data []byte, opt Options) (*Image, error) {
+	imgs, err := DecodeRegions(data, []Options{opt})
+	if err != nil {
+		return nil, err
+	}
+	return imgs[0], nil
+}
+
+// DecodeRegions decodes data once for several outputs: the entropy-coded
+// data is Huffman-decoded a single time and each opts[i] (its own Scale and
+// Region) is reconstructed into result i, bit for bit what Decode(data,
+// opts[i]) returns. A sequential file is reconstructed MCU row by MCU row
+// for every option that needs the row, without a whole-image coefficient
+// buffer; a progressive one keeps its coefficients once for all options.
+// The MaxBytes of every option caps the total (Header.CostRegions). On
+// error no image is returned; opts must not be empty (ErrRegion). Each
+// result is Released separately.
+func DecodeRegions(data []byte, opts []Options) (imgs []*Image, err error) {
 	defer func() {
 		// Belt and braces for the package boundary (fuzzing is what keeps
 		// this path unused): a bug must become an error, not a crash.
 		if r := recover(); r != nil {
-			img, err = nil, fmt.Errorf("%w: internal error: %v", ErrCorrupt, r)
+			for _, m := range imgs {
+				m.Release()
+			}
+			imgs, err = nil, fmt.Errorf("%w: internal error: %v", ErrCorrupt, r)
 		}
 	}()
-	return decode(data, opt)
+	return decodeRegions(data, opts)
 }
 
-func decode(data []byte, opt Options) (*Image, error) {
+func decodeRegions(data []byte, opts []Options) ([]*Image, error) {
+	if len(opts) == 0 {
+		return nil, fmt.Errorf("%w: no options", ErrRegion)
+	}
 	d := getDecoder()
 	defer putDecoder(d)
 	d.data = data
 	if err := d.readHeaders(); err != nil {
 		return nil, err
 	}
-	return d.decodeImage(opt)
+	return d.decodeImage(opts)
+}
+
+// decode is Decode without the recover, for the fuzz target.
+func decode(data []byte, opt Options) (*Image, error) {
+	imgs, err := decodeRegions(data, []Options{opt})
+	if err != nil {
+		return nil, err
+	}
+	return imgs[0], nil
 }

@@ -38,7 +38,16 @@ type component struct {
 	bw, bh   int
 	nbw, nbh int
 	coef     []int16 // bw*rows*64, rows = bh (buffered) or v (streaming)
-	// Reconstruction at the requested scale.
+	rows     int     // block rows coef holds
+	// dcOnly: every output reconstructs this component from DC alone
+	// (1/8 scale), so AC coefficients are decoded but never stored.
+	dcOnly bool
+	// The reconstruction of the output being worked on (decoder.use).
+	view
+}
+
+// view is one component as one output reconstructs it.
+type view struct {
 	ss     int // IDCT output size: 8, 4, 2 or 1
 	fx, fy int // upsampling factors to the output grid
 	cw, ch int // valid samples of the component at this scale
@@ -46,6 +55,14 @@ type component struct {
 	pstr   int // plane stride
 	px0    int // component x of plane column 0
 	py0    int // component y of plane row 0
+}
+
+// target is one requested output of DecodeRegions.
+type target struct {
+	g      geometry
+	views  [4]view
+	rowBuf [4][]uint8
+	colsum []int32
 }
 
 // scanInfo is a parsed SOS header.
@@ -64,7 +81,8 @@ type decoder struct {
 	nc          int
 	qt          [4][64]uint16
 	qtSet       [4]bool
-	dcT, acT    [4]huff
+	dcT         [4]huff
+	acT         [4]acHuff
 	ri          int
 	sof         bool
 	progressive bool
@@ -76,12 +94,19 @@ type decoder struct {
 	mcusY       int
 	scan        scanInfo
 	eobrun      int
+	work        int64 // blocks visited by the scans so far
 	br          bitReader
-	g           geometry
-	rowBuf      [4][]uint8 // upsampled rows for colour conversion
-	colsum      []int32    // chroma column sums of the 2x2 upsampler
-	coefBufs    []*[]int16 // pooled buffers to return after the decode
-	byteBufs    []*[]uint8
+	targets     []target
+	// The output being reconstructed (see use): its geometry, upsampled
+	// rows for colour conversion and the 2x2 upsampler's column sums.
+	g      geometry
+	rowBuf [4][]uint8
+	colsum []int32
+	// full[i] is the MCU column range of the current MCU row in which
+	// component i needs its AC coefficients stored (streaming only).
+	full     [4][2]int
+	coefBufs []*[]int16 // pooled buffers to return after the decode
+	byteBufs []*[]uint8
 }
 
 func corrupt(format string, args ...any) error {
@@ -348,12 +373,16 @@ func (d *decoder) parseDHT(seg []byte) error {
 		if total > 256 || len(seg) < 17+total {
 			return corrupt("DHT with %d symbols", total)
 		}
-		t := &d.dcT[th]
-		if tc == 1 {
-			t = &d.acT[th]
-		}
-		if err := t.build(&counts, seg[17:17+total], tc == 1); err != nil {
-			return err
+		if tc == 0 {
+			if err := d.dcT[th].build(&counts, seg[17:17+total], false); err != nil {
+				return err
+			}
+		} else {
+			t := &d.acT[th]
+			if err := t.build(&counts, seg[17:17+total], true); err != nil {
+				return err
+			}
+			t.buildSkip()
 		}
 		seg = seg[17+total:]
 	}

@@ -3,8 +3,7 @@ package jpeg
 // block returns the coefficient block (bx, by) of component c, whose rows
 // are kept modulo the buffer height when streaming.
 func (c *component) block(bx, by int) *[64]int16 {
-	rows := len(c.coef) / (64 * c.bw)
-	i := ((by%rows)*c.bw + bx) * 64
+	i := ((by%c.rows)*c.bw + bx) * 64
 	return (*[64]int16)(c.coef[i : i+64])
 }
 
@@ -35,7 +34,7 @@ func (d *decoder) decodeScan(streaming bool) error {
 	}
 	// A component reconstructed DC-only (1/8 scale) needs no AC scan: it
 	// is skipped without decoding (its end is found by the next marker).
-	if d.progressive && s.ss > 0 && d.comps[s.comp[0]].ss == 1 {
+	if d.progressive && s.ss > 0 && d.comps[s.comp[0]].dcOnly {
 		d.pos = skipScan(d.data, d.pos)
 		return nil
 	}
@@ -49,61 +48,140 @@ func (d *decoder) decodeScan(streaming bool) error {
 	} else {
 		mcusX, mcusY = d.mcusX, d.mcusY
 	}
+	// A progressive AC scan can code 32767 empty blocks in a few bits,
+	// and a file may have 1000 scans: bound the blocks all scans visit by
+	// the input's size, so that a small file declaring a large image
+	// cannot buy minutes of CPU. Real photos visit about one block per
+	// input byte; a flat one, well under a hundred.
+	blocks := 0
+	for i := 0; i < s.n; i++ {
+		c := &d.comps[s.comp[i]]
+		blocks += c.h * c.v
+	}
+	if s.n == 1 {
+		blocks = 1
+	}
+	d.work += int64(mcusX) * int64(mcusY) * int64(blocks)
+	if d.work > 1024*int64(len(d.data))+1<<22 {
+		return corrupt("scans visit %d blocks, more than %d bytes of data justify", d.work, len(d.data))
+	}
 	rst := 0
 	left := d.ri
+	// zero is libjpeg's insufficient_data: the data of this restart
+	// interval ran into a marker, so the rest of it is left with zero
+	// blocks. It is cleared by a restart that finds its marker. Zero-
+	// filled MCUs cost no input, so their number is bounded by the
+	// input's size (a real photo loses a few intervals; a tiny file
+	// declaring a huge image must not buy seconds of CPU).
+	zero := false
+	filled, limit := 0, 8*len(d.data)
 	for my := 0; my < mcusY; my++ {
+		d.storeRange(my, streaming)
 		for mx := 0; mx < mcusX; mx++ {
 			if d.ri > 0 {
 				if left == 0 {
-					if err := d.restart(rst); err != nil {
+					kept, err := d.restart(rst)
+					if err != nil {
 						return err
 					}
+					// As libjpeg: with the marker kept for later, the
+					// interval reads zero bits; its first MCU is decoded
+					// from them unless data already ran out.
+					zero = zero && kept
 					rst = (rst + 1) & 7
 					left = d.ri
 				}
 				left--
 			}
+			if zero {
+				if filled++; filled > limit {
+					return corrupt("damage spans more MCUs than the data could code")
+				}
+				d.zeroMCU(mx, my)
+				continue
+			}
 			if err := d.decodeMCU(mx, my); err != nil {
 				return err
 			}
 			if d.br.overrun() {
-				return corrupt("entropy-coded data ends early (MCU %d,%d)", mx, my)
+				if filled++; filled > limit {
+					return corrupt("damage spans more MCUs than the data could code")
+				}
+				if d.ri == 0 {
+					return corrupt("entropy-coded data ends early (MCU %d,%d)", mx, my)
+				}
+				// A marker inside the interval: this MCU was decoded
+				// from zero bits and the rest is lost (libjpeg's
+				// "premature end of data segment").
+				zero = true
 			}
 		}
 		if streaming {
-			d.reconstructRow(my)
-			if my+1 < mcusY {
-				d.clearRow()
-			}
+			d.reconstructTargets(my)
 		}
 	}
 	d.pos = skipEntropy(d.data, d.br.pos)
 	return nil
 }
 
-// clearRow zeroes the streaming coefficient buffer: sequential blocks are
-// decoded sparsely, so stale coefficients must not survive.
-func (d *decoder) clearRow() {
-	for i := 0; i < d.nc; i++ {
-		clear(d.comps[i].coef)
+// zeroMCU leaves MCU (mx, my) of a lost interval with zero coefficients.
+// Progressive scans leave what earlier scans decoded.
+func (d *decoder) zeroMCU(mx, my int) {
+	if d.progressive {
+		return
+	}
+	s := &d.scan
+	if s.n == 1 {
+		*d.comps[s.comp[0]].block(mx, my) = [64]int16{}
+		return
+	}
+	for i := 0; i < s.n; i++ {
+		c := &d.comps[s.comp[i]]
+		for y := 0; y < c.v; y++ {
+			for x := 0; x < c.h; x++ {
+				*c.block(mx*c.h+x, my*c.v+y) = [64]int16{}
+			}
+		}
 	}
 }
 
-// restart expects RSTn after a restart interval (T.81 F.1.2.3). Bytes left
-// before it, from an interval that decoded short because of damage, are
-// skipped as libjpeg does; any marker other than the expected one is
-// corrupt.
-func (d *decoder) restart(n int) error {
-	pos := skipEntropy(d.data, d.br.pos)
-	if pos+1 >= len(d.data) || d.data[pos+1] != byte(mRST0+n) {
-		return corrupt("missing RST%d marker", n)
+// restart finds RSTn after a restart interval (T.81 F.1.2.3), resyncing
+// as libjpeg's jpeg_resync_to_restart does when it is not where expected:
+// bytes left before a marker (an interval that decoded short) are
+// skipped; the next two RST numbers, or a marker that is not RST, mean
+// RSTn itself is lost, so the marker stays for later and the coming
+// interval reads zero bits (kept true); an earlier RST number or an
+// invalid marker is skipped to look further; any other RST is taken for
+// RSTn. Only the end of the data is an error.
+func (d *decoder) restart(n int) (kept bool, err error) {
+	pos := d.br.pos
+	for {
+		pos = skipEntropy(d.data, pos)
+		if pos+1 >= len(d.data) {
+			return false, corrupt("missing RST%d marker: data ends", n)
+		}
+		m := int(d.data[pos+1])
+		delta := (m - mRST0 - n) & 7
+		switch {
+		case m < mSOF0:
+			pos += 2
+			continue
+		case m < mRST0 || m > mRST0+7 || delta == 1 || delta == 2:
+			kept = true
+			d.br.reset(d.data, pos)
+		case delta == 6 || delta == 7:
+			pos += 2
+			continue
+		default:
+			d.br.reset(d.data, pos+2)
+		}
+		break
 	}
-	d.br.reset(d.data, pos+2)
 	for i := 0; i < d.scan.n; i++ {
 		d.comps[d.scan.comp[i]].pred = 0
 	}
 	d.eobrun = 0
-	return nil
+	return kept, nil
 }
 
 // skipScan returns the position of the first marker after pos that is not
@@ -145,13 +223,30 @@ func (d *decoder) decodeMCU(mx, my int) error {
 	s := &d.scan
 	if s.n == 1 {
 		c := &d.comps[s.comp[0]]
-		return d.decodeBlock(c, c.block(mx, my))
+		f := &d.full[s.comp[0]]
+		return d.decodeBlock(c, c.block(mx, my), mx >= f[0] && mx < f[1])
 	}
 	for i := 0; i < s.n; i++ {
 		c := &d.comps[s.comp[i]]
+		f := &d.full[s.comp[i]]
+		store := mx >= f[0] && mx < f[1]
+		// Block row my*c.v of the buffer, which holds c.rows rows: c.v
+		// of them when streaming, so no division per block then.
+		row := 0
+		if c.rows != c.v {
+			row = my * c.v % c.rows
+		}
 		for y := 0; y < c.v; y++ {
+			base := ((row+y)*c.bw + mx*c.h) * 64
 			for x := 0; x < c.h; x++ {
-				if err := d.decodeBlock(c, c.block(mx*c.h+x, my*c.v+y)); err != nil {
+				blk := (*[64]int16)(c.coef[base+64*x : base+64*x+64])
+				var err error
+				if d.progressive {
+					err = d.decodeBlock(c, blk, store)
+				} else {
+					err = d.decodeSequential(c, blk, store)
+				}
+				if err != nil {
 					return err
 				}
 			}
@@ -160,9 +255,11 @@ func (d *decoder) decodeMCU(mx, my int) error {
 	return nil
 }
 
-func (d *decoder) decodeBlock(c *component, blk *[64]int16) error {
+// decodeBlock decodes one block of the current scan; store false (a
+// sequential block no output needs beyond its DC) skips the AC terms.
+func (d *decoder) decodeBlock(c *component, blk *[64]int16, store bool) error {
 	if !d.progressive {
-		return d.decodeSequential(c, blk)
+		return d.decodeSequential(c, blk, store)
 	}
 	s := &d.scan
 	switch {
@@ -189,50 +286,107 @@ func (d *decoder) decodeDC(c *component) (int32, error) {
 	return c.pred, nil
 }
 
-// decodeSequential is the baseline hot loop: one table read usually yields
-// the run, the value and how many bits both took.
-func (d *decoder) decodeSequential(c *component, blk *[64]int16) error {
-	dc, err := d.decodeDC(c)
-	if err != nil {
-		return err
-	}
-	blk[0] = int16(dc)
+// decodeSequential is the baseline hot loop. The bit buffer lives in
+// locals, and one table read usually yields a coefficient's run, value and
+// the bits both took (an end of block included), so the loop has one
+// data-dependent branch per coefficient. A run past the block end is not
+// an error: as libjpeg does, the value lands on coefficient 63. store
+// false decodes the AC codes without storing them.
+func (d *decoder) decodeSequential(c *component, blk *[64]int16, store bool) error {
 	br := &d.br
-	t := &d.acT[c.ta]
-	for k := 1; k < 64; {
-		if br.n < 32 {
-			br.fill()
+	bits, n := br.bits, br.n
+	if n < 32 {
+		br.ensure8()
+		bits, n = br.refill(bits, n)
+	}
+	if e := d.dcT[c.td].fast[bits>>(64-lutBits)]; e != 0 {
+		l := uint(e & 0xFF)
+		bits <<= l
+		n -= l
+		c.pred += e >> 16
+	} else {
+		br.bits, br.n = bits, n
+		if _, err := d.decodeDC(c); err != nil {
+			return err
 		}
-		peek := br.bits >> (64 - lutBits)
-		if f := t.fast[peek]; f != 0 {
-			k += int(f >> 8 & 0xFF)
-			br.consume(uint(f & 0xFF))
-			blk[zigzag[k&127]] = int16(f >> 16)
-			if k > 63 {
-				return corrupt("AC run past the block end")
+		bits, n = br.bits, br.n
+	}
+	at := &d.acT[c.ta]
+	t := &at.huff
+	if !store {
+		blk[0] = int16(c.pred)
+		for k := 1; k < 64; {
+			if n < 32 {
+				br.ensure8()
+				bits, n = br.refill(bits, n)
 			}
+			if e := at.skip[bits>>(64-skipBits)]; e != 0 && k+int(e>>4&127) < 64 {
+				l := uint(e & 15)
+				bits <<= l
+				n -= l
+				if e&skipEOB != 0 {
+					break
+				}
+				k += int(e >> 4 & 127)
+				continue
+			}
+			if e := t.fast[bits>>(64-lutBits)]; e != 0 {
+				l := uint(e & 0xFF)
+				bits <<= l
+				n -= l
+				k += int(e>>8&0xFF) + 1
+				continue
+			}
+			br.bits, br.n = bits, n
+			sym := br.decode(t)
+			if sym < 0 {
+				return corrupt("bad AC code")
+			}
+			r, sz := sym>>4, uint(sym&15)
+			br.take(sz)
+			bits, n = br.bits, br.n
+			if sz == 0 && r != 15 {
+				break
+			}
+			k += r + 1
+		}
+		br.bits, br.n = bits, n
+		return nil
+	}
+	// A streaming buffer holds the previous MCU row's coefficients, and
+	// sequential blocks are decoded sparsely.
+	*blk = [64]int16{}
+	blk[0] = int16(c.pred)
+	for k := 1; k < 64; {
+		if n < 32 {
+			br.ensure8()
+			bits, n = br.refill(bits, n)
+		}
+		if e := t.fast[bits>>(64-lutBits)]; e != 0 {
+			l := uint(e & 0xFF)
+			bits <<= l
+			n -= l
+			k += int(e >> 8 & 0xFF)
+			blk[zz[uint8(k)]] = int16(e >> 16)
 			k++
 			continue
 		}
+		br.bits, br.n = bits, n
 		sym := br.decode(t)
 		if sym < 0 {
 			return corrupt("bad AC code")
 		}
 		r, sz := sym>>4, uint(sym&15)
-		if sz == 0 {
-			if r != 15 {
-				break
-			}
-			k += 16
-			continue
+		v := int16(extend(br.take(sz), sz))
+		bits, n = br.bits, br.n
+		if sz == 0 && r != 15 {
+			break
 		}
 		k += r
-		if k > 63 {
-			return corrupt("AC run past the block end")
-		}
-		blk[zigzag[k]] = int16(extend(br.take(sz), sz))
+		blk[zz[uint8(k)]] = v
 		k++
 	}
+	br.bits, br.n = bits, n
 	return nil
 }
 
@@ -251,7 +405,7 @@ func (d *decoder) decodeACFirst(c *component, blk *[64]int16) error {
 		return nil
 	}
 	br := &d.br
-	t := &d.acT[c.ta]
+	t := &d.acT[c.ta].huff
 	s := &d.scan
 	for k := s.ss; k <= s.se; {
 		sym := br.decode(t)
@@ -285,7 +439,7 @@ func (d *decoder) decodeACFirst(c *component, blk *[64]int16) error {
 // still-zero ones.
 func (d *decoder) decodeACRefine(c *component, blk *[64]int16) error {
 	br := &d.br
-	t := &d.acT[c.ta]
+	t := &d.acT[c.ta].huff
 	s := &d.scan
 	p1 := int16(1) << s.al
 	m1 := int16(-1) << s.al

@@ -1,6 +1,6 @@
 // Package savedmodeltest writes small SavedModel directories for tests: a
-// GraphDef (built with internal/graphdef) and its signatures, with no
-// variables/ and no assets, which is all a graph of constants needs. It
+// GraphDef (built with internal/graphdef) and its signatures, and with
+// Model also init-op collections, assets and a variables/ checkpoint. It
 // exists so tests can serve a SavedModel shaped as they need (an image
 // input, several version folders) without TensorFlow. Functions are safe
 // for concurrent use on different directories.
@@ -43,15 +43,68 @@ type Signature struct {
 // Write creates dir (and its parents) holding saved_model.pb: one
 // MetaGraphDef with tags (["serve"] when empty), gd and sigs.
 func Write(dir string, gd *gpb.GraphDef, tags []string, sigs ...Signature) error {
+	return Model{GraphDef: gd, Tags: tags, Signatures: sigs}.Write(dir)
+}
+
+// Model is a SavedModel with one MetaGraphDef.
+type Model struct {
+	GraphDef   *gpb.GraphDef
+	Tags       []string // ["serve"] when empty
+	Signatures []Signature
+	// Collections are node-list collections by name, such as TF1's
+	// legacy_init_op and saved_model_main_op.
+	Collections map[string][]string
+	// Assets maps an asset tensor ("Const:0") to its file below assets/
+	// and that file's contents; the tensor is bound through an
+	// AssetFileDef, as TF2 writes them.
+	Assets map[string]Asset
+	// Variables are written to variables/variables.* by bundle key; none
+	// means no variables/ directory.
+	Variables map[string]*classify.Tensor
+}
+
+// Asset is one file of assets/.
+type Asset struct {
+	File     string
+	Contents []byte
+}
+
+// Write creates dir (and its parents) holding the SavedModel.
+func (m Model) Write(dir string) error {
+	tags := m.Tags
 	if len(tags) == 0 {
 		tags = []string{"serve"}
 	}
 	mg := &pb.MetaGraphDef{
-		MetaInfoDef:  &pb.MetaGraphDef_MetaInfoDef{Tags: tags},
-		GraphDef:     gd,
-		SignatureDef: map[string]*pb.SignatureDef{},
+		MetaInfoDef:   &pb.MetaGraphDef_MetaInfoDef{Tags: tags},
+		GraphDef:      m.GraphDef,
+		SignatureDef:  map[string]*pb.SignatureDef{},
+		CollectionDef: map[string]*pb.CollectionDef{},
 	}
-	for _, s := range sigs {
+	for k, nodes := range m.Collections {
+		mg.CollectionDef[k] = &pb.CollectionDef{Kind: &pb.CollectionDef_NodeList_{NodeList: &pb.CollectionDef_NodeList{Value: nodes}}}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("savedmodeltest: %w", err)
+	}
+	for tensor, a := range m.Assets {
+		mg.AssetFileDef = append(mg.AssetFileDef, &pb.AssetFileDef{TensorInfo: &pb.TensorInfo{Encoding: &pb.TensorInfo_Name{Name: tensor}}, Filename: a.File})
+		if err := os.MkdirAll(filepath.Join(dir, "assets"), 0o755); err != nil {
+			return fmt.Errorf("savedmodeltest: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "assets", a.File), a.Contents, 0o644); err != nil {
+			return fmt.Errorf("savedmodeltest: %w", err)
+		}
+	}
+	if len(m.Variables) > 0 {
+		if err := os.MkdirAll(filepath.Join(dir, "variables"), 0o755); err != nil {
+			return fmt.Errorf("savedmodeltest: %w", err)
+		}
+		if err := WriteBundle(filepath.Join(dir, "variables", "variables"), m.Variables); err != nil {
+			return err
+		}
+	}
+	for _, s := range m.Signatures {
 		sd := &pb.SignatureDef{MethodName: s.Method, Inputs: map[string]*pb.TensorInfo{}, Outputs: map[string]*pb.TensorInfo{}}
 		if sd.MethodName == "" {
 			sd.MethodName = Predict
@@ -66,9 +119,6 @@ func Write(dir string, gd *gpb.GraphDef, tags []string, sigs ...Signature) error
 	}
 	data, err := proto.MarshalOptions{Deterministic: true}.Marshal(&pb.SavedModel{SavedModelSchemaVersion: 1, MetaGraphs: []*pb.MetaGraphDef{mg}})
 	if err != nil {
-		return fmt.Errorf("savedmodeltest: %w", err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("savedmodeltest: %w", err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "saved_model.pb"), data, 0o644); err != nil {

@@ -104,7 +104,7 @@ func buildSoftmax(log bool) Builder {
 		if n.NumInputs != 1 {
 			return nil, n.Errorf("want 1 input, have %d", n.NumInputs)
 		}
-		if dt := n.Type("T"); dt != classify.Invalid && dt != classify.Float32 {
+		if dt := n.Type("T"); dt != classify.Invalid && dt != classify.Float32 && dt != classify.Float64 {
 			return nil, n.Errorf("unsupported dtype %v", dt)
 		}
 		return &softmaxOp{n: n, log: log}, nil
@@ -116,13 +116,20 @@ func (o *softmaxOp) OutputInfo(in []classify.TensorInfo) ([]classify.TensorInfo,
 	if len(in) != 1 {
 		return nil, o.n.Errorf("want 1 input, have %d", len(in))
 	}
-	if in[0].DType != classify.Invalid && in[0].DType != classify.Float32 {
+	dt := in[0].DType
+	switch dt {
+	case classify.Invalid:
+		if dt = o.n.Type("T"); dt == classify.Invalid {
+			dt = classify.Float32
+		}
+	case classify.Float32, classify.Float64:
+	default:
 		return nil, o.n.Errorf("unsupported dtype %v", in[0].DType)
 	}
 	if in[0].Shape != nil && len(in[0].Shape) < 1 {
 		return nil, o.n.Errorf("logits must have rank >= 1, have a scalar")
 	}
-	return []classify.TensorInfo{{DType: classify.Float32, Shape: in[0].Shape.Clone()}}, nil
+	return []classify.TensorInfo{{DType: dt, Shape: in[0].Shape.Clone()}}, nil
 }
 
 // FLOPs implements Flopper: max, subtract, exp, sum and scale per element,
@@ -140,11 +147,18 @@ func (o *softmaxOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, er
 		return nil, o.n.InputErrorf("want 1 input, have %d", len(in))
 	}
 	x := in[0]
-	if x.DType != classify.Float32 {
+	if x.DType != classify.Float32 && x.DType != classify.Float64 {
 		return nil, o.n.InputErrorf("unsupported dtype %v", x.DType)
 	}
 	if len(x.Shape) < 1 {
 		return nil, o.n.InputErrorf("logits must have rank >= 1, have a scalar")
+	}
+	if x.DType == classify.Float64 {
+		out := ctx.Output(0, classify.Float64, x.Shape...)
+		if c := x.Shape[len(x.Shape)-1]; c > 0 {
+			softmax64Rows(out.Data.([]float64), x.Data.([]float64), c, o.log)
+		}
+		return []*classify.Tensor{out}, nil
 	}
 	out := ctx.Output(0, classify.Float32, x.Shape...)
 	c := x.Shape[len(x.Shape)-1]
@@ -267,4 +281,31 @@ func init() {
 	}))
 	Register("Softmax", buildSoftmax(false))
 	Register("LogSoftmax", buildSoftmax(true))
+}
+
+// softmax64Rows is Softmax (LogSoftmax when log) of float64 rows of c
+// elements, shifted by the row maximum as TensorFlow's kernel.
+func softmax64Rows(dst, src []float64, c int, log bool) {
+	for r := 0; r+c <= len(src); r += c {
+		x, d := src[r:r+c], dst[r:r+c]
+		m := math.Inf(-1)
+		for _, v := range x {
+			m = max(m, v)
+		}
+		sum := 0.0
+		for i, v := range x {
+			d[i] = math.Exp(v - m)
+			sum += d[i]
+		}
+		if log {
+			ls := math.Log(sum)
+			for i, v := range x {
+				d[i] = v - m - ls
+			}
+			continue
+		}
+		for i := range d {
+			d[i] /= sum
+		}
+	}
 }

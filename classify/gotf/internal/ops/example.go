@@ -10,9 +10,12 @@ import (
 	"github.com/classifyd/classifyd/classify"
 )
 
-// ParseExample and ParseExampleV2 with dense features: the input of TF1
-// classify/regress signatures, which take serialized tf.Example protos.
-// Sparse and ragged features are refused at load with an error naming the
+// ParseExample and ParseExampleV2: the input of TF1 classify/regress
+// signatures and estimators, which take serialized tf.Example protos.
+// Dense features (fixed shape, with defaults), sparse features (VarLen:
+// indices [n,2], values, dense_shape [batch, longest]) and ragged features
+// (values and row_splits). Variable-length dense features
+// (FixedLenSequenceFeature) are refused at load with an error naming the
 // node. The tf.Example wire format is decoded by hand (protowire): its Go
 // types are not in the TensorFlow module the project uses.
 func init() {
@@ -27,10 +30,29 @@ type denseFeature struct {
 	def   *classify.Tensor // nil or empty: the feature is required
 }
 
+// listFeature is a sparse or ragged feature: a variable-length list per
+// example.
+type listFeature struct {
+	key    string
+	dtype  classify.DType
+	splits classify.DType // ragged only: int32 or int64 row splits
+}
+
 type parseExample struct {
-	node  *Node
-	v2    bool
-	dense []denseFeature
+	node   *Node
+	v2     bool
+	sparse []listFeature
+	dense  []denseFeature
+	ragged []listFeature
+}
+
+// exampleDType checks a feature dtype: tf.Example holds float32, int64 and
+// bytes lists only.
+func exampleDType(n *Node, kind, key string, t classify.DType) error {
+	if t != classify.Float32 && t != classify.Int64 && t != classify.String {
+		return n.Errorf("%s feature %q of %v: only float32, int64 and string exist in tf.Example", kind, key, t)
+	}
+	return nil
 }
 
 // constStrings reads a constant string tensor input.
@@ -63,49 +85,84 @@ func buildParseExample(v2 bool) Builder {
 		if len(shapes) != nd {
 			return nil, n.Errorf("%d dense types but %d dense shapes", nd, len(shapes))
 		}
-		var keys []string
+		var keys, sparseKeys, raggedKeys []string
 		var defStart int
+		var sparseTypes []classify.DType
+		for _, t := range n.Attr["sparse_types"].GetList().GetType() {
+			sparseTypes = append(sparseTypes, DTypeFromProto(t))
+		}
 		if v2 {
-			if n.Int("num_sparse", 0) != 0 || len(n.Attr["ragged_value_types"].GetList().GetType()) != 0 {
-				return nil, fmt.Errorf("node %q (%s): %w: sparse or ragged features", n.Name, n.Op, classify.ErrUnsupportedOp)
-			}
 			// serialized, names, sparse_keys, dense_keys, ragged_keys, dense_defaults...
 			if n.NumInputs != 5+nd {
 				return nil, n.Errorf("has %d inputs, want %d", n.NumInputs, 5+nd)
 			}
-			k, err := constStrings(n, consts, 3)
-			if err != nil {
+			var err error
+			if sparseKeys, err = constStrings(n, consts, 2); err != nil {
 				return nil, err
 			}
-			keys, defStart = k, 5
+			if keys, err = constStrings(n, consts, 3); err != nil {
+				return nil, err
+			}
+			if raggedKeys, err = constStrings(n, consts, 4); err != nil {
+				return nil, err
+			}
+			if int(n.Int("num_sparse", 0)) != len(sparseKeys) {
+				return nil, n.Errorf("num_sparse is %d, %d sparse keys", n.Int("num_sparse", 0), len(sparseKeys))
+			}
+			defStart = 5
 		} else {
-			if n.Int("Nsparse", 0) != 0 {
-				return nil, fmt.Errorf("node %q (%s): %w: sparse features", n.Name, n.Op, classify.ErrUnsupportedOp)
+			ns := int(n.Int("Nsparse", 0))
+			// serialized, names, sparse_keys x Nsparse, dense_keys x Ndense, dense_defaults x Ndense
+			if ns < 0 || n.NumInputs != 2+ns+2*nd {
+				return nil, n.Errorf("has %d inputs, want %d", n.NumInputs, 2+ns+2*nd)
 			}
-			// serialized, names, dense_keys x Ndense, dense_defaults x Ndense
-			if n.NumInputs != 2+2*nd {
-				return nil, n.Errorf("has %d inputs, want %d", n.NumInputs, 2+2*nd)
-			}
-			for i := range nd {
+			for i := range ns + nd {
 				k, err := constStrings(n, consts, 2+i)
 				if err != nil {
 					return nil, err
 				}
 				if len(k) != 1 {
-					return nil, n.Errorf("dense key %d has %d elements, want 1", i, len(k))
+					return nil, n.Errorf("key %d has %d elements, want 1", i, len(k))
 				}
-				keys = append(keys, k[0])
+				if i < ns {
+					sparseKeys = append(sparseKeys, k[0])
+				} else {
+					keys = append(keys, k[0])
+				}
 			}
-			defStart = 2 + nd
+			defStart = 2 + ns + nd
+		}
+		if len(sparseTypes) != len(sparseKeys) {
+			return nil, n.Errorf("%d sparse keys for %d sparse types", len(sparseKeys), len(sparseTypes))
 		}
 		if len(keys) != nd {
 			return nil, n.Errorf("%d dense keys for %d dense features", len(keys), nd)
 		}
 		p := &parseExample{node: n, v2: v2}
+		for i, k := range sparseKeys {
+			if err := exampleDType(n, "sparse", k, sparseTypes[i]); err != nil {
+				return nil, err
+			}
+			p.sparse = append(p.sparse, listFeature{key: k, dtype: sparseTypes[i]})
+		}
+		rv, rs := n.Attr["ragged_value_types"].GetList().GetType(), n.Attr["ragged_split_types"].GetList().GetType()
+		if len(rv) != len(raggedKeys) || len(rs) != len(raggedKeys) {
+			return nil, n.Errorf("%d ragged keys for %d value and %d split types", len(raggedKeys), len(rv), len(rs))
+		}
+		for i, k := range raggedKeys {
+			f := listFeature{key: k, dtype: DTypeFromProto(rv[i]), splits: DTypeFromProto(rs[i])}
+			if err := exampleDType(n, "ragged", k, f.dtype); err != nil {
+				return nil, err
+			}
+			if f.splits != classify.Int32 && f.splits != classify.Int64 {
+				return nil, n.Errorf("ragged feature %q: row splits of %v", k, rs[i])
+			}
+			p.ragged = append(p.ragged, f)
+		}
 		for i := range nd {
 			dt := DTypeFromProto(types[i])
-			if dt != classify.Float32 && dt != classify.Int64 && dt != classify.String {
-				return nil, n.Errorf("dense feature %q of %v: only float32, int64 and string exist in tf.Example", keys[i], types[i])
+			if err := exampleDType(n, "dense", keys[i], dt); err != nil {
+				return nil, err
 			}
 			def := consts[defStart+i]
 			if def == nil {
@@ -123,10 +180,27 @@ func buildParseExample(v2 bool) Builder {
 	}
 }
 
+// OutputInfo lists the outputs in TensorFlow's order: sparse indices,
+// values and shapes, dense values, ragged values and row splits.
 func (p *parseExample) OutputInfo(in []classify.TensorInfo) ([]classify.TensorInfo, error) {
 	var out []classify.TensorInfo
+	for range p.sparse {
+		out = append(out, classify.TensorInfo{DType: classify.Int64, Shape: classify.Shape{-1, -1}})
+	}
+	for _, f := range p.sparse {
+		out = append(out, classify.TensorInfo{DType: f.dtype, Shape: classify.Shape{-1}})
+	}
+	for range p.sparse {
+		out = append(out, classify.TensorInfo{DType: classify.Int64, Shape: classify.Shape{-1}})
+	}
 	for _, d := range p.dense {
 		out = append(out, classify.TensorInfo{DType: d.dtype, Shape: append(classify.Shape{-1}, d.shape...)})
+	}
+	for _, f := range p.ragged {
+		out = append(out, classify.TensorInfo{DType: f.dtype, Shape: classify.Shape{-1}})
+	}
+	for _, f := range p.ragged {
+		out = append(out, classify.TensorInfo{DType: f.splits, Shape: classify.Shape{-1}})
 	}
 	return out, nil
 }
@@ -142,13 +216,20 @@ func (p *parseExample) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor,
 	}
 	exs := ser.Data.([][]byte)
 	batch := len(exs)
-	out := make([]*classify.Tensor, len(p.dense))
+	dense := make([]*classify.Tensor, len(p.dense))
 	for i, d := range p.dense {
 		shape := append(classify.Shape{}, d.shape...)
 		if rank == 1 {
 			shape = append(classify.Shape{batch}, shape...)
 		}
-		out[i] = classify.NewTensor(d.dtype, shape...)
+		dense[i] = classify.NewTensor(d.dtype, shape...)
+	}
+	// lists[k][e] is list feature k (sparse, then ragged) of example e.
+	lists := p.sparse[:len(p.sparse):len(p.sparse)]
+	lists = append(lists, p.ragged...)
+	got := make([][]feature, len(lists))
+	for k := range got {
+		got[k] = make([]feature, batch)
 	}
 	for e, raw := range exs {
 		feats, err := exampleFeatures(raw)
@@ -156,12 +237,109 @@ func (p *parseExample) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor,
 			return nil, p.node.InputErrorf("example %d: %v", e, err)
 		}
 		for i, d := range p.dense {
-			if err := fillDense(out[i], e, d, feats[d.key]); err != nil {
+			if err := fillDense(dense[i], e, d, feats[d.key]); err != nil {
 				return nil, p.node.InputErrorf("example %d: feature %q: %v", e, d.key, err)
 			}
 		}
+		for k, f := range lists {
+			v := feats[f.key]
+			if v.kind != 0 && v.kind != kindOf(f.dtype) {
+				return nil, p.node.InputErrorf("example %d: feature %q: want %v values, the example has %s", e, f.key, f.dtype, v.describe())
+			}
+			got[k][e] = v
+		}
 	}
-	return out, nil
+	var idx, vals, shapes []*classify.Tensor
+	for k, f := range p.sparse {
+		i, v, s := sparseOf(f, got[k], rank)
+		idx, vals, shapes = append(idx, i), append(vals, v), append(shapes, s)
+	}
+	out := append(append(append(idx, vals...), shapes...), dense...)
+	var rsplits []*classify.Tensor
+	for k, f := range p.ragged {
+		v, s := raggedOf(f, got[len(p.sparse)+k])
+		out = append(out, v)
+		rsplits = append(rsplits, s)
+	}
+	return append(out, rsplits...), nil
+}
+
+// kindOf is the Feature list field holding dt.
+func kindOf(dt classify.DType) int {
+	switch dt {
+	case classify.String:
+		return 1
+	case classify.Float32:
+		return 2
+	}
+	return 3
+}
+
+// listLen is the number of values in f.
+func (f feature) listLen() int { return len(f.bytes) + len(f.floats) + len(f.ints) }
+
+// appendValues copies f's values into t from offset off.
+func appendValues(t *classify.Tensor, off int, f feature) {
+	switch d := t.Data.(type) {
+	case []float32:
+		copy(d[off:], f.floats)
+	case []int64:
+		copy(d[off:], f.ints)
+	case [][]byte:
+		copy(d[off:], f.bytes)
+	}
+}
+
+// sparseOf builds a SparseTensor of the examples' lists: indices
+// [n, rank+1] (example, position), values, and dense_shape [batch, longest]
+// (for a scalar input: indices [n, 1], dense_shape [n]).
+func sparseOf(f listFeature, fs []feature, rank int) (idx, vals, shape *classify.Tensor) {
+	n, longest := 0, 0
+	for _, v := range fs {
+		n += v.listLen()
+		longest = max(longest, v.listLen())
+	}
+	vals = classify.NewTensor(f.dtype, n)
+	var ix []int64
+	off := 0
+	for e, v := range fs {
+		appendValues(vals, off, v)
+		for j := range v.listLen() {
+			if rank == 1 {
+				ix = append(ix, int64(e))
+			}
+			ix = append(ix, int64(j))
+		}
+		off += v.listLen()
+	}
+	if rank == 1 {
+		return &classify.Tensor{DType: classify.Int64, Shape: classify.Shape{n, 2}, Data: ix}, vals,
+			&classify.Tensor{DType: classify.Int64, Shape: classify.Shape{2}, Data: []int64{int64(len(fs)), int64(longest)}}
+	}
+	return &classify.Tensor{DType: classify.Int64, Shape: classify.Shape{n, 1}, Data: ix}, vals,
+		&classify.Tensor{DType: classify.Int64, Shape: classify.Shape{1}, Data: []int64{int64(longest)}}
+}
+
+// raggedOf concatenates the examples' lists, with row splits.
+func raggedOf(f listFeature, fs []feature) (vals, splits *classify.Tensor) {
+	n := 0
+	for _, v := range fs {
+		n += v.listLen()
+	}
+	vals = classify.NewTensor(f.dtype, n)
+	splits = classify.NewTensor(f.splits, len(fs)+1)
+	off := 0
+	for e, v := range fs {
+		appendValues(vals, off, v)
+		off += v.listLen()
+		switch d := splits.Data.(type) {
+		case []int64:
+			d[e+1] = int64(off)
+		case []int32:
+			d[e+1] = int32(off)
+		}
+	}
+	return vals, splits
 }
 
 // feature is one decoded tf.train.Feature.

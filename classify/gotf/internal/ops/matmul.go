@@ -63,6 +63,12 @@ func buildMatMul(n *Node, consts []*classify.Tensor, fused bool) (Op, error) {
 	if len(consts) != want {
 		return nil, n.Errorf("%d inputs, want %d", len(consts), want)
 	}
+	switch dt := n.Type("T"); {
+	case !fused && genericMatMulType(dt):
+		return &matMulT{node: n, dt: dt, ta: n.Bool("transpose_a", false), tb: n.Bool("transpose_b", false)}, nil
+	case dt != classify.Invalid && dt != classify.Float32:
+		return nil, n.Errorf("unsupported dtype %v", dt)
+	}
 	op := &matMul{node: n, ta: n.Bool("transpose_a", false), tb: n.Bool("transpose_b", false), fused: fused}
 	op.runs.New = func() any { return new(mmRun) }
 	var err error
@@ -242,6 +248,12 @@ type batchMatMul struct {
 func buildBatchMatMul(n *Node, consts []*classify.Tensor) (Op, error) {
 	if len(consts) != 2 {
 		return nil, n.Errorf("%d inputs, want 2", len(consts))
+	}
+	switch dt := n.Type("T"); {
+	case genericMatMulType(dt):
+		return &matMulT{node: n, dt: dt, ta: n.Bool("adj_x", false), tb: n.Bool("adj_y", false), batch: true}, nil
+	case dt != classify.Invalid && dt != classify.Float32:
+		return nil, n.Errorf("unsupported dtype %v", dt)
 	}
 	op := &batchMatMul{node: n, adjX: n.Bool("adj_x", false), adjY: n.Bool("adj_y", false)}
 	op.runs.New = func() any { return new(mmRun) }

@@ -68,7 +68,7 @@ func buildReshape(n *Node, consts []*classify.Tensor) (Op, error) {
 		return nil, n.Errorf("shape: %v", err)
 	}
 	if ok {
-		if _, err := reshapeDims(s, -1); err != nil {
+		if _, err := reshapeDims(s, nil); err != nil {
 			return nil, n.Errorf("%v", err)
 		}
 		if s == nil {
@@ -78,34 +78,48 @@ func buildReshape(n *Node, consts []*classify.Tensor) (Op, error) {
 	return &reshapeOp{n: n, shape: s}, nil
 }
 
-// reshapeDims resolves the requested shape for an input of count elements:
-// at most one -1, which takes what the others leave. A count of -1 (static
+// reshapeDims resolves the requested shape for an input of shape in: at
+// most one -1, which takes what the others leave. A nil in (static
 // inference of an input of unknown size) leaves the -1 unresolved.
-func reshapeDims(shape []int, count int) ([]int, error) {
-	free, known := -1, 1
+//
+// Zero-size dimensions follow TensorFlow's reshape kernel: when the
+// requested shape has a 0, the -1 is resolved from the non-zero dimensions
+// alone on both sides, so an empty [2,0] reshaped to [2,0,-1] is [2,0,1].
+func reshapeDims(shape []int, in classify.Shape) ([]int, error) {
+	free, known, zero := -1, 1, false
 	for i, d := range shape {
 		switch {
 		case d == -1 && free < 0:
 			free = i
 		case d < 0:
 			return nil, fmt.Errorf("shape %v: only one -1 allowed, no other negative size", shape)
+		case d == 0:
+			zero = true
 		default:
 			known *= d
 		}
 	}
-	if count < 0 {
+	if in == nil {
 		return shape, nil
 	}
+	count := in.NumElements()
 	out := append([]int{}, shape...)
-	switch {
-	case free >= 0 && known == 0 && count == 0:
-		// TensorFlow makes the free dimension 0 rather than failing when
-		// nothing else determines it.
-		out[free] = 0
-	case free >= 0 && known > 0 && count%known == 0:
-		out[free] = count / known
-	case free < 0 && known == count:
-	default:
+	if free >= 0 {
+		have, inZero := 1, false
+		for _, d := range in {
+			if d > 0 || !zero {
+				have *= d
+			} else {
+				inZero = true
+			}
+		}
+		missing := have / known
+		if !inZero && missing*known != have {
+			return nil, fmt.Errorf("cannot reshape a tensor of %d elements to shape %v", count, shape)
+		}
+		out[free] = missing
+	}
+	if classify.Shape(out).NumElements() != count {
 		return nil, fmt.Errorf("cannot reshape a tensor of %d elements to shape %v", count, shape)
 	}
 	return out, nil
@@ -123,7 +137,7 @@ func (o *reshapeOp) Run(_ *Ctx, in []*classify.Tensor) ([]*classify.Tensor, erro
 			return nil, o.n.InputErrorf("shape: %v", err)
 		}
 	}
-	dims, err := reshapeDims(s, t.Shape.NumElements())
+	dims, err := reshapeDims(s, t.Shape)
 	if err != nil {
 		return nil, o.n.InputErrorf("input %v: %v", t.Shape, err)
 	}
@@ -138,11 +152,11 @@ func (o *reshapeOp) OutputInfo(in []classify.TensorInfo) ([]classify.TensorInfo,
 		}
 		return []classify.TensorInfo{{DType: t.DType}}, nil
 	}
-	count := -1
+	var known classify.Shape
 	if arrKnown(t.Shape) {
-		count = t.Shape.NumElements()
+		known = t.Shape
 	}
-	dims, err := reshapeDims(o.shape, count)
+	dims, err := reshapeDims(o.shape, known)
 	if err != nil {
 		return nil, o.n.Errorf("input %v: %v", t.Shape, err)
 	}

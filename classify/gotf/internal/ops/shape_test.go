@@ -395,3 +395,58 @@ func TestShapeInference(t *testing.T) {
 		{name: "rank", op: "Rank", in: []classify.TensorInfo{unknownRank}, want: []classify.TensorInfo{saInfo(i32)}},
 	})
 }
+
+// TestReshapeZeroSize follows TensorFlow's reshape kernel for empty
+// tensors: with a 0 in the requested shape, -1 is resolved from the
+// non-zero dimensions of both shapes (issue 11: [2,0] → [2,0,-1] is
+// [2,0,1], not [2,0,0]).
+func TestReshapeZeroSize(t *testing.T) {
+	for _, c := range []struct {
+		in    classify.Shape
+		shape []int32
+		want  classify.Shape
+		err   bool
+	}{
+		{classify.Shape{2, 0}, []int32{2, 0, -1}, classify.Shape{2, 0, 1}, false},
+		{classify.Shape{0}, []int32{0, -1}, classify.Shape{0, 1}, false},
+		{classify.Shape{3, 0, 4}, []int32{0, -1}, classify.Shape{0, 12}, false},
+		{classify.Shape{0, 6}, []int32{-1, 3}, classify.Shape{0, 3}, false},
+		{classify.Shape{0, 6}, []int32{-1}, classify.Shape{0}, false},
+		{classify.Shape{4, 0}, []int32{0, 5}, classify.Shape{0, 5}, false},
+		{classify.Shape{3}, []int32{-1, 0}, nil, true},
+		{classify.Shape{2, 3}, []int32{-1, 4}, nil, true},
+	} {
+		x := classify.NewTensor(classify.Float32, c.in...)
+		for _, konst := range []bool{false, true} {
+			s := saFeed(saI32(c.shape, len(c.shape)))
+			if konst {
+				s = saConst(saI32(c.shape, len(c.shape)))
+			}
+			out, err := saRun("Reshape", nil, saFeed(x), s)
+			if c.err {
+				if err == nil {
+					t.Errorf("%v to %v: got %v, want an error", c.in, c.shape, out[0].Shape)
+				}
+				continue
+			}
+			if err != nil {
+				t.Errorf("%v to %v: %v", c.in, c.shape, err)
+				continue
+			}
+			if !out[0].Shape.Equal(c.want) {
+				t.Errorf("%v to %v: shape %v, want %v", c.in, c.shape, out[0].Shape, c.want)
+			}
+		}
+		if !c.err {
+			n := &Node{Name: "r", Op: "Reshape", NumInputs: 2}
+			op, err := buildReshape(n, []*classify.Tensor{nil, saI32(c.shape, len(c.shape))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			info, err := op.(Shaper).OutputInfo([]classify.TensorInfo{{DType: classify.Float32, Shape: c.in}, {DType: classify.Int32, Shape: classify.Shape{len(c.shape)}}})
+			if err != nil || !info[0].Shape.Equal(c.want) {
+				t.Errorf("%v to %v: static shape %v, %v; want %v", c.in, c.shape, info[0].Shape, err, c.want)
+			}
+		}
+	}
+}

@@ -1,0 +1,351 @@
+package ops
+
+// Einsum with one or two float32 operands, run as transposes, sums and a
+// batched GEMM: labels in both operands and the output are batch
+// dimensions, labels in both operands only are contracted, labels in one
+// operand and the output are its free dimensions, labels in one operand
+// only are summed out first. Each operand is permuted to [batch, free,
+// contracted] (the second to [batch, contracted, free]), multiplied batch
+// by batch with the packed GEMM, and the product permuted to the output's
+// order. An ellipsis stands for the same leading dimensions in every
+// operand; broadcasting them (1 against n) and repeated labels within one
+// operand (diagonals) are refused with ErrUnsupportedOp.
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/classifyd/classifyd/classify"
+	"github.com/classifyd/classifyd/classify/gotf/internal/gemm"
+)
+
+func init() {
+	Register("Einsum", buildEinsum)
+}
+
+type einsumOp struct {
+	n   *Node
+	eq  string
+	ins []string // operand labels, "..." kept as '.'
+	out string
+	// explicit reports whether the equation gave the output labels.
+	explicit bool
+	runs     sync.Pool // *gemm.PackedB
+}
+
+func buildEinsum(n *Node, _ []*classify.Tensor) (Op, error) {
+	if n.NumInputs < 1 || n.NumInputs > 2 {
+		return nil, fmt.Errorf("node %q (%s): %w: %d operands (only 1 or 2)", n.Name, n.Op, classify.ErrUnsupportedOp, n.NumInputs)
+	}
+	eq := strings.ReplaceAll(n.String("equation", ""), " ", "")
+	o := &einsumOp{n: n, eq: eq}
+	o.runs.New = func() any { return new(gemm.PackedB) }
+	lhs, rhs, explicit := strings.Cut(eq, "->")
+	o.explicit = explicit
+	o.ins = strings.Split(strings.ReplaceAll(lhs, "...", "."), ",")
+	if len(o.ins) != n.NumInputs {
+		return nil, n.Errorf("equation %q has %d operands, the node %d inputs", eq, len(o.ins), n.NumInputs)
+	}
+	o.out = strings.ReplaceAll(rhs, "...", ".")
+	all := strings.Join(o.ins, "") + o.out
+	for _, c := range all {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '.') {
+			return nil, n.Errorf("equation %q: bad label %q", eq, c)
+		}
+	}
+	for _, s := range append(append([]string{}, o.ins...), o.out) {
+		seen := map[rune]bool{}
+		for _, c := range s {
+			if seen[c] {
+				if c == '.' {
+					return nil, n.Errorf("equation %q: two ellipses in one term", eq)
+				}
+				return nil, fmt.Errorf("node %q (%s): %w: equation %q repeats label %q in one term (diagonals)", n.Name, n.Op, classify.ErrUnsupportedOp, eq, c)
+			}
+			seen[c] = true
+		}
+	}
+	if !explicit {
+		// Implicit output: the ellipsis, then the labels used once, in
+		// alphabetical order.
+		count := map[rune]int{}
+		for _, c := range lhs {
+			count[c]++
+		}
+		var b strings.Builder
+		if strings.Contains(lhs, "...") {
+			b.WriteByte('.')
+		}
+		for c := 'A'; c <= 'z'; c++ {
+			if count[c] == 1 && c != '.' {
+				b.WriteRune(c)
+			}
+		}
+		o.out = b.String()
+	}
+	for _, c := range o.out {
+		if !strings.ContainsRune(strings.Join(o.ins, ""), c) {
+			return nil, n.Errorf("equation %q: output label %q is in no operand", eq, c)
+		}
+	}
+	return o, nil
+}
+
+// expand replaces the ellipsis of term by labels for the leading rank -
+// (len(term)-1) dimensions: runes from U+0100 up, counted from the right
+// so that the ellipses of all terms line up.
+func einsumExpand(term string, rank, ell int) ([]rune, error) {
+	t := []rune(term)
+	i := strings.IndexRune(term, '.')
+	if i < 0 {
+		if len(t) != rank {
+			return nil, fmt.Errorf("term %q has %d labels for rank %d", term, len(t), rank)
+		}
+		return t, nil
+	}
+	k := rank - (len(t) - 1)
+	if k < 0 {
+		return nil, fmt.Errorf("term %q needs rank at least %d, got %d", term, len(t)-1, rank)
+	}
+	if ell >= 0 && k > ell {
+		return nil, fmt.Errorf("term %q: the output has fewer ellipsis dimensions than %d", term, k)
+	}
+	e := make([]rune, k)
+	for j := range e {
+		e[j] = rune(0x100 + k - 1 - j) // right-aligned
+	}
+	return append(append(append([]rune{}, t[:i]...), e...), t[i+1:]...), nil
+}
+
+func (o *einsumOp) OutputInfo(in []classify.TensorInfo) ([]classify.TensorInfo, error) {
+	for _, x := range in {
+		if x.Shape == nil || !arrKnown(x.Shape) {
+			return []classify.TensorInfo{{DType: classify.Float32}}, nil
+		}
+	}
+	shapes := make([]classify.Shape, len(in))
+	for i, x := range in {
+		shapes[i] = x.Shape
+	}
+	p, err := o.plan(shapes)
+	if err != nil {
+		return nil, o.n.Errorf("%v", err)
+	}
+	return []classify.TensorInfo{{DType: classify.Float32, Shape: p.outShape}}, nil
+}
+
+// einsumPlan is an equation resolved against concrete shapes.
+type einsumPlan struct {
+	size     map[rune]int
+	ins      [][]rune
+	out      []rune
+	outShape classify.Shape
+}
+
+func (o *einsumOp) plan(shapes []classify.Shape) (*einsumPlan, error) {
+	p := &einsumPlan{size: map[rune]int{}}
+	maxEll := 0
+	for i, s := range shapes {
+		t, err := einsumExpand(o.ins[i], len(s), -1)
+		if err != nil {
+			return nil, err
+		}
+		maxEll = max(maxEll, len(t)-(len([]rune(o.ins[i]))-boolInt(strings.Contains(o.ins[i], "."))))
+		for j, c := range t {
+			if d, ok := p.size[c]; ok && d != s[j] {
+				if c >= 0x100 {
+					return nil, fmt.Errorf("%w: ellipsis dimensions %d and %d differ (no broadcasting)", classify.ErrUnsupportedOp, d, s[j])
+				}
+				return nil, fmt.Errorf("label %q is %d in one operand and %d in another", c, d, s[j])
+			}
+			p.size[c] = s[j]
+		}
+		p.ins = append(p.ins, t)
+	}
+	out := o.out
+	outRank := len([]rune(out))
+	if strings.Contains(out, ".") {
+		outRank += maxEll - 1
+	} else if maxEll > 0 && o.explicit {
+		return nil, fmt.Errorf("the output drops the ellipsis dimensions")
+	}
+	t, err := einsumExpand(out, outRank, -1)
+	if err != nil {
+		return nil, err
+	}
+	p.out = t
+	for _, c := range t {
+		p.outShape = append(p.outShape, p.size[c])
+	}
+	return p, nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (o *einsumOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, error) {
+	shapes := make([]classify.Shape, len(in))
+	for i, x := range in {
+		if x.DType != classify.Float32 {
+			return nil, o.n.InputErrorf("operand %d is %v (only float32)", i, x.DType)
+		}
+		shapes[i] = x.Shape
+	}
+	p, err := o.plan(shapes)
+	if err != nil {
+		if errors.Is(err, classify.ErrUnsupportedOp) {
+			return nil, fmt.Errorf("node %q (%s): %w", o.n.Name, o.n.Op, err)
+		}
+		return nil, o.n.InputErrorf("%v", err)
+	}
+	if err := arrCheckDims(p.outShape); err != nil {
+		return nil, o.n.InputErrorf("%v", err)
+	}
+	has := func(s []rune, c rune) bool {
+		for _, x := range s {
+			if x == c {
+				return true
+			}
+		}
+		return false
+	}
+	out := ctx.Output(0, classify.Float32, p.outShape...)
+	if len(in) == 1 {
+		// Permute to [output labels, summed labels] and sum the tail.
+		order := append([]rune{}, p.out...)
+		for _, c := range p.ins[0] {
+			if !has(p.out, c) {
+				order = append(order, c)
+			}
+		}
+		t := einsumPermute(in[0].Float32s(), p.ins[0], order, p.size)
+		einsumSumTail(out.Float32s(), t)
+		return []*classify.Tensor{out}, nil
+	}
+	a, b := p.ins[0], p.ins[1]
+	var batch, free1, free2, contr, sum1, sum2 []rune
+	for _, c := range a {
+		switch {
+		case has(b, c) && has(p.out, c):
+			batch = append(batch, c)
+		case has(b, c):
+			contr = append(contr, c)
+		case has(p.out, c):
+			free1 = append(free1, c)
+		default:
+			sum1 = append(sum1, c)
+		}
+	}
+	for _, c := range b {
+		switch {
+		case has(a, c):
+		case has(p.out, c):
+			free2 = append(free2, c)
+		default:
+			sum2 = append(sum2, c)
+		}
+	}
+	prod := func(ls []rune) int {
+		n := 1
+		for _, c := range ls {
+			n *= p.size[c]
+		}
+		return n
+	}
+	cat := func(ls ...[]rune) []rune {
+		var r []rune
+		for _, l := range ls {
+			r = append(r, l...)
+		}
+		return r
+	}
+	nb, m, k, nn := prod(batch), prod(free1), prod(contr), prod(free2)
+	ta := einsumPermute(in[0].Float32s(), a, cat(batch, free1, contr, sum1), p.size)
+	tb := einsumPermute(in[1].Float32s(), b, cat(batch, contr, free2, sum2), p.size)
+	am := make([]float32, nb*m*k)
+	einsumSumTail(am, ta)
+	bm := make([]float32, nb*k*nn)
+	einsumSumTail(bm, tb)
+	res := make([]float32, nb*m*nn)
+	if k == 0 {
+		clear(res)
+	} else if m > 0 && nn > 0 {
+		pb := o.runs.Get().(*gemm.PackedB)
+		defer o.runs.Put(pb)
+		for bi := range nb {
+			pb.Repack(gemm.Choose(gemmKernel, nn), bm[bi*k*nn:(bi+1)*k*nn], k, nn, nn, false)
+			ga := gemm.A{M: m, Data: am[bi*m*k : (bi+1)*m*k], Stride: k}
+			if err := gemm.Gemm(ctx.Workers(), &ga, pb, res[bi*m*nn:(bi+1)*m*nn], nn, nil); err != nil {
+				return nil, fmt.Errorf("node %q (%s): %w", o.n.Name, o.n.Op, err)
+			}
+		}
+	}
+	copy(out.Float32s(), einsumPermute(res, cat(batch, free1, free2), p.out, p.size))
+	return []*classify.Tensor{out}, nil
+}
+
+// einsumPermute returns x (labelled from) with its dimensions reordered
+// as to, which holds the same labels.
+func einsumPermute(x []float32, from, to []rune, size map[rune]int) []float32 {
+	same := len(from) == len(to)
+	for i := range from {
+		same = same && from[i] == to[i]
+	}
+	if same {
+		return x
+	}
+	pos := map[rune]int{}
+	st := make([]int, len(from))
+	s := 1
+	for i := len(from) - 1; i >= 0; i-- {
+		st[i] = s
+		s *= size[from[i]]
+		pos[from[i]] = i
+	}
+	dims := make([]int, len(to))
+	str := make([]int, len(to))
+	for i, c := range to {
+		dims[i], str[i] = size[c], st[pos[c]]
+	}
+	y := make([]float32, len(x))
+	idx := make([]int, len(to))
+	off := 0
+	for i := range y {
+		y[i] = x[off]
+		for d := len(dims) - 1; d >= 0; d-- {
+			idx[d]++
+			off += str[d]
+			if idx[d] < dims[d] {
+				break
+			}
+			off -= idx[d] * str[d]
+			idx[d] = 0
+		}
+	}
+	return y
+}
+
+// einsumSumTail sums x in consecutive groups of len(x)/len(dst) into dst.
+func einsumSumTail(dst, x []float32) {
+	if len(dst) == 0 {
+		return
+	}
+	g := len(x) / len(dst)
+	if g == 1 {
+		copy(dst, x)
+		return
+	}
+	for i := range dst {
+		var s float32
+		for _, v := range x[i*g : (i+1)*g] {
+			s += v
+		}
+		dst[i] = s
+	}
+}

@@ -1,0 +1,213 @@
+package ops
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/classifyd/classifyd/classify"
+	"github.com/classifyd/classifyd/internal/graphdef"
+)
+
+func TestEinsumGolden(t *testing.T) {
+	at := func(eq string, n int) graphdef.Attrs {
+		return graphdef.Attrs{"T": classify.Float32, "equation": eq, "N": n}
+	}
+	cases := []goldenCase{
+		saCase("einsum_matmul", "Einsum", at("ij,jk->ik", 2), 1, saFeed(randF32(1801, -1, 1, 5, 7)), saFeed(randF32(1802, -1, 1, 7, 3))),
+		saCase("einsum_attention", "Einsum", at("bhqd,bhkd->bhqk", 2), 1, saFeed(randF32(1803, -1, 1, 2, 3, 5, 4)), saFeed(randF32(1804, -1, 1, 2, 3, 6, 4))),
+		saCase("einsum_dense", "Einsum", at("abc,cd->abd", 2), 1, saFeed(randF32(1805, -1, 1, 2, 5, 8)), saFeed(randF32(1806, -1, 1, 8, 3))),
+		saCase("einsum_transpose", "Einsum", at("ijk->kij", 1), 1, saFeed(randF32(1807, -1, 1, 2, 3, 4))),
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { runGolden(t, c) })
+	}
+}
+
+// refEinsum evaluates an explicit equation (no ellipsis) by brute force:
+// for every assignment of all labels, the product of the operands'
+// elements is added to the output element.
+func refEinsum(eq string, xs []*classify.Tensor) *classify.Tensor {
+	lhs, out, _ := strings.Cut(eq, "->")
+	terms := strings.Split(lhs, ",")
+	size := map[byte]int{}
+	var labels []byte
+	for i, term := range terms {
+		for j := range len(term) {
+			if _, ok := size[term[j]]; !ok {
+				labels = append(labels, term[j])
+			}
+			size[term[j]] = xs[i].Shape[j]
+		}
+	}
+	var oshape []int
+	for j := range len(out) {
+		oshape = append(oshape, size[out[j]])
+	}
+	res := classify.NewTensor(classify.Float32, oshape...)
+	acc := make([]float64, res.Len())
+	val := map[byte]int{}
+	flat := func(term string, shape classify.Shape) int {
+		o := 0
+		for j := range len(term) {
+			o = o*shape[j] + val[term[j]]
+		}
+		return o
+	}
+	var rec func(i int)
+	rec = func(i int) {
+		if i == len(labels) {
+			p := 1.0
+			for k, term := range terms {
+				p *= float64(xs[k].Float32s()[flat(term, xs[k].Shape)])
+			}
+			acc[flat(out, classify.Shape(oshape))] += p
+			return
+		}
+		for v := range size[labels[i]] {
+			val[labels[i]] = v
+			rec(i + 1)
+		}
+	}
+	rec(0)
+	for i, v := range acc {
+		res.Float32s()[i] = float32(v)
+	}
+	return res
+}
+
+func TestEinsumReference(t *testing.T) {
+	for i, c := range []struct {
+		eq     string
+		shapes [][]int
+	}{
+		{"ij,jk->ik", [][]int{{4, 6}, {6, 5}}},
+		{"ij,kj->ik", [][]int{{4, 6}, {5, 6}}},
+		{"bij,bjk->bik", [][]int{{3, 4, 6}, {3, 6, 5}}},
+		{"bhqd,bhkd->bhqk", [][]int{{2, 3, 5, 4}, {2, 3, 6, 4}}},
+		{"bhqk,bkhd->bqhd", [][]int{{2, 3, 5, 6}, {2, 6, 3, 4}}},
+		{"abc,cd->abd", [][]int{{2, 5, 8}, {8, 3}}},
+		{"i,j->ij", [][]int{{4}, {5}}},
+		{"i,i->", [][]int{{7}, {7}}},
+		{"ij,j->i", [][]int{{4, 6}, {6}}},
+		{"abc,bd->ad", [][]int{{2, 3, 4}, {3, 5}}}, // c summed out of the first operand
+		{"ij->ji", [][]int{{3, 5}}},
+		{"ijk->j", [][]int{{3, 4, 5}}},
+		{"ij->", [][]int{{3, 5}}},
+		{"ij,jk->ik", [][]int{{0, 6}, {6, 5}}},
+		{"ij,jk->ik", [][]int{{4, 0}, {0, 5}}},
+		{"bij,bjk->bik", [][]int{{2, 40, 70}, {2, 70, 50}}},
+	} {
+		var xs []*classify.Tensor
+		var in []saIn
+		for j, s := range c.shapes {
+			x := randF32(uint64(1900+10*i+j), -1, 1, s...)
+			xs, in = append(xs, x), append(in, saFeed(x))
+		}
+		got, err := saRun("Einsum", graphdef.Attrs{"equation": c.eq}, in...)
+		if err != nil {
+			t.Fatalf("%s: %v", c.eq, err)
+		}
+		if msg := compare(got[0], refEinsum(c.eq, xs), 0, 0); msg != "" {
+			t.Errorf("%s %v: %s", c.eq, c.shapes, msg)
+		}
+	}
+}
+
+// TestEinsumEllipsisAndImplicit: an ellipsis and an implicit output give
+// what the explicit equation without them gives.
+func TestEinsumEllipsisAndImplicit(t *testing.T) {
+	a, b := randF32(1, -1, 1, 2, 3, 4, 5), randF32(2, -1, 1, 2, 3, 5, 6)
+	for _, c := range []struct {
+		eq, same string
+		x, y     *classify.Tensor
+	}{
+		{"...ij,...jk->...ik", "abij,abjk->abik", a, b},
+		{"...ij,jk->...ik", "abij,jk->abik", a, randF32(3, -1, 1, 5, 6)},
+		{"abij,abjk", "abij,abjk->ik", a, b}, // labels used twice are summed
+		{"ba,ca", "ba,ca->bc", randF32(4, -1, 1, 3, 4), randF32(5, -1, 1, 5, 4)},
+	} {
+		got, err := saRun("Einsum", graphdef.Attrs{"equation": c.eq}, saFeed(c.x), saFeed(c.y))
+		if err != nil {
+			t.Fatalf("%s: %v", c.eq, err)
+		}
+		want, err := saRun("Einsum", graphdef.Attrs{"equation": c.same}, saFeed(c.x), saFeed(c.y))
+		if err != nil {
+			t.Fatalf("%s: %v", c.same, err)
+		}
+		if msg := compare(got[0], want[0], 0, 0); msg != "" {
+			t.Errorf("%s vs %s: %s", c.eq, c.same, msg)
+		}
+	}
+}
+
+func TestEinsumErrors(t *testing.T) {
+	inv, bad, unsup := classify.ErrInvalidInput, classify.ErrInvalidGraph, classify.ErrUnsupportedOp
+	x := randF32(1, -1, 1, 3, 4)
+	e := func(eq string) graphdef.Attrs { return graphdef.Attrs{"equation": eq} }
+	saCheckErrors(t, []saErrCase{
+		{"diagonal", "Einsum", e("ii->i"), []saIn{saFeed(randF32(1, 0, 1, 3, 3))}, unsup, "repeats label"},
+		{"three_operands", "Einsum", e("i,i,i->"), []saIn{saFeed(x), saFeed(x), saFeed(x)}, unsup, "3 operands"},
+		{"size_mismatch", "Einsum", e("ij,jk->ik"), []saIn{saFeed(x), saFeed(x)}, inv, "label 'j'"},
+		{"rank", "Einsum", e("ijk,kl->il"), []saIn{saFeed(x), saFeed(x)}, inv, "rank"},
+		{"unknown_out", "Einsum", e("ij,jk->iz"), []saIn{saFeed(x), saFeed(x)}, bad, "in no operand"},
+		{"operands", "Einsum", e("ij->ji"), []saIn{saFeed(x), saFeed(x)}, bad, "operands"},
+		{"broadcast", "Einsum", e("...ij,...jk->...ik"), []saIn{saFeed(randF32(1, 0, 1, 2, 3, 4)), saFeed(randF32(1, 0, 1, 1, 4, 5))}, unsup, "broadcasting"},
+		{"int", "Einsum", e("ij->ji"), []saIn{saFeed(saIota(2, 2))}, inv, "float32"},
+	})
+}
+
+func TestEinsumInference(t *testing.T) {
+	f32 := classify.Float32
+	saCheckShapes(t, []saShapeCase{
+		{name: "attention", op: "Einsum", attrs: graphdef.Attrs{"equation": "bhqd,bhkd->bhqk"}, in: []classify.TensorInfo{saInfo(f32, 1, 8, 16, 64), saInfo(f32, 1, 8, 20, 64)},
+			want: []classify.TensorInfo{saInfo(f32, 1, 8, 16, 20)}},
+		{name: "unknown", op: "Einsum", attrs: graphdef.Attrs{"equation": "ij,jk->ik"}, in: []classify.TensorInfo{saInfo(f32, -1, 4), saInfo(f32, 4, 3)},
+			want: []classify.TensorInfo{{DType: f32}}},
+	})
+}
+
+// FuzzEinsum: any equation over any small shapes gives a result or an
+// error wrapping a classify sentinel, never a panic.
+func FuzzEinsum(f *testing.F) {
+	f.Add("ij,jk->ik", []byte{2, 3, 3, 4})
+	f.Add("...ij,jk", []byte{1, 2, 3, 3, 2})
+	f.Add("b...,b->...", []byte{2, 1, 2, 2})
+	f.Fuzz(func(t *testing.T, eq string, dims []byte) {
+		if len(eq) > 40 {
+			return
+		}
+		next := func() int {
+			if len(dims) == 0 {
+				return 1
+			}
+			v := int(dims[0]) % 4
+			dims = dims[1:]
+			return v
+		}
+		var in []saIn
+		for n := range 1 + strings.Count(eq, ",") {
+			if n > 2 {
+				break
+			}
+			shape := make([]int, next()+1)
+			for i := range shape {
+				shape[i] = next()
+			}
+			in = append(in, saFeed(randF32(uint64(n), -1, 1, shape...)))
+		}
+		o, ins, err := saBuild("Einsum", graphdef.Attrs{"equation": eq}, in...)
+		if err == nil {
+			var out []*classify.Tensor
+			if out, err = o.Run(&Ctx{Threads: 2, Slots: make([]*classify.Tensor, 1)}, ins); err == nil {
+				if verr := out[0].Validate(); verr != nil {
+					t.Fatalf("%q: %v", eq, verr)
+				}
+				return
+			}
+		}
+		if !errors.Is(err, classify.ErrInvalidInput) && !errors.Is(err, classify.ErrInvalidGraph) && !errors.Is(err, classify.ErrUnsupportedOp) {
+			t.Fatalf("%q: error %q wraps no classify sentinel", eq, err)
+		}
+	})
+}

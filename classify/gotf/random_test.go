@@ -1,0 +1,66 @@
+package gotf
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/classifyd/classifyd/classify"
+	"github.com/classifyd/classifyd/internal/graphdef"
+)
+
+// augmentGraph is a Keras-style augmentation layer: StatelessIf(training)
+// whose training branch adds noise from a stateful RandomUniform (which
+// the engine refuses: no seed) and whose inference branch passes x on.
+func augmentGraph() *graphdef.Builder {
+	b := graphdef.New()
+	training := b.Placeholder("training", classify.Bool, classify.Shape{})
+	x := b.Placeholder("x", f32, classify.Shape{-1})
+	noisy := graphdef.New()
+	noisy.Op("Shape", "shape", []O{"x"}, graphdef.Attrs{"T": f32, "out_type": i32})
+	noisy.Op("RandomUniform", "noise", []O{"shape:output:0"}, graphdef.Attrs{"dtype": f32, "T": i32})
+	noisy.Op("AddV2", "sum", []O{"x", "noise:output:0"}, graphdef.Attrs{"T": f32})
+	b.Function("augment_true", []graphdef.Arg{arg("x", f32)}, []graphdef.Arg{arg("y", f32)}, noisy, []string{"sum:z:0"})
+	pass := graphdef.New()
+	pass.Op("Identity", "id", []O{"x"}, graphdef.Attrs{"T": f32})
+	b.Function("augment_false", []graphdef.Arg{arg("x", f32)}, []graphdef.Arg{arg("y", f32)}, pass, []string{"id:output:0"})
+	b.Op("StatelessIf", "aug", []O{training, x}, graphdef.Attrs{"then_branch": graphdef.Func("augment_true"), "else_branch": graphdef.Func("augment_false"),
+		"Tcond": classify.Bool, "Tin": []classify.DType{f32}, "Tout": []classify.DType{f32}})
+	return b
+}
+
+// The graph loads and serves inference; taking the random branch fails
+// with an error naming the op the engine lacks.
+func TestUntakenRandomBranch(t *testing.T) {
+	m, err := OpenGraph(context.Background(), augmentGraph().GraphDef(), classify.OpenOptions{Outputs: []string{"aug"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(training bool) ([]*classify.Tensor, error) {
+		return m.Run(context.Background(), map[string]*classify.Tensor{
+			"training": {DType: classify.Bool, Shape: classify.Shape{}, Data: []bool{training}},
+			"x":        classify.FromFloat32([]float32{1, 2}, 2),
+		}, nil)
+	}
+	out, err := run(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := out[0].Float32s(); got[0] != 1 || got[1] != 2 {
+		t.Errorf("inference branch = %v, want [1 2]", got)
+	}
+	if _, err := run(true); !errors.Is(err, classify.ErrUnsupportedOp) || !strings.Contains(err.Error(), "RandomUniform") {
+		t.Errorf("training branch: %v, want an unsupported-op error naming RandomUniform", err)
+	}
+}
+
+// A stateful random op outside a branch fails the load, naming the node.
+func TestStatefulRandomRefused(t *testing.T) {
+	b := graphdef.New()
+	b.Op("RandomUniform", "noise", []O{b.ConstI32("shape", []int32{2})}, graphdef.Attrs{"dtype": f32, "T": i32})
+	_, err := OpenGraph(context.Background(), b.GraphDef(), classify.OpenOptions{Outputs: []string{"noise"}})
+	if !errors.Is(err, classify.ErrUnsupportedOp) || !strings.Contains(err.Error(), "noise") {
+		t.Errorf("err = %v, want ErrUnsupportedOp naming node noise", err)
+	}
+}
