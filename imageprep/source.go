@@ -57,30 +57,10 @@ type plan struct {
 	left, active []int
 }
 
-// decodeRegions decodes several regions (and scales) of one JPEG; result
-// i is what jpegdec.Decode(data, opts[i]) gives. It is a variable so that
-// a decoder doing all of them in one entropy-decoding pass can replace
-// this stand-in, which decodes the regions side by side (as the models
-// did before they shared one decode) so that a request on an idle server
-// waits for the slowest region, not their sum.
-var decodeRegions = func(data []byte, opts []jpegdec.Options) ([]*jpegdec.Image, error) {
-	out := make([]*jpegdec.Image, len(opts))
-	errs := make([]error, len(opts))
-	var wg sync.WaitGroup
-	for i, o := range opts {
-		wg.Go(func() { out[i], errs[i] = jpegdec.Decode(data, o) })
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			for _, m := range out {
-				m.Release()
-			}
-			return nil, err
-		}
-	}
-	return out, nil
-}
+// decodeRegions decodes several regions (and scales) of one JPEG in one
+// entropy-decoding pass; result i is what jpegdec.Decode(data, opts[i])
+// gives. A variable, so that tests can watch the calls.
+var decodeRegions = jpegdec.DecodeRegions
 
 // NewSource inspects data (see Inspect) and returns a Source for it. The
 // Source keeps data and decodes from it in place: data must not change
@@ -190,14 +170,18 @@ func (s *Source) Cost(ps []classify.Preprocess, pt image.Point) int64 {
 		r := s.regionOf(p, pt)
 		if !slices.Contains(regions, r) {
 			regions = append(regions, r)
-			// A region's decode costs at most the whole image's at
-			// that scale.
-			total += s.jpeg.Cost(r.scale)
 		}
 		total += pr.cost(scaledSize(r))
 	}
 	switch {
 	case s.jpeg != nil:
+		if len(regions) > 0 {
+			// One DecodeRegions call for all of them, and the
+			// decoder's own state (Huffman tables, scan buffers:
+			// measured about 150 KB when its pool is empty), which
+			// CostRegions leaves out.
+			total += s.jpeg.CostRegions(regionOpts(regions)) + jpegState
+		}
 	case s.hdr.Format == "png" && rows > 0:
 		h, err := pngdec.DecodeConfig(s.data)
 		if err != nil {
@@ -276,15 +260,31 @@ func (s *Source) Prepare(p classify.Preprocess, pt image.Point) (*classify.Tenso
 
 // decodeJPEG decodes every planned region in one go.
 func (pl *plan) decodeJPEG(s *Source) {
-	opts := make([]jpegdec.Options, len(pl.regions))
-	for i, r := range pl.regions {
-		opts[i] = jpegdec.Options{Scale: r.scale, Region: r.rect, MaxBytes: s.jpeg.Cost(r.scale)}
+	opts := regionOpts(pl.regions)
+	// Every option's MaxBytes must hold the decode's total; Cost
+	// reserved exactly that.
+	limit := s.jpeg.CostRegions(opts)
+	for i := range opts {
+		opts[i].MaxBytes = limit
 	}
 	imgs, err := decodeRegions(s.data, opts)
 	if err == nil && len(imgs) != len(opts) {
 		err = fmt.Errorf("%w: %d regions decoded, %d asked for", jpegdec.ErrCorrupt, len(imgs), len(opts))
 	}
 	pl.imgs, pl.err = imgs, err
+}
+
+// jpegState bounds what a jpegdec decode allocates besides what
+// Header.CostRegions counts (TestSourceCostBoundsPrepare checks it).
+const jpegState = 256 << 10
+
+// regionOpts are the decoder options of regions.
+func regionOpts(regions []region) []jpegdec.Options {
+	opts := make([]jpegdec.Options, len(regions))
+	for i, r := range regions {
+		opts[i] = jpegdec.Options{Scale: r.scale, Region: r.rect}
+	}
+	return opts
 }
 
 // prepareOther prepares a model's input from a format other than JPEG:
