@@ -16,7 +16,8 @@ type Preprocess struct {
 	Width  int `json:"width" yaml:"width"`
 	Height int `json:"height" yaml:"height"`
 	// Resize is the resampling filter: "bilinear" (default), "nearest",
-	// "box", "catmullrom" or "lanczos".
+	// "box", "catmullrom", "lanczos", or "tf_bilinear" (TensorFlow's
+	// tf.image.resize bilinear: half-pixel centres, no antialiasing).
 	Resize string `json:"resize,omitempty" yaml:"resize,omitempty"`
 	// Channels is "RGB" (default) or "BGR".
 	Channels string `json:"channels,omitempty" yaml:"channels,omitempty"`

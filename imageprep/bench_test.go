@@ -74,3 +74,29 @@ func BenchmarkDecodePrepare(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSource is a request's whole image work as the server does it:
+// NewSource (header), Plan, and both default models' inputs.
+func BenchmarkSource(b *testing.B) {
+	for _, name := range []string{"grace_hopper.jpg", "coffee.png"} {
+		data := loadShared(b, name)
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			ps := []classify.Preprocess{themePrep, colorPrep}
+			for b.Loop() {
+				s, err := NewSource(data, Limits{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				size := s.Header().Size()
+				pt := image.Pt(size.X/2, size.Y/2)
+				s.Plan(ps, pt)
+				for _, p := range ps {
+					if _, err := s.Prepare(p, pt); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
+}

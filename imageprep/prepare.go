@@ -45,6 +45,12 @@ func clamp(v, lo, hi int) int {
 	return max(lo, min(v, hi))
 }
 
+// tfBilinear names TensorFlow's own tf.image.resize bilinear (half-pixel
+// centres, no antialiasing), which is not one of imaging's filters: see
+// scaler.tfResize.
+const tfBilinear = "tf_bilinear"
+
+// filters are the resize choices imaging's filters implement.
 var filters = map[string]imaging.ResampleFilter{
 	"":           imaging.Linear,
 	"bilinear":   imaging.Linear,
@@ -68,12 +74,43 @@ var filters = map[string]imaging.ResampleFilter{
 // classify.ErrInvalidInput. Prepare is safe for concurrent use, also on one
 // image.
 func Prepare(img image.Image, p classify.Preprocess, pt image.Point) (*classify.Tensor, error) {
+	pr, err := newPrep(p)
+	if err != nil {
+		return nil, err
+	}
+	b := img.Bounds()
+	size := b.Size()
+	if pt.X < 0 || pt.Y < 0 || pt.X >= size.X || pt.Y >= size.Y {
+		return nil, fmt.Errorf("%w: (%d,%d) not in %dx%d", ErrPoint, pt.X, pt.Y, size.X, size.Y)
+	}
+	r := CropRect(size, p, pt).Add(b.Min)
+	v, ok := viewOf(img, r)
+	if !ok {
+		// A type the resampler does not read in place (YCbCr from WebP,
+		// 16-bit, ...): only the crop is converted.
+		crop := imaging.Crop(img, r)
+		v, _ = viewOf(crop, crop.Rect)
+	}
+	return pr.run(&v), nil
+}
+
+// prep is a checked Preprocess, ready to make tensors.
+type prep struct {
+	sc     *scaler
+	w, h   int
+	tf     bool // tf_bilinear
+	filter imaging.ResampleFilter
+}
+
+// newPrep checks p: an unusable Preprocess wraps classify.ErrInvalidInput.
+func newPrep(p classify.Preprocess) (*prep, error) {
 	sc, err := newScaler(p)
 	if err != nil {
 		return nil, err
 	}
-	filter, ok := filters[strings.ToLower(p.Resize)]
-	if !ok {
+	name := strings.ToLower(p.Resize)
+	filter, ok := filters[name]
+	if !ok && name != tfBilinear {
 		return nil, fmt.Errorf("%w: preprocess: unknown resize filter %q", classify.ErrInvalidInput, p.Resize)
 	}
 	if p.Width <= 0 || p.Height <= 0 || p.Width > 1<<14 || p.Height > 1<<14 {
@@ -82,18 +119,28 @@ func Prepare(img image.Image, p classify.Preprocess, pt image.Point) (*classify.
 	if p.CropPixels < 0 || p.CropFraction < 0 || math.IsNaN(p.CropFraction) {
 		return nil, fmt.Errorf("%w: preprocess: negative crop", classify.ErrInvalidInput)
 	}
-	b := img.Bounds()
-	size := b.Size()
-	if pt.X < 0 || pt.Y < 0 || pt.X >= size.X || pt.Y >= size.Y {
-		return nil, fmt.Errorf("%w: (%d,%d) not in %dx%d", ErrPoint, pt.X, pt.Y, size.X, size.Y)
+	return &prep{sc: sc, w: p.Width, h: p.Height, tf: name == tfBilinear, filter: filter}, nil
+}
+
+// run makes the [1,h,w,3] tensor from the whole of view v.
+func (pr *prep) run(v *view) *classify.Tensor {
+	t := classify.NewTensor(classify.Float32, 1, pr.h, pr.w, 3)
+	if pr.tf {
+		pr.sc.tfResize(t.Float32s(), v, pr.w, pr.h)
+	} else {
+		pr.sc.resample(t.Float32s(), v, pr.w, pr.h, pr.filter)
 	}
-	crop := imaging.Crop(img, CropRect(size, p, pt).Add(b.Min))
-	if crop.Rect.Dx() != p.Width || crop.Rect.Dy() != p.Height {
-		crop = imaging.Resize(crop, p.Width, p.Height, filter)
+	return t
+}
+
+// cost bounds the bytes run allocates for a cw x ch view, the tensor
+// included.
+func (pr *prep) cost(cw, ch int) int64 {
+	c := 12 * int64(pr.w) * int64(pr.h)
+	if pr.tf {
+		return c + tfResizeCost(cw, pr.w, pr.h)
 	}
-	t := classify.NewTensor(classify.Float32, 1, p.Height, p.Width, 3)
-	sc.fill(t.Float32s(), crop)
-	return t, nil
+	return c + resampleCost(cw, ch, pr.w, pr.h, pr.filter.Support)
 }
 
 // PrepareCost bounds the bytes Prepare allocates for an image of the given
@@ -112,9 +159,17 @@ func PrepareCost(size image.Point, p classify.Preprocess, pt image.Point) int64 
 
 // scaler maps 8-bit channel values to model values through a 256-entry
 // table per channel, so the per-pixel work is three lookups.
+// For values between the levels (tf_bilinear), value gives the same map.
 type scaler struct {
-	bgr bool
-	lut [3][256]float32
+	bgr                bool
+	lut                [3][256]float32
+	mul, sub, div, add [3]float64
+}
+
+// value maps a channel value x of output channel c as the table does
+// the levels: (x*mul - sub)/div + add.
+func (s *scaler) value(c int, x float64) float32 {
+	return float32((x*s.mul[c]-s.sub[c])/s.div[c] + s.add[c])
 }
 
 func newScaler(p classify.Preprocess) (*scaler, error) {
@@ -136,6 +191,7 @@ func newScaler(p classify.Preprocess) (*scaler, error) {
 		// v*(hi-lo)/255 + lo computed in float64 hits both ends exactly and
 		// equals TensorFlow's own x/127.5 - 1 for [-1, 1].
 		for c := range 3 {
+			s.mul[c], s.div[c], s.add[c] = hi-lo, 255, lo // sub 0
 			for v := range 256 {
 				s.lut[c][v] = float32(float64(v)*(hi-lo)/255 + lo)
 			}
@@ -155,6 +211,7 @@ func newScaler(p classify.Preprocess) (*scaler, error) {
 		if std[c] == 0 || math.IsNaN(std[c]) {
 			return nil, fmt.Errorf("%w: preprocess: std %v has a zero", classify.ErrInvalidInput, p.Std)
 		}
+		s.mul[c], s.sub[c], s.div[c] = 1, mean[c], std[c] // add 0
 		for v := range 256 {
 			s.lut[c][v] = float32((float64(v) - mean[c]) / std[c])
 		}
@@ -174,30 +231,6 @@ func perChannel(name string, v []float32, def float64) ([3]float64, error) {
 		return [3]float64{float64(v[0]), float64(v[1]), float64(v[2])}, nil
 	}
 	return [3]float64{}, fmt.Errorf("%w: preprocess: %s needs 1 or 3 values, has %d", classify.ErrInvalidInput, name, len(v))
-}
-
-// fill writes the NRGBA pixels of img into dst (HWC), compositing over white.
-func (s *scaler) fill(dst []float32, img *image.NRGBA) {
-	w, h := img.Rect.Dx(), img.Rect.Dy()
-	r, g, b := 0, 1, 2
-	if s.bgr {
-		r, b = 2, 0
-	}
-	j := 0
-	for y := range h {
-		row := img.Pix[y*img.Stride : y*img.Stride+4*w]
-		for x := 0; x < len(row); x += 4 {
-			px := row[x : x+4 : x+4]
-			cr, cg, cb := px[0], px[1], px[2]
-			if a := px[3]; a != 0xff {
-				cr, cg, cb = overWhite(cr, a), overWhite(cg, a), overWhite(cb, a)
-			}
-			dst[j+r] = s.lut[r][cr]
-			dst[j+g] = s.lut[g][cg]
-			dst[j+b] = s.lut[b][cb]
-			j += 3
-		}
-	}
 }
 
 // overWhite composites a non-premultiplied channel value c with alpha a

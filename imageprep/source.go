@@ -4,19 +4,25 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"slices"
 	"sync"
+
+	"github.com/disintegration/imaging"
 
 	"github.com/classifyd/classifyd/classify"
 	jpegdec "github.com/classifyd/classifyd/imageprep/jpeg"
+	pngdec "github.com/classifyd/classifyd/imageprep/png"
 )
 
 // Source is one uploaded image, ready to give each model its input. It
-// decodes only what the models need: a JPEG is decoded per model at the
-// smallest DCT scale (1/8, 1/4, 1/2) that still gives the model's input
-// resolution over its crop, and only the blocks the crop covers, so the
-// 80 % crop of a 12 MP photo for a 128x128 model is an eighth-size decode
-// and a 9x9 colour patch a few full-size blocks. Other formats are decoded
-// once, in full, the first time a model needs them.
+// decodes only what the models need, once for all of them: a JPEG is
+// decoded for each model at the smallest DCT scale (1/8, 1/4, 1/2) that
+// still gives the model's input resolution over its crop, and only the
+// blocks the crop covers, in one pass over the file for every model Plan
+// named (the 80 % crop of a 12 MP photo for a 128x128 model is an
+// eighth-size decode and a 9x9 colour patch a few full-size blocks). A PNG
+// is decoded once, only down to the last row a planned crop needs; other
+// formats once, in full.
 //
 // A Source is safe for concurrent use: models prepare their inputs in
 // parallel.
@@ -25,12 +31,40 @@ type Source struct {
 	hdr  Header
 	jpeg *jpegdec.Header // nil: not a JPEG our decoder takes; full decode
 
+	mu   sync.Mutex
+	plan *plan // set by Plan; nil until then
+
 	once sync.Once
 	full image.Image
 	err  error
 }
 
-// NewSource inspects data (see Inspect) and returns a Source for it.
+// plan is what one Plan call decided: the regions to decode (distinct;
+// models wanting the same one share it), decoded together the first time
+// a model needs one.
+type plan struct {
+	pt      image.Point
+	regions []region
+	rows    int // not JPEG: the rows to decode (0 = all)
+
+	once sync.Once
+	imgs []*jpegdec.Image // regions[i]'s decode, nil once released
+	img  image.Image      // not JPEG: the image, rows [0, rows)
+	err  error
+
+	// Guarded by Source.mu: planned uses of imgs[i] not yet begun, and
+	// uses under way; the image goes back to the pool when both are 0.
+	left, active []int
+}
+
+// decodeRegions decodes several regions (and scales) of one JPEG in one
+// entropy-decoding pass; result i is what jpegdec.Decode(data, opts[i])
+// gives. A variable, so that tests can watch the calls.
+var decodeRegions = jpegdec.DecodeRegions
+
+// NewSource inspects data (see Inspect) and returns a Source for it. The
+// Source keeps data and decodes from it in place: data must not change
+// while the Source is in use.
 func NewSource(data []byte, lim Limits) (*Source, error) {
 	h, err := Inspect(data, lim)
 	if err != nil {
@@ -58,8 +92,8 @@ type region struct {
 	scale int
 }
 
-// plan decides a model's region and scale.
-func (s *Source) plan(p classify.Preprocess, pt image.Point) region {
+// regionOf decides a JPEG model's region and scale.
+func (s *Source) regionOf(p classify.Preprocess, pt image.Point) region {
 	size := s.hdr.Size()
 	crop := CropRect(size, p, pt)
 	scale := 1
@@ -72,27 +106,92 @@ func (s *Source) plan(p classify.Preprocess, pt image.Point) region {
 	return region{rect: storedRect(crop, s.hdr.Orientation, s.hdr.Width, s.hdr.Height), scale: scale}
 }
 
-// Cost bounds the bytes preparing every model of ps at pt allocates.
-func (s *Source) Cost(ps []classify.Preprocess, pt image.Point) int64 {
-	var total int64
-	full := false
+// scaledSize bounds the size of region r's decode.
+func scaledSize(r region) (int, int) {
+	return (r.rect.Dx()+r.scale-1)/r.scale + 1, (r.rect.Dy()+r.scale-1)/r.scale + 1
+}
+
+// Plan names the models that will be prepared at pt, so that one decode
+// serves them all; call it once, before the first Prepare. A Prepare of a
+// model Plan did not name (or at another point) decodes what it needs on
+// its own. Models with an unusable Preprocess are left out: their Prepare
+// fails before decoding.
+func (s *Source) Plan(ps []classify.Preprocess, pt image.Point) {
+	pl := &plan{pt: pt}
 	for _, p := range ps {
-		if s.jpeg == nil {
-			full = true
-			total += PrepareCost(s.hdr.Size(), p, pt)
+		if _, err := newPrep(p); err != nil {
 			continue
 		}
-		r := s.plan(p, pt)
-		// The decode of a region costs at most the whole image's at that
-		// scale; the prepared input is made from the scaled region.
-		total += s.jpeg.Cost(r.scale)
-		scaled := image.Pt((r.rect.Dx()+r.scale-1)/r.scale+1, (r.rect.Dy()+r.scale-1)/r.scale+1)
-		total += 8*int64(scaled.X)*int64(scaled.Y) + PrepareCost(scaled, p, image.Point{}) // RGBA copy and rotation
+		if s.jpeg == nil {
+			pl.rows = max(pl.rows, CropRect(s.hdr.Size(), p, pt).Max.Y)
+			continue
+		}
+		r := s.regionOf(p, pt)
+		i := slices.Index(pl.regions, r)
+		if i < 0 {
+			i = len(pl.regions)
+			pl.regions = append(pl.regions, r)
+			pl.left = append(pl.left, 0)
+		}
+		pl.left[i]++
 	}
-	if full {
+	pl.active = make([]int, len(pl.regions))
+	if s.hdr.Format != "png" || pl.rows >= s.hdr.Height {
+		pl.rows = 0
+	}
+	s.mu.Lock()
+	s.plan = pl
+	s.mu.Unlock()
+}
+
+// Cost bounds the bytes preparing every model of ps at pt allocates, after
+// Plan(ps, pt): the decode (for a JPEG, of every region at once) and each
+// model's resize and tensor.
+func (s *Source) Cost(ps []classify.Preprocess, pt image.Point) int64 {
+	var total int64
+	rows := 0
+	var regions []region
+	for _, p := range ps {
+		pr, err := newPrep(p)
+		if err != nil {
+			continue // fails before allocating
+		}
+		if s.jpeg == nil {
+			crop := CropRect(s.hdr.Size(), p, pt)
+			rows = max(rows, crop.Max.Y)
+			total += pr.cost(crop.Dx(), crop.Dy())
+			if s.hdr.Format != "png" {
+				// An image type the resampler does not read in place
+				// (WebP's YCbCr) has its crop converted first.
+				total += 4 * int64(crop.Dx()) * int64(crop.Dy())
+			}
+			continue
+		}
+		r := s.regionOf(p, pt)
+		if !slices.Contains(regions, r) {
+			regions = append(regions, r)
+		}
+		total += pr.cost(scaledSize(r))
+	}
+	switch {
+	case s.jpeg != nil:
+		if len(regions) > 0 {
+			// One DecodeRegions call for all of them, and the
+			// decoder's own state (Huffman tables, scan buffers:
+			// measured about 150 KB when its pool is empty), which
+			// CostRegions leaves out.
+			total += s.jpeg.CostRegions(regionOpts(regions)) + jpegState
+		}
+	case s.hdr.Format == "png" && rows > 0:
+		h, err := pngdec.DecodeConfig(s.data)
+		if err != nil {
+			return total + s.hdr.Cost
+		}
+		total += h.CostRows(rows)
+	default:
 		total += s.hdr.Cost
 	}
-	return total
+	return total + 4<<10 // the plan and result slices
 }
 
 // Prepare makes one model's input, as the package-level Prepare does on
@@ -102,26 +201,138 @@ func (s *Source) Prepare(p classify.Preprocess, pt image.Point) (*classify.Tenso
 	if pt.X < 0 || pt.Y < 0 || pt.X >= size.X || pt.Y >= size.Y {
 		return nil, fmt.Errorf("%w: (%d,%d) not in %dx%d", ErrPoint, pt.X, pt.Y, size.X, size.Y)
 	}
-	if s.jpeg == nil {
-		img, err := s.Full()
-		if err != nil {
-			return nil, err
-		}
-		return Prepare(img, p, pt)
-	}
-	r := s.plan(p, pt)
-	m, err := jpegdec.Decode(s.data, jpegdec.Options{Scale: r.scale, Region: r.rect, MaxBytes: s.jpeg.Cost(r.scale)})
+	pr, err := newPrep(p)
 	if err != nil {
-		return nil, jpegErr(err)
+		return nil, err
 	}
-	img := orient(m.ToNRGBA(), s.hdr.Orientation)
-	m.Release()
+	s.mu.Lock()
+	pl := s.plan
+	s.mu.Unlock()
+	if pl != nil && pl.pt != pt {
+		pl = nil
+	}
+	if s.jpeg == nil {
+		return s.prepareOther(pr, pl, p, pt)
+	}
+	r := s.regionOf(p, pt)
+	i := -1
+	if pl != nil {
+		i = slices.Index(pl.regions, r)
+	}
+	var m *jpegdec.Image
+	if i >= 0 {
+		pl.once.Do(func() { pl.decodeJPEG(s) })
+		if pl.err != nil {
+			return nil, jpegErr(pl.err)
+		}
+		s.mu.Lock()
+		if pl.left[i] > 0 {
+			pl.left[i]--
+			pl.active[i]++
+			m = pl.imgs[i]
+		}
+		s.mu.Unlock()
+	}
+	if m == nil {
+		// Not planned, or prepared more often than planned.
+		m, err = jpegdec.Decode(s.data, jpegdec.Options{Scale: r.scale, Region: r.rect, MaxBytes: s.jpeg.Cost(r.scale)})
+		if err != nil {
+			return nil, jpegErr(err)
+		}
+		defer m.Release()
+	} else {
+		defer func() {
+			s.mu.Lock()
+			pl.active[i]--
+			if pl.left[i] == 0 && pl.active[i] == 0 {
+				pl.imgs[i].Release()
+				pl.imgs[i] = nil
+			}
+			s.mu.Unlock()
+		}()
+	}
 	// The region is the crop (to within a block at this scale): the
 	// model sees all of it.
-	whole := p
-	whole.CropPixels, whole.CropFraction = 0, 0
-	b := img.Bounds()
-	return Prepare(img, whole, image.Pt(b.Dx()/2, b.Dy()/2))
+	up := uprightSize(m.Rect.Dx(), m.Rect.Dy(), s.hdr.Orientation)
+	v := jpegView(m, s.hdr.Orientation, image.Rectangle{Max: up})
+	return pr.run(&v), nil
+}
+
+// decodeJPEG decodes every planned region in one go.
+func (pl *plan) decodeJPEG(s *Source) {
+	opts := regionOpts(pl.regions)
+	// Every option's MaxBytes must hold the decode's total; Cost
+	// reserved exactly that.
+	limit := s.jpeg.CostRegions(opts)
+	for i := range opts {
+		opts[i].MaxBytes = limit
+	}
+	imgs, err := decodeRegions(s.data, opts)
+	if err == nil && len(imgs) != len(opts) {
+		err = fmt.Errorf("%w: %d regions decoded, %d asked for", jpegdec.ErrCorrupt, len(imgs), len(opts))
+	}
+	pl.imgs, pl.err = imgs, err
+}
+
+// jpegState bounds what a jpegdec decode allocates besides what
+// Header.CostRegions counts (TestSourceCostBoundsPrepare checks it).
+const jpegState = 256 << 10
+
+// regionOpts are the decoder options of regions.
+func regionOpts(regions []region) []jpegdec.Options {
+	opts := make([]jpegdec.Options, len(regions))
+	for i, r := range regions {
+		opts[i] = jpegdec.Options{Scale: r.scale, Region: r.rect}
+	}
+	return opts
+}
+
+// prepareOther prepares a model's input from a format other than JPEG:
+// from the planned decode when it holds the crop's rows, else from the
+// full one.
+func (s *Source) prepareOther(pr *prep, pl *plan, p classify.Preprocess, pt image.Point) (*classify.Tensor, error) {
+	crop := CropRect(s.hdr.Size(), p, pt)
+	var img image.Image
+	if pl != nil && pl.rows > 0 && crop.Max.Y <= pl.rows {
+		pl.once.Do(func() { pl.decodeRows(s) })
+		if pl.err != nil {
+			return nil, pl.err
+		}
+		img = pl.img // a PNG: its size is the header's
+	} else {
+		var err error
+		if img, err = s.Full(); err != nil {
+			return nil, err
+		}
+		// A GIF's first frame may be smaller than its screen: the crop
+		// is the frame's, as Prepare makes it.
+		size := img.Bounds().Size()
+		if pt.X >= size.X || pt.Y >= size.Y {
+			return nil, fmt.Errorf("%w: (%d,%d) not in the %dx%d frame", ErrPoint, pt.X, pt.Y, size.X, size.Y)
+		}
+		crop = CropRect(size, p, pt)
+	}
+	r := crop.Add(img.Bounds().Min)
+	v, ok := viewOf(img, r)
+	if !ok {
+		c := imaging.Crop(img, r)
+		v, _ = viewOf(c, c.Rect)
+	}
+	return pr.run(&v), nil
+}
+
+// decodeRows decodes the PNG down to the planned row.
+func (pl *plan) decodeRows(s *Source) {
+	img, err := pngdec.Decode(s.data, pngdec.Options{MaxRows: pl.rows})
+	if err != nil {
+		pl.err = fmt.Errorf("%w: png: %v", ErrCorrupt, err)
+		return
+	}
+	if b := img.Bounds(); b.Dx() != s.hdr.Width || b.Dy() != pl.rows {
+		pl.err = fmt.Errorf("%w: png header says %dx%d, decoded %dx%d of %d rows", ErrCorrupt, s.hdr.Width, s.hdr.Height, b.Dx(), b.Dy(), pl.rows)
+		return
+	}
+	pl.img = img
 }
 
 // Full decodes the whole image once (see Decode) and returns it.

@@ -177,9 +177,10 @@ func TestDecodeBombsAreCheap(t *testing.T) {
 		// 6000x6000 declared, 54 bytes sent: a truncated file, refused
 		// before anything is allocated.
 		{"bmp header", bmpHeader(6000, 6000), 422, "corrupt_image"},
-		// 2100x2100 16-bit: a few KB on disk, 17.6 MB to decode: more
-		// than the whole budget.
-		{"16-bit png over the budget", rgb16PNG(t, 2100, 2100), 413, "input_too_large"},
+		// 2100x4200 16-bit: a few KB on disk, and 17.6 MB to decode even
+		// only down to the centre point's rows: more than the whole
+		// budget.
+		{"16-bit png over the budget", rgb16PNG(t, 2100, 4200), 413, "input_too_large"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

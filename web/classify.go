@@ -113,13 +113,14 @@ func (s *server) classify(c *gin.Context) {
 		return
 	}
 
-	// Each model's input is decoded from the file as it needs it (a
-	// JPEG at the smallest DCT scale that keeps the model's resolution,
-	// only over its crop); all of it is reserved first.
+	// The file is decoded once for every model, only as far as they need
+	// it (a JPEG at the smallest DCT scale that keeps each model's
+	// resolution, only over its crop); all of it is reserved first.
 	ps := make([]classify.Preprocess, len(cs))
 	for i, cl := range cs {
 		ps[i] = cl.Preprocess
 	}
+	src.Plan(ps, pt)
 	cost := src.Cost(ps, pt)
 	if err := s.reserve(ctx, lease, cost); err != nil {
 		abortWithError(c, fmt.Errorf("decode %dx%d %s: %w", size.X, size.Y, src.Header().Format, err))

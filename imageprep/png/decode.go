@@ -1,7 +1,6 @@
 package png
 
 import (
-	"compress/zlib"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -68,11 +67,7 @@ func Decode(data []byte, opt Options) (img image.Image, err error) {
 	if err := d.idat.enter(); err != nil {
 		return nil, err
 	}
-	zr, err := zlib.NewReader(&d.idat)
-	if err != nil {
-		return nil, fmt.Errorf("%w: zlib header: %v", ErrCorrupt, d.cause(err))
-	}
-	d.zr = zr
+	d.zr = newInflater(&d.idat, h.rawSize()+winBuf)
 	if h.outGray() {
 		d.gray = image.NewGray(image.Rect(0, 0, h.Width, rows))
 		d.pix, d.stride, d.outBpp = d.gray.Pix, d.gray.Stride, 1
@@ -118,16 +113,6 @@ type decoder struct {
 	pix    []byte
 	stride int
 	outBpp int
-}
-
-// cause unwraps an error from zlib: a corrupt IDAT chunk found by the
-// reader under zlib comes back as it was; anything else from zlib is
-// malformed deflate data, and an early EOF a truncated stream.
-func (d *decoder) cause(err error) error {
-	if d.idat.err != nil {
-		return d.idat.err
-	}
-	return err
 }
 
 // zlibErr turns an error from reading the inflated data into ours.
@@ -281,6 +266,7 @@ func (d *decoder) finish() error {
 type idatReader struct {
 	data     []byte
 	pos, end int   // unread part of the current IDAT payload
+	start    int   // where the current payload starts
 	next     int   // offset of the chunk after the current one
 	done     bool  // the IDAT run has ended
 	err      error // a corrupt chunk; reported instead of the zlib error it causes
@@ -302,6 +288,7 @@ func (r *idatReader) enter() error {
 		return r.err
 	}
 	r.pos, r.end, r.next = r.next+8, r.next+8+len(c.data), next
+	r.start = r.pos
 	return nil
 }
 

@@ -1,0 +1,530 @@
+package png
+
+import (
+	"encoding/binary"
+	"errors"
+	"io"
+	"math/bits"
+)
+
+// inflater decodes the zlib stream (RFC 1950/1951) carried by a run of
+// IDAT chunks, reading the payloads in place. It replaces compress/zlib on
+// the request path, which reads its input one byte at a time through an
+// interface: here input comes 8 bytes at a time into a 64-bit bit buffer,
+// and Huffman codes of up to fastBits bits are decoded with one table
+// lookup (longer ones, rare, canonically bit by bit).
+//
+// Output goes through a window buffer: win[:wp] holds at least the last
+// 32 KiB decoded (matches reach back that far), win[rp:wp] what Read has
+// not yet returned.
+type inflater struct {
+	in *idatReader
+
+	bits  uint64
+	nbits uint
+	// pad counts the zero bytes fed in past the end of the data: a stream
+	// that needs them is truncated.
+	pad int
+
+	win    []byte
+	rp, wp int
+
+	state    int // stHeader, stBlock (between blocks), stStored, stHuff, stEnd
+	final    bool
+	stored   int // bytes left in a stored block
+	lit      huffTable
+	dist     huffTable
+	adler    uint32
+	total    int64
+	err      error
+	checkSum bool
+	// limit bounds the bytes the stream may inflate to (a PNG's raw
+	// image size and a little more), so that no input, however made,
+	// keeps the inflater busy for longer than its image.
+	limit int64
+}
+
+const (
+	stHeader = iota
+	stBlock
+	stStored
+	stHuff
+	stEnd
+)
+
+const (
+	fastBits   = 10
+	windowSize = 32 << 10
+	winBuf     = 3 * windowSize // history + room to decode into
+	maxMatch   = 258
+)
+
+var (
+	errDeflate  = errors.New("invalid deflate data")
+	errTrailing = errors.New("IDAT after the end of the zlib stream")
+	errTooLong  = errors.New("more image data than the header declares")
+)
+
+// huffTable is one canonical Huffman code: fast[b] for the next fastBits
+// bits is sym<<4 | length, or 0 when the code is longer (then count and
+// syms decode it).
+type huffTable struct {
+	fast  [1 << fastBits]uint16
+	count [16]uint16
+	syms  [288]uint16
+	maxL  uint
+}
+
+// build makes t from code lengths; an over-subscribed code is an error,
+// an incomplete one is allowed (its missing codes fail when met).
+func (t *huffTable) build(lengths []uint8) error {
+	t.count = [16]uint16{}
+	for _, l := range lengths {
+		t.count[l]++
+	}
+	t.count[0] = 0
+	left := 1
+	t.maxL = 0
+	for l := 1; l < 16; l++ {
+		left = left<<1 - int(t.count[l])
+		if left < 0 {
+			return errDeflate
+		}
+		if t.count[l] > 0 {
+			t.maxL = uint(l)
+		}
+	}
+	// As compress/flate: an incomplete code is refused, except one code
+	// of one bit, and no code at all (a block without distances).
+	if left != 0 && t.maxL != 0 && (t.maxL != 1 || t.count[1] != 1) {
+		return errDeflate
+	}
+	// Symbols in canonical order: by length, then value.
+	var offs [16]uint16
+	for l := 1; l < 15; l++ {
+		offs[l+1] = offs[l] + t.count[l]
+	}
+	for s, l := range lengths {
+		if l != 0 {
+			t.syms[offs[l]] = uint16(s)
+			offs[l]++
+		}
+	}
+	// The first code of each length; codes are stored bit-reversed.
+	var next [16]int
+	for l := 2; l < 16; l++ {
+		next[l] = (next[l-1] + int(t.count[l-1])) << 1
+	}
+	t.fast = [1 << fastBits]uint16{}
+	for s, l := range lengths {
+		if l == 0 {
+			continue
+		}
+		c := next[l]
+		next[l]++
+		if l > fastBits {
+			continue
+		}
+		r := int(bits.Reverse16(uint16(c)) >> (16 - l))
+		for i := r; i < 1<<fastBits; i += 1 << l {
+			t.fast[i] = uint16(s)<<4 | uint16(l)
+		}
+	}
+	return nil
+}
+
+// refill puts at least 56 bits in the bit buffer (zeros past the end).
+func (f *inflater) refill() {
+	r := f.in
+	for f.nbits <= 56 {
+		if r.end-r.pos >= 8 {
+			v := binary.LittleEndian.Uint64(r.data[r.pos:])
+			f.bits |= v << f.nbits
+			n := (63 - f.nbits) >> 3
+			r.pos += int(n)
+			f.nbits += n << 3
+			return
+		}
+		if r.pos >= r.end && r.fill() != nil {
+			f.pad++
+			f.nbits += 8
+			continue
+		}
+		f.bits |= uint64(r.data[r.pos]) << f.nbits
+		r.pos++
+		f.nbits += 8
+	}
+}
+
+func (f *inflater) take(n uint) uint32 {
+	if f.nbits < n {
+		f.refill()
+	}
+	v := uint32(f.bits & (1<<n - 1))
+	f.bits >>= n
+	f.nbits -= n
+	return v
+}
+
+// sym decodes one symbol of t.
+func (f *inflater) sym(t *huffTable) (int, error) {
+	if f.nbits < 16 {
+		f.refill()
+	}
+	if e := t.fast[f.bits&(1<<fastBits-1)]; e != 0 {
+		l := uint(e & 15)
+		f.bits >>= l
+		f.nbits -= l
+		return int(e >> 4), nil
+	}
+	// Canonical decoding, one bit at a time.
+	code, first, index := 0, 0, 0
+	for l := uint(1); l <= t.maxL; l++ {
+		code |= int(f.bits>>(l-1)) & 1
+		c := int(t.count[l])
+		if code-first < c {
+			f.bits >>= l
+			f.nbits -= l
+			return int(t.syms[index+code-first]), nil
+		}
+		index += c
+		first = (first + c) << 1
+		code <<= 1
+	}
+	return 0, errDeflate
+}
+
+var (
+	lenBase  = [29]uint16{3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258}
+	lenExtra = [29]uint8{0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0}
+	dstBase  = [30]uint16{1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049, 3073, 4097, 6145, 8193, 12289, 16385, 24577}
+	dstExtra = [30]uint8{0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13}
+	clOrder  = [19]uint8{16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15}
+)
+
+var fixedLit, fixedDist huffTable
+
+func init() {
+	var l [288]uint8
+	for i := range l {
+		switch {
+		case i < 144:
+			l[i] = 8
+		case i < 256:
+			l[i] = 9
+		case i < 280:
+			l[i] = 7
+		default:
+			l[i] = 8
+		}
+	}
+	if fixedLit.build(l[:]) != nil {
+		panic("png: fixed literal code")
+	}
+	var d [32]uint8 // 30 and 31 complete the code; they are refused when met
+	for i := range d {
+		d[i] = 5
+	}
+	if fixedDist.build(d[:]) != nil {
+		panic("png: fixed distance code")
+	}
+}
+
+// newInflater starts reading the zlib stream at r.
+func newInflater(r *idatReader, limit int64) *inflater {
+	return &inflater{in: r, win: make([]byte, winBuf), adler: 1, checkSum: true, limit: limit}
+}
+
+// Read implements io.Reader.
+func (f *inflater) Read(p []byte) (int, error) {
+	for f.wp-f.rp < len(p) && f.err == nil && f.state != stEnd {
+		f.err = f.decode()
+		if len(f.win)-f.wp < maxMatch && f.err == nil {
+			if f.room(); len(f.win)-f.wp < maxMatch {
+				break // p is longer than the window holds: return part
+			}
+		}
+	}
+	n := copy(p, f.win[f.rp:f.wp])
+	f.rp += n
+	if n == 0 {
+		if f.err != nil {
+			return 0, f.err
+		}
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+// Close implements io.Closer.
+func (f *inflater) Close() error { return nil }
+
+// room makes space to decode at least maxMatch bytes into the window,
+// sliding it when it is full of data Read has returned.
+func (f *inflater) room() {
+	if len(f.win)-f.wp >= maxMatch {
+		return
+	}
+	keep := max(0, f.wp-windowSize)
+	keep = min(keep, f.rp)
+	if f.checkSum {
+		f.adler = adler32Update(f.adler, f.win[:keep])
+	}
+	copy(f.win, f.win[keep:f.wp])
+	f.total += int64(keep)
+	if f.total+int64(f.wp) > f.limit {
+		f.err = errTooLong
+	}
+	f.wp -= keep
+	f.rp -= keep
+}
+
+// decode decodes until the window is nearly full or the stream ends.
+func (f *inflater) decode() error {
+	switch f.state {
+	case stHeader:
+		cmf, flg := f.take(8), f.take(8)
+		if cmf&15 != 8 || cmf>>4 > 7 || (cmf<<8|flg)%31 != 0 || flg&0x20 != 0 {
+			return errors.New("zlib: invalid header")
+		}
+		f.state = stBlock
+		return nil
+	case stBlock:
+		if f.final {
+			return f.trailer()
+		}
+		f.final = f.take(1) == 1
+		switch f.take(2) {
+		case 0:
+			f.take(f.nbits & 7)
+			ln, nln := f.take(16), f.take(16)
+			if ln != ^nln&0xffff {
+				return errDeflate
+			}
+			f.stored, f.state = int(ln), stStored
+		case 1:
+			f.lit, f.dist = fixedLit, fixedDist
+			f.state = stHuff
+		case 2:
+			if err := f.dynamic(); err != nil {
+				return err
+			}
+			f.state = stHuff
+		default:
+			return errDeflate
+		}
+		return f.overrun()
+	case stStored:
+		for f.stored > 0 {
+			if f.room(); f.err != nil {
+				return f.err
+			}
+			if len(f.win)-f.wp < maxMatch {
+				return nil // full: Read must take some first
+			}
+			n := min(f.stored, len(f.win)-f.wp)
+			for ; n > 0 && f.nbits >= 8; n-- {
+				f.win[f.wp] = byte(f.bits)
+				f.bits >>= 8
+				f.nbits -= 8
+				f.wp++
+				f.stored--
+			}
+			if err := f.overrun(); err != nil {
+				return err
+			}
+			if n > 0 {
+				// The bit buffer is empty, but may hold bits of the bytes
+				// copied below, read ahead: drop them.
+				f.bits = 0
+			}
+			r := f.in
+			for n > 0 {
+				if r.pos >= r.end {
+					if err := r.fill(); err != nil {
+						return io.ErrUnexpectedEOF
+					}
+				}
+				c := copy(f.win[f.wp:f.wp+n], r.data[r.pos:r.end])
+				r.pos += c
+				f.wp += c
+				f.stored -= c
+				n -= c
+			}
+		}
+		f.state = stBlock
+		return nil
+	case stHuff:
+		return f.huff()
+	}
+	return nil
+}
+
+// overrun reports a stream that ran past the end of its data.
+func (f *inflater) overrun() error {
+	if f.pad*8 > int(f.nbits) {
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+
+// dynamic reads a dynamic block's code lengths and builds its tables.
+func (f *inflater) dynamic() error {
+	nlit := int(f.take(5)) + 257
+	ndist := int(f.take(5)) + 1
+	nclen := int(f.take(4)) + 4
+	if nlit > 286 || ndist > 30 {
+		return errDeflate
+	}
+	var cl [19]uint8
+	for i := range nclen {
+		cl[clOrder[i]] = uint8(f.take(3))
+	}
+	var ct huffTable
+	if err := ct.build(cl[:]); err != nil {
+		return err
+	}
+	var lens [286 + 30]uint8
+	for i := 0; i < nlit+ndist; {
+		s, err := f.sym(&ct)
+		if err != nil {
+			return err
+		}
+		var rep int
+		var v uint8
+		switch {
+		case s < 16:
+			lens[i] = uint8(s)
+			i++
+			continue
+		case s == 16:
+			if i == 0 {
+				return errDeflate
+			}
+			v, rep = lens[i-1], 3+int(f.take(2))
+		case s == 17:
+			rep = 3 + int(f.take(3))
+		default:
+			rep = 11 + int(f.take(7))
+		}
+		if i+rep > nlit+ndist {
+			return errDeflate
+		}
+		for ; rep > 0; rep-- {
+			lens[i] = v
+			i++
+		}
+		if err := f.overrun(); err != nil {
+			return err
+		}
+	}
+	if lens[256] == 0 {
+		return errDeflate
+	}
+	if err := f.lit.build(lens[:nlit]); err != nil {
+		return err
+	}
+	return f.dist.build(lens[nlit : nlit+ndist])
+}
+
+// huff decodes a Huffman block's symbols until its end or a full window.
+func (f *inflater) huff() error {
+	win := f.win
+	for {
+		if len(win)-f.wp < maxMatch {
+			if f.room(); f.err != nil {
+				return f.err
+			}
+			if len(win)-f.wp < maxMatch {
+				return f.overrun()
+			}
+		}
+		s, err := f.sym(&f.lit)
+		if err != nil {
+			return err
+		}
+		if s < 256 {
+			win[f.wp] = byte(s)
+			f.wp++
+			continue
+		}
+		if s == 256 {
+			f.state = stBlock
+			return f.overrun()
+		}
+		s -= 257
+		if s >= 29 {
+			return errDeflate
+		}
+		n := int(lenBase[s]) + int(f.take(uint(lenExtra[s])))
+		ds, err := f.sym(&f.dist)
+		if err != nil {
+			return err
+		}
+		if ds >= 30 {
+			return errDeflate
+		}
+		d := int(dstBase[ds]) + int(f.take(uint(dstExtra[ds])))
+		if d > f.wp { // before the stream's start (the window keeps 32 KiB)
+			return errDeflate
+		}
+		if err := f.overrun(); err != nil {
+			return err
+		}
+		src := f.wp - d
+		if d >= n {
+			copy(win[f.wp:f.wp+n], win[src:src+n])
+		} else {
+			for i := range n {
+				win[f.wp+i] = win[src+i]
+			}
+		}
+		f.wp += n
+	}
+}
+
+// trailer checks the Adler-32 checksum after the final block.
+func (f *inflater) trailer() error {
+	f.take(f.nbits & 7)
+	var want uint32
+	for range 4 {
+		want = want<<8 | f.take(8)
+	}
+	if err := f.overrun(); err != nil {
+		return err
+	}
+	f.adler = adler32Update(f.adler, f.win[:f.wp])
+	f.checkSum = false
+	if f.adler != want {
+		return errors.New("zlib: invalid checksum")
+	}
+	// Bytes read ahead into the bit buffer come after the stream: in
+	// this chunk they are ignored, as zlib's reader does; from a later
+	// IDAT they are image data past the stream's end.
+	if ahead := int(f.nbits/8) - f.pad; ahead > 0 {
+		if ahead > f.in.pos-f.in.start {
+			return errTrailing
+		}
+		f.in.pos -= ahead
+	}
+	f.bits, f.nbits = 0, 0
+	f.state = stEnd
+	return nil
+}
+
+// adler32Update continues an Adler-32 checksum over p.
+func adler32Update(a uint32, p []byte) uint32 {
+	const mod = 65521
+	s1, s2 := a&0xffff, a>>16
+	for len(p) > 0 {
+		n := min(len(p), 5552)
+		for _, b := range p[:n] {
+			s1 += uint32(b)
+			s2 += s1
+		}
+		s1 %= mod
+		s2 %= mod
+		p = p[n:]
+	}
+	return s2<<16 | s1
+}

@@ -1,0 +1,162 @@
+package png
+
+import (
+	"bytes"
+	"compress/zlib"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"testing"
+)
+
+// idatRun wraps a zlib stream in IDAT chunks of the given payload sizes
+// (the rest in the last one), followed by IEND, and returns a reader of it.
+func idatRun(stream []byte, sizes ...int) *idatReader {
+	var b bytes.Buffer
+	for _, n := range sizes {
+		n = min(n, len(stream))
+		writeChunk(&b, "IDAT", stream[:n])
+		stream = stream[n:]
+	}
+	writeChunk(&b, "IDAT", stream)
+	writeChunk(&b, "IEND", nil)
+	r := &idatReader{data: b.Bytes()}
+	if err := r.enter(); err != nil {
+		panic(err)
+	}
+	return r
+}
+
+// inflateAll reads a whole stream with the package's inflater, in reads
+// of n bytes (0: io.ReadAll).
+func inflateAll(r *idatReader, n int) ([]byte, error) {
+	f := newInflater(r, 16<<20)
+	if n == 0 {
+		return io.ReadAll(f)
+	}
+	var out []byte
+	buf := make([]byte, n)
+	for {
+		k, err := f.Read(buf)
+		out = append(out, buf[:k]...)
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+	}
+}
+
+func zlibStream(t testing.TB, data []byte, level int) []byte {
+	var b bytes.Buffer
+	w, err := zlib.NewWriterLevel(&b, level)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(data)
+	w.Close()
+	return b.Bytes()
+}
+
+// testPayloads are data compressing every way: noise (stored blocks at
+// level 0, literals), runs and repeats (long matches, overlapping copies),
+// and more than the window, so matches reach across its slides.
+func testPayloads() map[string][]byte {
+	rng := rand.New(rand.NewPCG(1, 1))
+	noise := make([]byte, 200<<10)
+	for i := range noise {
+		noise[i] = byte(rng.Uint32())
+	}
+	text := bytes.Repeat([]byte("the quick brown fox jumps over the lazy dog 0123456789 "), 5000)
+	runs := make([]byte, 150<<10)
+	for i := range runs {
+		runs[i] = byte(i / 1000)
+	}
+	mixed := append(append(append([]byte{}, text[:70000]...), noise[:40000]...), text[:90000]...)
+	return map[string][]byte{"empty": {}, "one": {7}, "noise": noise, "text": text, "runs": runs, "mixed": mixed}
+}
+
+// The inflater gives compress/zlib's output for streams of every block
+// kind, split into chunks anyhow and read in pieces of any size.
+func TestInflateMatchesZlib(t *testing.T) {
+	for name, data := range testPayloads() {
+		for _, level := range []int{zlib.NoCompression, zlib.HuffmanOnly, zlib.BestSpeed, zlib.DefaultCompression, zlib.BestCompression} {
+			s := zlibStream(t, data, level)
+			for _, split := range [][]int{nil, {1, 1, 1, 5}, {3, 8191, 7, 100000}} {
+				for _, n := range []int{0, 1, 1000, 300000} {
+					got, err := inflateAll(idatRun(s, split...), n)
+					if err != nil {
+						t.Fatalf("%s level %d split %v reads %d: %v", name, level, split, n, err)
+					}
+					if !bytes.Equal(got, data) {
+						t.Fatalf("%s level %d split %v reads %d: %d bytes differ from the %d written", name, level, split, n, len(got), len(data))
+					}
+				}
+			}
+		}
+	}
+}
+
+// Broken streams fail: truncated anywhere, a flipped checksum, a bad
+// header, a distance before the start. (Data after the stream is the
+// decoder's to refuse: TestDecodeErrors.)
+func TestInflateErrors(t *testing.T) {
+	s := zlibStream(t, testPayloads()["mixed"], zlib.DefaultCompression)
+	for _, n := range []int{0, 1, 2, 10, len(s) / 2, len(s) - 4, len(s) - 1} {
+		if _, err := inflateAll(idatRun(s[:n]), 0); err == nil {
+			t.Errorf("truncated to %d of %d bytes: no error", n, len(s))
+		}
+	}
+	bad := bytes.Clone(s)
+	bad[len(bad)-1] ^= 1
+	if _, err := inflateAll(idatRun(bad), 0); err == nil {
+		t.Error("wrong checksum: no error")
+	}
+	bad = bytes.Clone(s)
+	bad[0] = 0x79
+	if _, err := inflateAll(idatRun(bad), 0); err == nil {
+		t.Error("bad header: no error")
+	}
+	// A fixed-Huffman block starting with a match of distance 1.
+	if _, err := inflateAll(idatRun([]byte{0x78, 0x9c, 0x03, 0x02, 0x00}), 0); !errors.Is(err, errDeflate) {
+		t.Errorf("distance before the start: %v", err)
+	}
+}
+
+// FuzzInflate: on any input the inflater agrees with compress/zlib, and
+// never panics.
+func FuzzInflate(f *testing.F) {
+	for _, data := range testPayloads() {
+		for _, level := range []int{0, -2, 1, 9} {
+			s := zlibStream(f, data[:min(len(data), 3000)], level)
+			f.Add(s, uint16(len(s)/3))
+		}
+	}
+	f.Fuzz(func(t *testing.T, s []byte, split uint16) {
+		want, werr := io.ReadAll(func() io.Reader {
+			r, err := zlib.NewReader(bytes.NewReader(s))
+			if err != nil {
+				return errReader{err}
+			}
+			return r
+		}())
+		got, gerr := inflateAll(idatRun(s, int(split)), 0)
+		if errors.Is(gerr, errTooLong) {
+			return // over 16 MiB: a bomb, which the decoder bounds by the image size
+		}
+		if werr == nil && gerr == nil && !bytes.Equal(got, want) {
+			t.Fatalf("inflated %d bytes, zlib %d, and they differ", len(got), len(want))
+		}
+		if werr == nil && gerr != nil && !errors.Is(gerr, errTrailing) {
+			t.Fatalf("zlib inflates %d bytes, we fail: %v", len(want), gerr)
+		}
+		if werr != nil && gerr == nil {
+			t.Fatalf("zlib fails (%v), we inflate %d bytes", werr, len(got))
+		}
+	})
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
