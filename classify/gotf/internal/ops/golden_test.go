@@ -128,14 +128,10 @@ func writeGolden(t *testing.T, c goldenCase, b *graphdef.Builder, fetches []grap
 	}
 }
 
-// interpret runs the builder's nodes in the order they were added, which is
-// a topological order for graphs made with graphdef.Builder.
-func interpret(b *graphdef.Builder, feeds map[string]*classify.Tensor, fetches []graphdef.Output) ([]*classify.Tensor, error) {
-	return interpretRec(b, feeds, fetches, nil)
-}
-
-// interpretRec is interpret calling rec, when not nil, for every node that
-// ran, so that tests can record which ops and dtypes they checked.
+// interpretRec runs the builder's nodes in the order they were added, which
+// is a topological order for graphs made with graphdef.Builder, calling rec,
+// when not nil, for every node that ran, so that tests can record which ops
+// and dtypes they checked.
 func interpretRec(b *graphdef.Builder, feeds map[string]*classify.Tensor, fetches []graphdef.Output, rec func(ranNode)) ([]*classify.Tensor, error) {
 	vals := map[string][]*classify.Tensor{}
 	isConst := map[string]bool{}
