@@ -60,7 +60,9 @@ type OpenOptions struct {
 	Threads int
 	// Signature picks the signature of a SavedModel directory
 	// (serving_default when empty); Inputs and Outputs are then ignored
-	// and Run takes the signature's keys.
+	// and Run takes the signature's keys, unless the SavedModel has no
+	// signature at all: then Inputs and Outputs name its tensors, as for a
+	// frozen graph.
 	Signature string
 	// Tags picks a SavedModel's MetaGraphDef ("serve" when empty).
 	Tags []string

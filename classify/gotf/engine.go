@@ -68,7 +68,7 @@ func (*Engine) Name() string { return EngineName }
 // unsupported node) or classify.ErrInvalidInput (bad opts).
 func (e *Engine) Open(ctx context.Context, path string, opts classify.OpenOptions) (classify.Model, error) {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		sm, err := OpenSavedModel(ctx, path, SavedModelOptions{Tags: opts.Tags, Signature: opts.Signature, Threads: opts.Threads})
+		sm, err := OpenSavedModel(ctx, path, SavedModelOptions{Tags: opts.Tags, Signature: opts.Signature, Threads: opts.Threads, Inputs: opts.Inputs, Outputs: opts.Outputs})
 		if errors.Is(err, savedmodel.ErrNotSavedModel) {
 			return nil, fmt.Errorf("%w; the go engine reads frozen GraphDef files (.pb binary, .pbtxt text) and SavedModel directories", err)
 		}

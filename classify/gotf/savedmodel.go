@@ -44,7 +44,9 @@ type SavedModel struct {
 	mu       sync.Mutex
 	sigs     map[string]*signatureModel
 	selected string
-	closed   atomic.Bool
+	// byTensors: no signature; sigs[""] runs the graph by tensor names.
+	byTensors bool
+	closed    atomic.Bool
 }
 
 var _ classify.Model = (*SavedModel)(nil)
@@ -64,6 +66,11 @@ type SavedModelOptions struct {
 	Signature string
 	// Threads caps the goroutines one Run may use; 0 means GOMAXPROCS.
 	Threads int
+	// Inputs and Outputs name graph tensors ("x", "y:0") to feed and fetch
+	// when the SavedModel has no signature to serve (some TF1 exports):
+	// the model is then run by these names, as a frozen graph is. They are
+	// ignored when it has signatures.
+	Inputs, Outputs []string
 }
 
 // OpenSavedModel loads a SavedModel directory, or the newest version below a
@@ -164,6 +171,9 @@ func openSavedModel(ctx context.Context, dir string, opts SavedModelOptions) (*S
 			outputs = append(outputs, o.Name)
 		}
 	}
+	if len(outputs) == 0 && opts.Signature == "" {
+		return openByTensors(ctx, m, gd, kernels, opts)
+	}
 	written := writtenVariables(gd, outputs)
 	m.writes = len(written) > 0
 	constify(gd, m.vars, written)
@@ -193,6 +203,32 @@ func openSavedModel(ctx context.Context, dir string, opts SavedModelOptions) (*S
 		}
 		m.sigs[key] = sg
 	}
+	return m, nil
+}
+
+// openByTensors serves a SavedModel that has no signature by the tensor
+// names opts gives, with the signature key "" (Info reports no signature and
+// node names, as for a frozen graph).
+func openByTensors(ctx context.Context, m *SavedModel, gd *gpb.GraphDef, kernels map[string]ops.Builder, opts SavedModelOptions) (*SavedModel, error) {
+	if len(opts.Outputs) == 0 {
+		return nil, fmt.Errorf("%w: the SavedModel has no signature to serve: name the tensors to feed and fetch (manifest input/output, classify run --input/--output)", classify.ErrInvalidInput)
+	}
+	s := &savedmodel.Signature{}
+	for _, n := range opts.Inputs {
+		s.Inputs = append(s.Inputs, savedmodel.TensorInfo{Key: n, Name: n})
+	}
+	for _, n := range opts.Outputs {
+		s.Outputs = append(s.Outputs, savedmodel.TensorInfo{Key: n, Name: n})
+	}
+	written := writtenVariables(gd, opts.Outputs)
+	m.writes = len(written) > 0
+	constify(gd, m.vars, written)
+	model, err := loadWith(ctx, gd, classify.OpenOptions{Inputs: opts.Inputs, Outputs: opts.Outputs, Threads: opts.Threads}, loadConfig{fuse: true}, kernels)
+	if err != nil {
+		return nil, err
+	}
+	m.byTensors = true
+	m.sigs[""] = &signatureModel{sig: s, model: model}
 	return m, nil
 }
 
@@ -545,7 +581,9 @@ func (m *SavedModel) Info() classify.ModelInfo {
 	sg := m.sigs[m.selected]
 	info := sg.model.Info()
 	info.Signature = m.selected
-	info.Inputs, info.Outputs = keyInfos(sg.sig.Inputs), keyInfos(sg.sig.Outputs)
+	if !m.byTensors {
+		info.Inputs, info.Outputs = keyInfos(sg.sig.Inputs), keyInfos(sg.sig.Outputs)
+	}
 	info.SavedModel = &classify.SavedModelInfo{
 		Dir:     m.sm.Dir,
 		Version: m.version,

@@ -119,9 +119,11 @@ func open(ctx context.Context, dir string, e Model, engine string, c *classify.C
 	var model classify.Model
 	if e.SavedModel != "" {
 		path := e.SavedModelPath(dir)
-		// A SavedModel is fed and fetched by its signature's keys, so
-		// Inputs and Outputs (node names) do not apply.
-		model, err = eng.Open(ctx, path, classify.OpenOptions{Signature: e.Signature, Tags: e.Tags, Threads: o.Threads})
+		// A SavedModel is fed and fetched by its signature's keys; input
+		// and output are tensor names only for one without signatures,
+		// which the engine then runs by those names.
+		model, err = eng.Open(ctx, path, classify.OpenOptions{Signature: e.Signature, Tags: e.Tags, Threads: o.Threads,
+			Inputs: []string{e.Input}, Outputs: []string{e.Output}})
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil, fmt.Errorf("savedmodel %s does not exist: %w", path, err)
@@ -157,7 +159,7 @@ func check(ctx context.Context, model classify.Model, e Model, names []string) e
 	p := e.Preprocess
 	want := classify.Shape{1, p.Height, p.Width, 3}
 	info := model.Info()
-	if e.SavedModel != "" {
+	if e.SavedModel != "" && info.Signature != "" {
 		if err := checkKeys(info, e); err != nil {
 			return err
 		}
@@ -211,12 +213,10 @@ func check(ctx context.Context, model classify.Model, e Model, names []string) e
 }
 
 // checkKeys validates a SavedModel entry's input and output against the
-// signature the engine serves. Keys are matched exactly: unlike node names,
+// signature the engine serves (a SavedModel served without one, by tensor
+// names, is checked as a graph is). Keys are matched exactly: unlike node names,
 // "x" and "x:0" are different keys.
 func checkKeys(info classify.ModelInfo, e Model) error {
-	if info.Signature == "" {
-		return fmt.Errorf("%w: the %s engine opened %s without a signature, so input and output keys cannot be checked", classify.ErrInvalidGraph, info.Engine, e.SavedModel)
-	}
 	var problems []string
 	for _, f := range [...]struct {
 		what, key string

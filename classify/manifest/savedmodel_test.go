@@ -15,6 +15,7 @@ import (
 	_ "github.com/classifyd/classifyd/classify/engines"
 	"github.com/classifyd/classifyd/classify/manifest"
 	"github.com/classifyd/classifyd/internal/savedmodeltest"
+	"github.com/classifyd/classifyd/savedmodel"
 )
 
 func TestParseSavedModelFields(t *testing.T) {
@@ -221,5 +222,46 @@ func TestReadmeSavedModel(t *testing.T) {
 	}
 	if len(got) != 3 || got[0].Label != "blue" {
 		t.Errorf("a blue input gave %+v, want 3 labels, blue first", got)
+	}
+}
+
+// A SavedModel without signatures (some TF1 exports) is served by the
+// tensor names its entry gives, checked as a graph's node names are; with
+// a wrong name it fails at load naming it.
+func TestLoadSavedModelWithoutSignature(t *testing.T) {
+	withSig := filepath.Join(t.TempDir(), "with")
+	if err := savedmodeltest.MeanRGB(withSig, 3, 3, 10); err != nil {
+		t.Fatal(err)
+	}
+	// The same graph, written again with no SignatureDef.
+	sm, err := savedmodel.Open(withSig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "nosig")
+	if err := savedmodeltest.Write(dir, sm.MetaGraph.GetGraphDef(), nil); err != nil {
+		t.Fatal(err)
+	}
+	labels := writeLabels(t, "red", "green", "blue")
+	e := manifest.Model{Name: "rgb", SavedModel: dir, Labels: labels, Input: "images:0", Output: "probs",
+		Preprocess: classify.Preprocess{CropPixels: 3, Width: 3, Height: 3, Range: []float32{0, 1}}}
+	c := manifest.LoadModel(context.Background(), "", e, manifest.LoadOptions{})
+	if c.Err != nil {
+		t.Fatal(c.Err)
+	}
+	defer c.Model.Close()
+	if c.Info.Signature != "" || c.Info.SavedModel == nil {
+		t.Errorf("Info %+v: want a SavedModel served without a signature", c.Info)
+	}
+	got, err := c.Classify(context.Background(), redPatch(), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0].Label != "red" {
+		t.Errorf("red patch ranked %+v, want red first", got)
+	}
+	e.Output = "nope"
+	if c := manifest.LoadModel(context.Background(), "", e, manifest.LoadOptions{}); c.Err == nil || !strings.Contains(c.Err.Error(), "nope") {
+		t.Errorf("unknown output tensor: err %v, want one naming it", c.Err)
 	}
 }

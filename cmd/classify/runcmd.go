@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/classifyd/classifyd/classify"
 	"github.com/classifyd/classifyd/internal/npy"
@@ -20,7 +21,8 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		sm      savedModelRun
 	)
 	fs := newFlagSet("run", "--graph G --input NAME=FILE.npy [--input ...] --output NODE [--output ...] --outdir DIR\n"+
-		"       classify run --dir D [--tag_set serve] [--signature_def serving_default] --inputs 'k=file.npy[;k2=file2.npy]' [--input_examples 'k=[{\"x\":[1.0]}]'] --outdir DIR", stderr)
+		"       classify run --dir D [--tag_set serve] [--signature_def serving_default] --inputs 'k=file.npy[;k2=file2.npy]' [--input_examples 'k=[{\"x\":[1.0]}]'] --outdir DIR\n"+
+		"       classify run --dir D --input NAME=FILE.npy --output NODE --outdir DIR  (a SavedModel without signatures)", stderr)
 	ef.register(fs)
 	fs.StringVar(&sm.dir, "dir", "", "a SavedModel directory (or a TF Serving base path: the newest version) to run one signature of")
 	fs.StringVar(&sm.tagSet, "tag_set", "", "with --dir: the tag set (comma-separated; default serve)")
@@ -33,14 +35,25 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := parse(fs, args, false); err != nil {
 		return err
 	}
-	if sm.dir != "" {
-		if ef.graph != "" || len(inputs) > 0 || len(outputs) > 0 {
-			return usagef("--dir runs a signature: use --inputs/--input_examples, not --graph/--input/--output")
+	var tags []string
+	switch {
+	case sm.dir != "" && (len(inputs) > 0 || len(outputs) > 0):
+		// A SavedModel without signatures, run by tensor names as a
+		// frozen graph is.
+		if ef.graph != "" || sm.inputs != "" || sm.examples != "" || sm.signature != "" {
+			return usagef("--dir with --input/--output runs a SavedModel without signatures by tensor name: no --graph, --inputs, --input_examples or --signature_def")
+		}
+		ef.graph = sm.dir
+		if sm.tagSet != "" {
+			tags = strings.Split(sm.tagSet, ",")
+		}
+	case sm.dir != "":
+		if ef.graph != "" {
+			return usagef("--dir runs a signature: use --inputs/--input_examples, not --graph")
 		}
 		sm.outdir = outdir
 		return sm.run(ctx, &ef, stdout)
-	}
-	if sm.inputs != "" || sm.examples != "" || sm.tagSet != "" || sm.signature != "" {
+	case sm.inputs != "" || sm.examples != "" || sm.tagSet != "" || sm.signature != "":
 		return usagef("--inputs, --input_examples, --tag_set and --signature_def need --dir")
 	}
 	if err := ef.check(); err != nil {
@@ -59,7 +72,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	m, err := openModel(ctx, &ef, classify.OpenOptions{Outputs: outputs, Inputs: inputs.names()})
+	m, err := openModel(ctx, &ef, classify.OpenOptions{Outputs: outputs, Inputs: inputs.names(), Tags: tags})
 	if err != nil {
 		return err
 	}

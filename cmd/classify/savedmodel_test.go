@@ -9,6 +9,8 @@ import (
 
 	"github.com/classifyd/classifyd/classify"
 	"github.com/classifyd/classifyd/internal/npy"
+	pb "github.com/galeone/tensorflow/tensorflow/go/core/protobuf/for_core_protos_go_proto"
+	"google.golang.org/protobuf/proto"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files of classify show --dir")
@@ -184,5 +186,55 @@ func TestFreeze(t *testing.T) {
 	}
 	if code, _, _ := runCLI(t, "freeze", "--dir", filepath.Join(base, "saved_model_counter"), "--signature_def", "incr_counter", "--out", g); code != exitFail {
 		t.Errorf("freezing incr_counter: exit %d, want %d", code, exitFail)
+	}
+}
+
+// A SavedModel without signatures (TF Serving's TF1 half_plus_two with its
+// SignatureDefs taken out) runs by tensor names with --input/--output; with
+// --inputs it fails saying what is missing.
+func TestRunSavedModelWithoutSignature(t *testing.T) {
+	src := filepath.Join(servingModels(t), "saved_model_half_plus_two_cpu", "00000123")
+	dir := filepath.Join(t.TempDir(), "nosig")
+	if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "saved_model.pb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sm pb.SavedModel
+	if err := proto.Unmarshal(data, &sm); err != nil {
+		t.Fatal(err)
+	}
+	for _, mg := range sm.GetMetaGraphs() {
+		mg.SignatureDef = nil
+	}
+	if data, err = proto.Marshal(&sm); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "saved_model.pb"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	x := filepath.Join(t.TempDir(), "x.npy")
+	if err := npy.WriteFile(x, classify.FromFloat32([]float32{1, 2, 5}, 3, 1)); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	code, _, stderr := runCLI(t, "run", "--dir", dir, "--input", "x="+x, "--output", "y", "--outdir", out)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	y, err := npy.ReadFile(filepath.Join(out, "y.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range []float32{1, 2, 5} {
+		if got := y.Float32s()[i]; got != 0.5*v+2 {
+			t.Errorf("y[%d] = %v, want %v", i, got, 0.5*v+2)
+		}
+	}
+	code, _, stderr = runCLI(t, "run", "--dir", dir, "--inputs", "x="+x, "--outdir", out)
+	if code == exitOK || !strings.Contains(stderr, "signature") {
+		t.Errorf("--inputs on a SavedModel without signatures: exit %d, %s", code, stderr)
 	}
 }
