@@ -348,10 +348,44 @@ func (d *decoder) upsampleRow(c *component, y int, dst []uint8) {
 			dst[k] = uint8((3*int32(r0[i]) + int32(r1[i]) + bias) >> 2)
 		}
 	default:
-		r := c.prow(y / c.fy)
-		for k := range dst {
-			dst[k] = r[(x0+k)/c.fx-c.px0]
+		replicate(dst, c.prow(y / c.fy)[x0/c.fx-c.px0:], c.fx, x0%c.fx)
+	}
+}
+
+// replicate fills dst with each sample of r fx times, the first one fx-skip
+// times (output column x0 is copy skip of sample x0/fx).
+func replicate(dst, r []uint8, fx, skip int) {
+	switch fx {
+	case 1:
+		copy(dst, r)
+		return
+	case 2:
+		k := 0
+		if skip == 1 && len(dst) > 0 {
+			dst[0] = r[0]
+			r = r[1:]
+			k = 1
 		}
+		for ; k+1 < len(dst); k += 2 {
+			v := r[0]
+			r = r[1:]
+			dst[k], dst[k+1] = v, v
+		}
+		if k < len(dst) {
+			dst[k] = r[0]
+		}
+		return
+	}
+	for k := 0; k < len(dst); {
+		n := min(fx-skip, len(dst)-k)
+		v := r[0]
+		r = r[1:]
+		e := dst[k : k+n]
+		for j := range e {
+			e[j] = v
+		}
+		k += n
+		skip = 0
 	}
 }
 
@@ -376,23 +410,40 @@ func (d *decoder) convertRow(out []uint8) {
 		}
 	case ColorYCbCr:
 		yccToRGB(out, r0, r1, r2)
-	case ColorCMYK, ColorYCCK:
-		r3 := d.rowBuf[3]
-		for i := range r0 {
-			c, m, ye := int32(r0[i]), int32(r1[i]), int32(r2[i])
-			if d.hdr.Color == ColorYCCK {
-				yy, cb, cr := c, m-128, ye-128
-				c = 255 - int32(clamp8(yy+(fixR*cr+half)>>16))
-				m = 255 - int32(clamp8(yy+(-fixGb*cb-fixGr*cr+half)>>16))
-				ye = 255 - int32(clamp8(yy+(fixB*cb+half)>>16))
-			}
-			k := int32(r3[i])
-			// Adobe CMYK is stored inverted (255 = no ink), so the
-			// conversion is a product, as djpeg's PPM writer does.
-			out[3*i] = uint8((2*c*k + 255) / 510)
-			out[3*i+1] = uint8((2*m*k + 255) / 510)
-			out[3*i+2] = uint8((2*ye*k + 255) / 510)
-		}
+	case ColorCMYK:
+		cmykToRGB(out, r0, r1, r2, d.rowBuf[3])
+	case ColorYCCK:
+		// YCC to RGB as for a YCbCr file, inverted into CMY in place.
+		yccToRGB(out, r0, r1, r2)
+		cmykToRGBInverted(out, d.rowBuf[3])
+	}
+}
+
+// cmykToRGB converts Adobe CMYK, stored inverted (255 = no ink): the
+// product with K, as djpeg's PPM writer computes it.
+func cmykToRGB(out, c, m, ye, k []uint8) {
+	n := len(c)
+	out, m, ye, k = out[:3*n], m[:n], ye[:n], k[:n]
+	for i := 0; i < n; i++ {
+		kk := 2 * int32(k[i])
+		o := out[3*i : 3*i+3 : 3*i+3]
+		o[0] = uint8((int32(c[i])*kk + 255) / 510)
+		o[1] = uint8((int32(m[i])*kk + 255) / 510)
+		o[2] = uint8((int32(ye[i])*kk + 255) / 510)
+	}
+}
+
+// cmykToRGBInverted is cmykToRGB for a YCCK row already converted to RGB
+// in out: C, M and Y are 255 minus its channels.
+func cmykToRGBInverted(out, k []uint8) {
+	n := len(k)
+	out = out[:3*n]
+	for i := 0; i < n; i++ {
+		kk := 2 * int32(k[i])
+		o := out[3*i : 3*i+3 : 3*i+3]
+		o[0] = uint8(((255-int32(o[0]))*kk + 255) / 510)
+		o[1] = uint8(((255-int32(o[1]))*kk + 255) / 510)
+		o[2] = uint8(((255-int32(o[2]))*kk + 255) / 510)
 	}
 }
 
