@@ -203,10 +203,19 @@ func (d *decoder) convertRows(t *target, my int) {
 		if !d.rowReady(y, my) {
 			break
 		}
+		var rows [4][]uint8
 		for i := 0; i < d.nc; i++ {
-			d.upsampleRow(&d.comps[i], y, d.rowBuf[i])
+			c := &d.comps[i]
+			if c.fx == 1 && c.fy == 1 {
+				// Nothing to upsample: convert from the plane itself.
+				x := g.out.Min.X - c.px0
+				rows[i] = c.prow(y)[x : x+g.out.Dx()]
+				continue
+			}
+			d.upsampleRow(c, y, d.rowBuf[i])
+			rows[i] = d.rowBuf[i]
 		}
-		d.convertRow(img.Pix[t.next*img.Stride : (t.next+1)*img.Stride])
+		d.convertRow(img.Pix[t.next*img.Stride:(t.next+1)*img.Stride], &rows)
 	}
 }
 
@@ -399,8 +408,10 @@ const (
 	half  = 1 << 15
 )
 
-func (d *decoder) convertRow(out []uint8) {
-	r0, r1, r2 := d.rowBuf[0], d.rowBuf[1], d.rowBuf[2]
+// convertRow converts one output row from its components' samples rows[i]
+// (upsampled to the output grid) into out.
+func (d *decoder) convertRow(out []uint8, rows *[4][]uint8) {
+	r0, r1, r2 := rows[0], rows[1], rows[2]
 	switch d.hdr.Color {
 	case ColorGray:
 		copy(out, r0)
@@ -411,11 +422,11 @@ func (d *decoder) convertRow(out []uint8) {
 	case ColorYCbCr:
 		yccToRGB(out, r0, r1, r2)
 	case ColorCMYK:
-		cmykToRGB(out, r0, r1, r2, d.rowBuf[3])
+		cmykToRGB(out, r0, r1, r2, rows[3])
 	case ColorYCCK:
 		// YCC to RGB as for a YCbCr file, inverted into CMY in place.
 		yccToRGB(out, r0, r1, r2)
-		cmykToRGBInverted(out, d.rowBuf[3])
+		cmykToRGBInverted(out, rows[3])
 	}
 }
 
