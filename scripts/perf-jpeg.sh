@@ -1,7 +1,10 @@
 #!/bin/sh
 # perf-jpeg.sh: libjpeg-turbo (tjbench) against imageprep/jpeg on the same
 # 4032x3024 quality-90 4:2:0 photo-like JPEG, at 1/1 and 1/8, in one run so
-# the ratio is measured under the same load. Needs libjpeg-turbo-progs.
+# the ratio is measured under the same load. The last line is a
+# /v1/classify plan (DecodeRegions: an 80 % crop at 1/8 and a 9x9 patch at
+# full resolution in one pass), set against tjbench's 1/8 decode of the
+# whole image. Needs libjpeg-turbo-progs.
 #
 #	scripts/perf-jpeg.sh [file.jpg]
 set -eu
@@ -19,10 +22,12 @@ tj() { tjbench "$f" "$@" -benchtime 3 -warmup 1 -quiet 2>/dev/null | awk -v p="$
 tj1=$(tj)
 tj8=$(tj -scale 1/8)
 
-ours() { JPEG_BENCH_FILE=$f go test -count=1 -run '^$' -bench "Decode/.*/$1\$" -benchtime 3s ./imageprep/jpeg | awk '/ns\/op/ {printf "%.1f", $3/1e6}'; }
-go1=$(ours 1_1)
-go8=$(ours 1_8)
+ours() { JPEG_BENCH_FILE=$f go test -count=1 -run '^$' -bench "$1" -benchtime 3s ./imageprep/jpeg | awk '/ns\/op/ {printf "%.1f", $3/1e6}'; }
+go1=$(ours 'Decode/.*/1_1$')
+go8=$(ours 'Decode/.*/1_8$')
+gor=$(ours 'DecodeRegions/.*/theme\+color$')
 
 printf '%-8s %14s %14s %8s\n' scale "tjbench ms" "ours ms" ratio
 printf '%-8s %14s %14s %8s\n' 1/1 "$tj1" "$go1" "$(echo "$go1 $tj1" | awk '{printf "%.2f", $1/$2}')"
 printf '%-8s %14s %14s %8s\n' 1/8 "$tj8" "$go8" "$(echo "$go8 $tj8" | awk '{printf "%.2f", $1/$2}')"
+printf '%-8s %14s %14s %8s\n' regions "$tj8" "$gor" "$(echo "$gor $tj8" | awk '{printf "%.2f", $1/$2}')"

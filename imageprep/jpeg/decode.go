@@ -8,8 +8,19 @@ import (
 
 // decodeImage runs after readHeaders: it allocates for every option,
 // decodes every scan once and converts each output's reconstructed planes
-// to its pixels.
+// to its pixels. On error the outputs allocated are released.
 func (d *decoder) decodeImage(opts []Options) ([]*Image, error) {
+	imgs, err := d.decodeTargets(opts)
+	if err != nil {
+		for j := range d.targets {
+			d.targets[j].img.Release()
+		}
+		return nil, err
+	}
+	return imgs, nil
+}
+
+func (d *decoder) decodeTargets(opts []Options) ([]*Image, error) {
 	d.targets = make([]target, len(opts))
 	var total int64
 	for i, opt := range opts {
@@ -46,8 +57,8 @@ func (d *decoder) decodeImage(opts []Options) ([]*Image, error) {
 			v := &t.views[i]
 			v.ss = g.ss[i]
 			v.pstr = (g.mx1 - g.mx0) * c.h * v.ss
-			ph := (g.my1 - g.my0) * c.v * v.ss
-			pp := getBytes(v.pstr * ph)
+			v.prows = g.ringRows() * c.v * v.ss
+			pp := getBytes(v.pstr * v.prows)
 			d.byteBufs = append(d.byteBufs, pp)
 			v.plane = *pp
 			v.px0 = g.mx0 * c.h * v.ss
@@ -64,7 +75,12 @@ func (d *decoder) decodeImage(opts []Options) ([]*Image, error) {
 	}
 	for j := range d.targets {
 		t := &d.targets[j]
-		t.colsum = make([]int32, t.g.out.Dx()/2+4)
+		g := &t.g
+		t.colsum = make([]int32, g.out.Dx()/2+4)
+		ow, oh := g.out.Dx(), g.out.Dy()
+		pp := getBytes(ow * oh * g.channels)
+		t.img = &Image{Pix: *pp, Stride: ow * g.channels, Channels: g.channels, Rect: g.out, Header: d.hdr, pooled: pp}
+		t.img.Header.Components = append([]Component(nil), d.hdr.Components...)
 	}
 
 	scans := 0
@@ -111,13 +127,14 @@ func (d *decoder) use(t *target) {
 }
 
 // reconstructTargets reconstructs MCU row my for every output that needs
-// it (streaming).
+// it and converts the output rows it completes (streaming).
 func (d *decoder) reconstructTargets(my int) {
 	for j := range d.targets {
 		t := &d.targets[j]
 		if my >= t.g.my0 && my < t.g.my1 {
 			d.use(t)
 			d.reconstructRow(my)
+			d.convertRows(t, my)
 		}
 	}
 }
@@ -146,6 +163,8 @@ func (d *decoder) storeRange(my int, streaming bool) {
 	}
 }
 
+// finish hands out the outputs; a buffered decode reconstructs and
+// converts them now, MCU row by MCU row through the same planes.
 func (d *decoder) finish(streaming bool) ([]*Image, error) {
 	if !streaming {
 		for i := 0; i < d.nc; i++ {
@@ -156,30 +175,83 @@ func (d *decoder) finish(streaming bool) ([]*Image, error) {
 	}
 	imgs := make([]*Image, len(d.targets))
 	for j := range d.targets {
-		d.use(&d.targets[j])
-		g := &d.g
+		t := &d.targets[j]
 		if !streaming {
-			for my := g.my0; my < g.my1; my++ {
+			d.use(t)
+			for my := t.g.my0; my < t.g.my1; my++ {
 				d.reconstructRow(my)
+				d.convertRows(t, my)
 			}
 		}
-		ow, oh := g.out.Dx(), g.out.Dy()
-		pp := getBytes(ow * oh * g.channels)
-		img := &Image{Pix: *pp, Stride: ow * g.channels, Channels: g.channels, Rect: g.out, Header: d.hdr, pooled: pp}
-		img.Header.Components = append([]Component(nil), d.hdr.Components...)
-		for y := 0; y < oh; y++ {
-			for i := 0; i < d.nc; i++ {
-				d.upsampleRow(&d.comps[i], g.out.Min.Y+y, d.rowBuf[i])
-			}
-			d.convertRow(img.Pix[y*img.Stride : (y+1)*img.Stride])
+		if t.next != t.g.out.Dy() {
+			panic(fmt.Sprintf("jpeg: %d of %d output rows converted", t.next, t.g.out.Dy()))
 		}
-		imgs[j] = img
+		imgs[j] = t.img
 	}
 	return imgs, nil
 }
 
+// convertRows upsamples and converts the output rows of target t (the one
+// in use) whose component rows MCU row my, just reconstructed, completes.
+// The planes hold ringMCURows MCU rows, so each row is converted while its
+// samples are still in cache.
+func (d *decoder) convertRows(t *target, my int) {
+	g := &d.g
+	img := t.img
+	for ; t.next < g.out.Dy(); t.next++ {
+		y := g.out.Min.Y + t.next
+		if !d.rowReady(y, my) {
+			break
+		}
+		var rows [4][]uint8
+		for i := 0; i < d.nc; i++ {
+			c := &d.comps[i]
+			if c.fx == 1 && c.fy == 1 {
+				// Nothing to upsample: convert from the plane itself.
+				x := g.out.Min.X - c.px0
+				rows[i] = c.prow(y)[x : x+g.out.Dx()]
+				continue
+			}
+			d.upsampleRow(c, y, d.rowBuf[i])
+			rows[i] = d.rowBuf[i]
+		}
+		d.convertRow(img.Pix[t.next*img.Stride:(t.next+1)*img.Stride], &rows)
+	}
+}
+
+// rowReady reports whether output row y can be converted once MCU rows up
+// to my are reconstructed: every component row upsampleRow reads for it
+// (its own, and fancy upsampling's neighbour, clamped to the valid rows as
+// prow clamps them) is in the plane. A row the ring no longer holds, or one
+// still missing after the last MCU row, is a bug in the geometry, not bad
+// input: it panics rather than produce wrong pixels.
+func (d *decoder) rowReady(y, my int) bool {
+	g := &d.g
+	for i := 0; i < d.nc; i++ {
+		c := &d.comps[i]
+		rpm := c.v * c.ss
+		lo, hi := y/c.fy, y/c.fy
+		if g.scale < 8 && c.fy == 2 && (c.fx == 1 || c.fx == 2 && c.cw > 2) {
+			// Fancy vertical upsampling: the row above for even y,
+			// below for odd.
+			lo, hi = (y-1)>>1, (y+1)>>1
+		}
+		lo, hi = min(max(lo, 0), c.ch-1), min(max(hi, 0), c.ch-1)
+		if hi >= (my+1)*rpm {
+			if my == g.my1-1 {
+				panic(fmt.Sprintf("jpeg: output row %d needs component row %d past MCU row %d", y, hi, my))
+			}
+			return false
+		}
+		if lo < max(g.my0, my-ringMCURows+1)*rpm {
+			panic(fmt.Sprintf("jpeg: output row %d needs component row %d, out of the ring at MCU row %d", y, lo, my))
+		}
+	}
+	return true
+}
+
 // reconstructRow runs the IDCT of MCU row my over the reconstructed MCU
-// columns into the component planes.
+// columns into the component planes' ring.
 func (d *decoder) reconstructRow(my int) {
 	g := &d.g
 	if my < g.my0 || my >= g.my1 {
@@ -190,7 +262,7 @@ func (d *decoder) reconstructRow(my int) {
 		ss := c.ss
 		for yb := 0; yb < c.v; yb++ {
 			by := my*c.v + yb
-			row := c.plane[((my-g.my0)*c.v+yb)*ss*c.pstr:]
+			row := c.plane[(((my-g.my0)*c.v+yb)*ss%c.prows)*c.pstr:]
 			for bx := g.mx0 * c.h; bx < g.mx1*c.h; bx++ {
 				blk := c.block(bx, by)
 				dst := row[(bx-g.mx0*c.h)*ss:]
@@ -211,7 +283,8 @@ func (d *decoder) reconstructRow(my int) {
 // rows as libjpeg replicates the last one.
 func (c *component) prow(cy int) []uint8 {
 	cy = max(0, min(cy, c.ch-1))
-	return c.plane[(cy-c.py0)*c.pstr : (cy-c.py0+1)*c.pstr]
+	r := (cy - c.py0) % c.prows
+	return c.plane[r*c.pstr : (r+1)*c.pstr]
 }
 
 // upsampleRow fills dst with component c at output row y, columns
@@ -284,10 +357,44 @@ func (d *decoder) upsampleRow(c *component, y int, dst []uint8) {
 			dst[k] = uint8((3*int32(r0[i]) + int32(r1[i]) + bias) >> 2)
 		}
 	default:
-		r := c.prow(y / c.fy)
-		for k := range dst {
-			dst[k] = r[(x0+k)/c.fx-c.px0]
+		replicate(dst, c.prow(y / c.fy)[x0/c.fx-c.px0:], c.fx, x0%c.fx)
+	}
+}
+
+// replicate fills dst with each sample of r fx times, the first one fx-skip
+// times (output column x0 is copy skip of sample x0/fx).
+func replicate(dst, r []uint8, fx, skip int) {
+	switch fx {
+	case 1:
+		copy(dst, r)
+		return
+	case 2:
+		k := 0
+		if skip == 1 && len(dst) > 0 {
+			dst[0] = r[0]
+			r = r[1:]
+			k = 1
 		}
+		for ; k+1 < len(dst); k += 2 {
+			v := r[0]
+			r = r[1:]
+			dst[k], dst[k+1] = v, v
+		}
+		if k < len(dst) {
+			dst[k] = r[0]
+		}
+		return
+	}
+	for k := 0; k < len(dst); {
+		n := min(fx-skip, len(dst)-k)
+		v := r[0]
+		r = r[1:]
+		e := dst[k : k+n]
+		for j := range e {
+			e[j] = v
+		}
+		k += n
+		skip = 0
 	}
 }
 
@@ -301,8 +408,10 @@ const (
 	half  = 1 << 15
 )
 
-func (d *decoder) convertRow(out []uint8) {
-	r0, r1, r2 := d.rowBuf[0], d.rowBuf[1], d.rowBuf[2]
+// convertRow converts one output row from its components' samples rows[i]
+// (upsampled to the output grid) into out.
+func (d *decoder) convertRow(out []uint8, rows *[4][]uint8) {
+	r0, r1, r2 := rows[0], rows[1], rows[2]
 	switch d.hdr.Color {
 	case ColorGray:
 		copy(out, r0)
@@ -312,23 +421,40 @@ func (d *decoder) convertRow(out []uint8) {
 		}
 	case ColorYCbCr:
 		yccToRGB(out, r0, r1, r2)
-	case ColorCMYK, ColorYCCK:
-		r3 := d.rowBuf[3]
-		for i := range r0 {
-			c, m, ye := int32(r0[i]), int32(r1[i]), int32(r2[i])
-			if d.hdr.Color == ColorYCCK {
-				yy, cb, cr := c, m-128, ye-128
-				c = 255 - int32(clamp8(yy+(fixR*cr+half)>>16))
-				m = 255 - int32(clamp8(yy+(-fixGb*cb-fixGr*cr+half)>>16))
-				ye = 255 - int32(clamp8(yy+(fixB*cb+half)>>16))
-			}
-			k := int32(r3[i])
-			// Adobe CMYK is stored inverted (255 = no ink), so the
-			// conversion is a product, as djpeg's PPM writer does.
-			out[3*i] = uint8((2*c*k + 255) / 510)
-			out[3*i+1] = uint8((2*m*k + 255) / 510)
-			out[3*i+2] = uint8((2*ye*k + 255) / 510)
-		}
+	case ColorCMYK:
+		cmykToRGB(out, r0, r1, r2, rows[3])
+	case ColorYCCK:
+		// YCC to RGB as for a YCbCr file, inverted into CMY in place.
+		yccToRGB(out, r0, r1, r2)
+		cmykToRGBInverted(out, rows[3])
+	}
+}
+
+// cmykToRGB converts Adobe CMYK, stored inverted (255 = no ink): the
+// product with K, as djpeg's PPM writer computes it.
+func cmykToRGB(out, c, m, ye, k []uint8) {
+	n := len(c)
+	out, m, ye, k = out[:3*n], m[:n], ye[:n], k[:n]
+	for i := 0; i < n; i++ {
+		kk := 2 * int32(k[i])
+		o := out[3*i : 3*i+3 : 3*i+3]
+		o[0] = uint8((int32(c[i])*kk + 255) / 510)
+		o[1] = uint8((int32(m[i])*kk + 255) / 510)
+		o[2] = uint8((int32(ye[i])*kk + 255) / 510)
+	}
+}
+
+// cmykToRGBInverted is cmykToRGB for a YCCK row already converted to RGB
+// in out: C, M and Y are 255 minus its channels.
+func cmykToRGBInverted(out, k []uint8) {
+	n := len(k)
+	out = out[:3*n]
+	for i := 0; i < n; i++ {
+		kk := 2 * int32(k[i])
+		o := out[3*i : 3*i+3 : 3*i+3]
+		o[0] = uint8(((255-int32(o[0]))*kk + 255) / 510)
+		o[1] = uint8(((255-int32(o[1]))*kk + 255) / 510)
+		o[2] = uint8(((255-int32(o[2]))*kk + 255) / 510)
 	}
 }
 

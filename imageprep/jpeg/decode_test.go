@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"image"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -475,5 +476,67 @@ func TestImageInterface(t *testing.T) {
 		}
 		img.Release()
 		img.Release()
+	}
+}
+
+// TestReplicate checks replication upsampling against its definition,
+// output column x0+k being sample (x0+k)/fx, for every factor and offset.
+func TestReplicate(t *testing.T) {
+	r := make([]uint8, 64)
+	for i := range r {
+		r[i] = uint8(3*i + 1)
+	}
+	for _, fx := range []int{1, 2, 3, 4} {
+		for x0 := 0; x0 < 2*fx; x0++ {
+			for w := 0; w <= 40; w++ {
+				dst := make([]uint8, w)
+				replicate(dst, r[x0/fx:], fx, x0%fx)
+				for k := range dst {
+					if want := r[(x0+k)/fx]; dst[k] != want {
+						t.Fatalf("fx %d x0 %d w %d: dst[%d] = %d, want %d", fx, x0, w, k, dst[k], want)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestCMYKRow checks the CMYK and YCCK row conversions against the
+// per-pixel formulas (YCC to RGB with libjpeg's constants, inverted, then
+// the product with K as djpeg's PPM writer does), on every row length up
+// to 70 so that the AVX2 colour kernel's tail is covered too.
+func TestCMYKRow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 2))
+	for n := 1; n <= 70; n++ {
+		var rows [4][]uint8
+		for i := range rows {
+			rows[i] = make([]uint8, n)
+			for j := range rows[i] {
+				rows[i][j] = uint8(rng.Uint32())
+			}
+		}
+		for _, ycck := range []bool{false, true} {
+			out := make([]uint8, 3*n)
+			if ycck {
+				yccToRGB(out, rows[0], rows[1], rows[2])
+				cmykToRGBInverted(out, rows[3])
+			} else {
+				cmykToRGB(out, rows[0], rows[1], rows[2], rows[3])
+			}
+			for i := 0; i < n; i++ {
+				c, m, ye := int32(rows[0][i]), int32(rows[1][i]), int32(rows[2][i])
+				if ycck {
+					yy, cb, cr := c, m-128, ye-128
+					c = 255 - int32(clamp8(yy+(fixR*cr+half)>>16))
+					m = 255 - int32(clamp8(yy+(-fixGb*cb-fixGr*cr+half)>>16))
+					ye = 255 - int32(clamp8(yy+(fixB*cb+half)>>16))
+				}
+				k := int32(rows[3][i])
+				want := [3]uint8{uint8((2*c*k + 255) / 510), uint8((2*m*k + 255) / 510), uint8((2*ye*k + 255) / 510)}
+				if got := [3]uint8(out[3*i : 3*i+3]); got != want {
+					t.Fatalf("ycck %v n %d pixel %d: %v, want %v", ycck, n, i, got, want)
+				}
+			}
+		}
 	}
 }

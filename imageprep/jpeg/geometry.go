@@ -22,6 +22,16 @@ type geometry struct {
 	channels   int
 }
 
+// ringMCURows is the height of the component planes in MCU rows. Output
+// rows are converted as soon as the MCU rows they need are reconstructed,
+// and an output row needs component rows of at most two adjacent MCU rows:
+// fancy upsampling's context row above or below crosses into the previous
+// or the next MCU row, never both (decoder.rowReady checks it).
+const ringMCURows = 2
+
+// ringRows is the number of MCU rows a plane holds.
+func (g *geometry) ringRows() int { return min(ringMCURows, g.my1-g.my0) }
+
 // targetBytes is what one output costs beyond the shared coefficients.
 func (g *geometry) targetBytes() int64 { return g.planeBytes + g.pixBytes + g.rowBytes }
 
@@ -83,7 +93,7 @@ func newGeometry(h *Header, scale int, region image.Rectangle) (geometry, error)
 			rows = c.V
 		}
 		g.coefBytes += int64(mcusX*c.H) * int64(rows) * 128
-		g.planeBytes += int64((g.mx1-g.mx0)*c.H*ss) * int64((g.my1-g.my0)*c.V*ss)
+		g.planeBytes += int64((g.mx1-g.mx0)*c.H*ss) * int64(g.ringRows()*c.V*ss)
 	}
 	g.pixBytes = int64(g.out.Dx()) * int64(g.out.Dy()) * int64(g.channels)
 	g.rowBytes = int64(g.out.Dx())*int64(nc) + (int64(g.out.Dx())/2+4)*4

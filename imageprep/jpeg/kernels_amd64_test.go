@@ -203,7 +203,7 @@ func firstDiff(a, b []uint8) int {
 func newTestComponent(fx, fy, cw, ch, pstr, px0 int) *component {
 	c := new(component)
 	c.fx, c.fy, c.cw, c.ch, c.pstr, c.px0 = fx, fy, cw, ch, pstr, px0
-	c.plane = make([]uint8, pstr*ch)
+	c.plane, c.prows = make([]uint8, pstr*ch), ch
 	return c
 }
 

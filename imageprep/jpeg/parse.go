@@ -51,10 +51,13 @@ type view struct {
 	ss     int // IDCT output size: 8, 4, 2 or 1
 	fx, fy int // upsampling factors to the output grid
 	cw, ch int // valid samples of the component at this scale
-	plane  []uint8
-	pstr   int // plane stride
-	px0    int // component x of plane column 0
-	py0    int // component y of plane row 0
+	// The plane is a ring of ringMCURows MCU rows: component row cy is
+	// plane row (cy-py0) % prows.
+	plane []uint8
+	pstr  int // plane stride
+	prows int // plane rows
+	px0   int // component x of plane column 0
+	py0   int // component y of plane row 0
 }
 
 // target is one requested output of DecodeRegions.
@@ -63,6 +66,8 @@ type target struct {
 	views  [4]view
 	rowBuf [4][]uint8
 	colsum []int32
+	img    *Image
+	next   int // output rows converted so far
 }
 
 // scanInfo is a parsed SOS header.
