@@ -338,14 +338,20 @@ func run(a *A, b *PackedB, c []float32, ldc int, ep *Epilogue, m0, m1 int) {
 func block(kern *Kernel, m, k int, a []float32, lda int, b *PackedB, c []float32, ldc int, ep *Epilogue, s *scratch, taps *int, ntaps int) {
 	mr, nr, n := kern.MR, kern.NR, b.N
 	kp := k * ntaps * nr // elements of one packed panel
+	// Tiles of equal height: 49 rows as 10+10+10+10+9, not 4x12+1, whose
+	// one-row tile would cost nearly as much as a full one.
+	if m <= 0 {
+		return
+	}
+	step := (m + (m+mr-1)/mr - 1) / ((m + mr - 1) / mr)
 	for j0 := 0; j0 < n; j0 += nr {
 		cols := min(nr, n-j0)
 		bp := &s.c[0] // any valid pointer when the kernel reads nothing
 		if kp > 0 {
 			bp = &b.data[j0/nr*kp]
 		}
-		for i := 0; i < m; i += mr {
-			rows := min(mr, m-i)
+		for i := 0; i < m; i += step {
+			rows := min(step, m-i)
 			fn := kern.fns[rows]
 			ap := &s.c[0]
 			if k > 0 {
