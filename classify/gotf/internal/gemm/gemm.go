@@ -280,10 +280,16 @@ func Gemm(threads int, a *A, b *PackedB, c []float32, ldc int, ep *Epilogue) err
 }
 
 // Parallel splits [0, n) into up to workers contiguous ranges and calls f
-// on each, concurrently; the last range runs on the calling goroutine,
-// which saves one goroutine hand-off. It returns when all calls have.
+// on each, concurrently, on the package's persistent workers (workers.go);
+// the last range runs on the calling goroutine, which saves one hand-off.
+// It returns when all calls have. Safe for concurrent use; f must not
+// panic.
 func Parallel(workers, n int, f func(lo, hi int)) {
 	workers = max(1, min(workers, n))
+	if workers == 1 {
+		f(0, n)
+		return
+	}
 	per := (n + workers - 1) / workers
 	var wg sync.WaitGroup
 	for lo := 0; lo < n; lo += per {
@@ -293,10 +299,7 @@ func Parallel(workers, n int, f func(lo, hi int)) {
 			break
 		}
 		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f(lo, hi)
-		}()
+		dispatch(task{f: f, lo: lo, hi: hi, wg: &wg})
 	}
 	wg.Wait()
 }
