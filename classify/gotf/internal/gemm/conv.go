@@ -166,21 +166,25 @@ func flat(threads int, x []float32, g *ConvGeom, b *PackedB, y []float32, ep *Ep
 	// that a B panel is reused across them.
 	per := max(kern.MR, blockRows(kern.MR, kt*ntaps))
 	units := (mv + per - 1) / per
+	np := (n + kern.NR - 1) / kern.NR
+	nu := 1 // column groups
 	work := func(u0, u1 int) {
 		s := scratchPool.Get().(*scratch)
 		defer scratchPool.Put(s)
 		s.c = grow(s.c, kern.MR*kern.NR)
 		for u := u0; u < u1; u++ {
-			bi, r0 := u/units, u%units*per
+			um, un := u/nu, u%nu
+			bi, r0 := um/units, um%units*per
 			r1 := min(mv, r0+per)
 			a := xp[(bi*hp*wp+r0)*c:]
-			block(kern, r1-r0, kt, a, c, b, yv[(bi*mv+r0)*n:], n, ep, s, &taps[0], ntaps)
+			blockCols(kern, r1-r0, kt, a, c, b, yv[(bi*mv+r0)*n:], n, ep, s, &taps[0], ntaps, un*np/nu, (un+1)*np/nu)
 		}
 	}
-	if w := workersFor(threads, g.N*g.OH*g.OW, n, kt*ntaps, g.N*units); w == 1 {
+	if w := workersFor(threads, g.N*g.OH*g.OW, n, kt*ntaps, g.N*units*np); w == 1 {
 		work(0, g.N*units)
 	} else {
-		Parallel(w, g.N*units, work)
+		nu = columnGroups(g.N*units, np, w)
+		Parallel(w, g.N*units*nu, work)
 	}
 	if wp != g.OW {
 		for bi := 0; bi < g.N; bi++ {

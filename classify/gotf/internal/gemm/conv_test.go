@@ -57,6 +57,7 @@ func TestConvAgainstNaive(t *testing.T) {
 		{2, 15, 15, 24, 3, 3, 2, 1, 0, 0, 0, 0, 48}, // stride 2 VALID (Inception's reductions)
 		{2, 15, 14, 32, 1, 1, 2, 1, 0, 0, 0, 0, 64}, // 1x1 stride 2, odd height, batch 2
 		{1, 12, 12, 16, 3, 3, 1, 1, 0, 0, 0, 0, 20}, // VALID stride 1: no copy of the input
+		{1, 7, 7, 128, 3, 3, 1, 1, 1, 1, 1, 1, 256}, // 7x7 with two workers: split over column groups
 	}
 	for _, kern := range Kernels() {
 		for gi, q := range geoms {
