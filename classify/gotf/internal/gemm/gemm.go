@@ -250,6 +250,11 @@ func workersFor(threads, m, n, k, units int) int {
 // Gemm computes C = epilogue(A·B) for the M×N matrix C with row stride ldc,
 // using up to threads goroutines. ep may be nil (no bias, no activation).
 func Gemm(threads int, a *A, b *PackedB, c []float32, ldc int, ep *Epilogue) error {
+	return gemm(threads, a, b, c, ldc, ep, nil)
+}
+
+// gemm is Gemm with an optional residual tail (GemmResidual).
+func gemm(threads int, a *A, b *PackedB, c []float32, ldc int, ep *Epilogue, rs *residual) error {
 	m, k, n := a.M, b.K, b.N
 	if m == 0 || n == 0 {
 		return nil
@@ -270,18 +275,18 @@ func Gemm(threads int, a *A, b *PackedB, c []float32, ldc int, ep *Epilogue) err
 	panels, np := (m+mr-1)/mr, (n+nr-1)/nr
 	workers := workersFor(threads, m, n, k, panels*np)
 	if workers == 1 {
-		run(a, b, c, ldc, ep, 0, m, 0, np)
+		run(a, b, c, ldc, ep, rs, 0, m, 0, np)
 		return nil
 	}
 	nu := columnGroups(panels, np, workers)
 	Parallel(workers, panels*nu, func(u0, u1 int) {
 		if nu == 1 {
-			run(a, b, c, ldc, ep, u0*mr, min(m, u1*mr), 0, np)
+			run(a, b, c, ldc, ep, rs, u0*mr, min(m, u1*mr), 0, np)
 			return
 		}
 		for u := u0; u < u1; u++ {
 			um, un := u/nu, u%nu
-			run(a, b, c, ldc, ep, um*mr, min(m, (um+1)*mr), un*np/nu, (un+1)*np/nu)
+			run(a, b, c, ldc, ep, rs, um*mr, min(m, (um+1)*mr), un*np/nu, (un+1)*np/nu)
 		}
 	})
 	return nil
@@ -325,7 +330,7 @@ func Parallel(workers, n int, f func(lo, hi int)) {
 
 // run computes rows m0..m1 of C, column panels p0..p1, on the calling
 // goroutine.
-func run(a *A, b *PackedB, c []float32, ldc int, ep *Epilogue, m0, m1, p0, p1 int) {
+func run(a *A, b *PackedB, c []float32, ldc int, ep *Epilogue, rs *residual, m0, m1, p0, p1 int) {
 	kern := b.kern
 	mr, nr, k, n := kern.MR, kern.NR, b.K, b.N
 	var plain Epilogue
@@ -351,6 +356,9 @@ func run(a *A, b *PackedB, c []float32, ldc int, ep *Epilogue, m0, m1, p0, p1 in
 			ap = s.a
 		}
 		blockCols(kern, be-bm, k, ap, lda, b, c[bm*ldc:], ldc, ep, s, &oneTap[0], 1, p0, p1)
+		if rs != nil {
+			rs.apply(c[bm*ldc:], ldc, bm, be, min(n, p0*nr), min(n, p1*nr))
+		}
 	}
 }
 
