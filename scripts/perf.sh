@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
-# Speed side by side, in one run on this machine (issue 2, "Done when"): the
-# pure-Go engine (`classify bench`) against TensorFlow.js on XNNPACK/wasm
-# (../shared/oracle/bench) and ONNX Runtime with its MLAS kernels
-# (../shared/oracle/ort), on MobileNet v1 0.25/128 batch 1 and on the
-# eight-convolution stack of cmd/benchgraph, at 1 and 2 threads. The engines
-# take turns (A B C A B C ..., the order reversed every round) so that the
-# noise of a shared machine falls on all of them alike; each figure is the
-# median over ROUNDS rounds of the per-round median of RUNS runs.
+# Speed side by side, in one run on this machine (issues 2 and 10, "Done
+# when"): the pure-Go engine (`classify bench`) against ONNX Runtime with its
+# MLAS kernels (../shared/oracle/ort) and, on MobileNet v1, TensorFlow.js on
+# XNNPACK/wasm (../shared/oracle/bench). Workloads: MobileNet v1 0.25/128
+# batch 1, the eight-convolution stack of cmd/benchgraph, and cmd/benchgraph's
+# random-weight ResNet-50 v1 (224), Inception v3 (299) and MobileNet v2 1.0
+# (224) at batch 1 and 8; each at 1 and 2 threads. Before timing, every
+# network's logits from both engines are compared (max |go-ort| / max |ort|
+# at most TOL, default 1e-5); a disagreement stops the script. The engines
+# take turns (A B A B ..., the order reversed every round) so that the noise
+# of a shared machine falls on all of them alike; each figure is the median
+# over ROUNDS rounds of the per-round median of RUNS runs (NET_RUNS for the
+# real-size networks).
 #
-#   scripts/perf.sh                       # RUNS=50 ROUNDS=3 THREADS="1 2"
-#   RUNS=20 ROUNDS=1 scripts/perf.sh      # quicker, noisier
+#   scripts/perf.sh                              # RUNS=50 NET_RUNS=10 ROUNDS=3 THREADS="1 2", ~15 min
+#   RUNS=20 NET_RUNS=5 ROUNDS=1 scripts/perf.sh  # quicker, noisier
+#   NETS="resnet50" BATCHES=1 scripts/perf.sh    # a subset ("" for none)
 #
-# Prints a markdown table (for the README's performance section) and then
+# Prints markdown tables (for the README's performance section) and then
 # the raw lines each tool printed. Needs go, node and npm. The oracle is
 # ORACLE_DIR (default ../shared/oracle next to the repository), the graphs
 # TEST_MODELS_DIR (default ../shared/models).
@@ -21,8 +27,12 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 oracle="${ORACLE_DIR:-$root/../shared/oracle}"
 models="${TEST_MODELS_DIR:-$root/../shared/models}"
 runs="${RUNS:-50}"
+net_runs="${NET_RUNS:-10}"
 rounds="${ROUNDS:-3}"
 threads="${THREADS:-1 2}"
+nets="${NETS-resnet50 inception_v3 mobilenet_v2}"
+batches="${BATCHES:-1 8}"
+tol="${TOL:-1e-5}"
 
 mobilenet="$models/mobilenet_v1_0.25_128/frozen_graph.pb"
 mn_in="$root/testdata/models/mobilenet/input/grace_hopper.npy"
@@ -37,11 +47,18 @@ done
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cd "$root"
-echo "perf.sh: building classify and the conv stack" >&2
+echo "perf.sh: building classify and the benchmark graphs" >&2
 go build -o "$work/classify" ./cmd/classify
-go run ./cmd/benchgraph -out "$work" >/dev/null
+go build -o "$work/benchgraph" ./cmd/benchgraph
+"$work/benchgraph" -out "$work" -nets "$(tr ' ' , <<<"convstack $nets")" -batches "${batches// /,}" >/dev/null
 stack="$work/convstack.pb"
 st_in="$work/convstack_input.npy"
+netjobs=()
+for n in $nets; do
+	for b in $batches; do
+		netjobs+=("${n}_b$b")
+	done
+done
 
 # measure WORKLOAD THREADS ENGINE COMMAND...: runs one benchmark and appends
 # "workload threads engine ms flops" to $work/results and its line to $work/raw.
@@ -73,18 +90,38 @@ measure() {
 	}' <<<"$line" >>"$work/results"
 }
 
-go_bench() { # GRAPH INPUT OUTPUT THREADS
-	"$work/classify" bench --graph "$1" --input "input=$2" --output "$3" --runs "$runs" --threads "$4"
+go_bench() { # GRAPH INPUT OUTPUT THREADS [RUNS [WARMUP]]
+	"$work/classify" bench --graph "$1" --input "input=$2" --output "$3" --runs "${5:-$runs}" --warmup "${6:-5}" --threads "$4"
 }
-ort_bench() { # GRAPH INPUT OUTPUT THREADS
-	"$oracle/ort" "$1" --input "input=$2" --output "$3" --runs "$runs" --threads "$4"
+ort_bench() { # GRAPH INPUT OUTPUT THREADS [RUNS]
+	"$oracle/ort" "$1" --input "input=$2" --output "$3" --runs "${5:-$runs}" --threads "$4"
 }
+
+# Agreement first: the timings below mean nothing for a wrong answer.
+for w in "${netjobs[@]}"; do
+	"$work/classify" run --graph "$work/$w.pb" --input "input=$work/${w}_input.npy" --output logits --outdir "$work/go_$w" >/dev/null
+	"$oracle/ort" "$work/$w.pb" --input "input=$work/${w}_input.npy" --output logits --out "$work/ort_$w.npy" >/dev/null
+	if ! line="$("$work/benchgraph" -compare "$work/go_$w/logits.npy,$work/ort_$w.npy" -tol "$tol" 2>&1)"; then
+		echo "perf.sh: $w: gotf and ONNX Runtime disagree: $line" >&2
+		exit 1
+	fi
+	echo "$w logits: $line" >>"$work/agree"
+	echo "  $w logits: $line" >&2
+	rm -rf "$work/go_$w" "$work/ort_$w.npy"
+done
 
 for ((r = 1; r <= rounds; r++)); do
 	echo "perf.sh: round $r of $rounds" >&2
 	jobs=(go wasm ort go_stack ort_stack)
+	for w in "${netjobs[@]}"; do
+		jobs+=("go:$w" "ort:$w")
+	done
 	if ((r % 2 == 0)); then
-		jobs=(ort_stack go_stack ort wasm go)
+		for ((i = 0, j = ${#jobs[@]} - 1; i < j; i++, j--)); do
+			tmp="${jobs[i]}"
+			jobs[i]="${jobs[j]}"
+			jobs[j]="$tmp"
+		done
 	fi
 	for t in $threads; do
 		for j in "${jobs[@]}"; do
@@ -94,6 +131,8 @@ for ((r = 1; r <= rounds; r++)); do
 			ort) measure mobilenet "$t" ort ort_bench "$mobilenet" "$mn_in" "$mn_out" "$t" ;;
 			go_stack) measure convstack "$t" go go_bench "$stack" "$st_in" output "$t" ;;
 			ort_stack) measure convstack "$t" ort ort_bench "$stack" "$st_in" output "$t" ;;
+			go:*) measure "${j#go:}" "$t" go go_bench "$work/${j#go:}.pb" "$work/${j#go:}_input.npy" output "$t" "$net_runs" 3 ;;
+			ort:*) measure "${j#ort:}" "$t" ort ort_bench "$work/${j#ort:}.pb" "$work/${j#ort:}_input.npy" output "$t" "$net_runs" ;;
 			esac
 		done
 	done
@@ -102,9 +141,9 @@ done
 cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
 isa="$(grep -m1 '^flags' /proc/cpuinfo | grep -o -w -e avx512f -e avx2 -e fma | sort -u | tr '\n' ' ')"
 echo
-echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') at commit $(git rev-parse --short HEAD 2>/dev/null || echo '?') on $(nproc) cores of ${cpu:-an unknown CPU} (${isa% }), $(go version | cut -d' ' -f3), with \`scripts/perf.sh\` (RUNS=$runs ROUNDS=$rounds): median ms per run, batch 1."
+echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') at commit $(git rev-parse --short HEAD 2>/dev/null || echo '?') on $(nproc) cores of ${cpu:-an unknown CPU} (${isa% }), $(go version | cut -d' ' -f3), with \`scripts/perf.sh\` (RUNS=$runs NET_RUNS=$net_runs ROUNDS=$rounds): median ms per run (one run is one batch)."
 echo
-awk -v rounds="$rounds" '
+awk -v threads="$threads" '
 function median(key,   n, i, j, v, tmp) {
 	n = split(vals[key], v, " ")
 	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] + 0 < v[i] + 0) { tmp = v[i]; v[i] = v[j]; v[j] = tmp }
@@ -114,33 +153,58 @@ function ratio(a, b) { return (a == "" || b == "" || b + 0 == 0) ? "–" : sprin
 function gfl(f, ms) { return (f + 0 > 0 && ms != "") ? sprintf("%.1f", f / ms / 1e6) : "?" }
 function verdict(x, op, want) {
 	if (x == "–") return ""
-	return ((op == ">=" && x + 0 >= want) || (op == "<=" && x + 0 <= want)) ? " ✓" : " ✗"
+	return ((op == ">=" && x + 0 >= want) || (op == "<=" && x + 0 <= want) || (op == "<" && x + 0 < want)) ? " ✓" : " ✗"
+}
+function label(w,   b) {
+	if (w == "mobilenet") return "MobileNet v1 0.25/128"
+	if (w == "convstack") return "8 x conv 3x3 56x56x64"
+	b = w; sub(/.*_b/, "", b); sub(/_b[0-9]+$/, "", w)
+	w = (w == "resnet50") ? "ResNet-50 v1 224" : (w == "inception_v3") ? "Inception v3 299" : (w == "mobilenet_v2") ? "MobileNet v2 1.0 224" : w
+	return w ", batch " b
 }
 {
 	key = $1 " " $2 " " $3
 	vals[key] = vals[key] " " $4
 	if ($5 + 0 > 0) flops[$1] = $5
-	if (!seen[$1 " " $2]++) order[++n] = $1 " " $2
+	if (!seen[$1]++) order[++n] = $1
 }
 END {
-	print "| workload | threads | classify (Go) ms | Go GFLOP/s | TF.js wasm ms | ONNX Runtime ms | ORT GFLOP/s | wasm ÷ Go (want ≥ 10) | Go ÷ ORT time (want ≤ 3) | Go ÷ ORT GFLOP/s (want ≥ 0.5) |"
-	print "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+	nt = split(threads, ts, " ")
+	print "| workload | threads | gotf ms | gotf GFLOP/s | ONNX Runtime ms | ORT GFLOP/s | TF.js wasm ms | gotf ÷ ORT time (want ≤ 0.9; MobileNet v1 < 1) |"
+	print "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 	for (i = 1; i <= n; i++) {
-		split(order[i], k, " ")
-		w = k[1]; t = k[2]
-		g = median(w " " t " go"); a = median(w " " t " wasm"); o = median(w " " t " ort")
-		f = flops[w]
-		vw = ratio(a, g); vt = ratio(g, o); vg = ratio(o, g)
-		sw = (w == "mobilenet") ? vw verdict(vw, ">=", 10) : "–"
-		st = (w == "mobilenet") ? vt verdict(vt, "<=", 3) : vt
-		sg = (w == "convstack") ? vg verdict(vg, ">=", 0.5) : vg
-		printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", \
-			(w == "mobilenet" ? "MobileNet v1 0.25/128" : "8 x conv 3x3 56x56x64"), t, g, gfl(f, g), \
-			(a == "" ? "–" : a), o, gfl(f, o), sw, st, sg
+		w = order[i]
+		for (q = 1; q <= nt; q++) {
+			t = ts[q]
+			g = median(w " " t " go"); a = median(w " " t " wasm"); o = median(w " " t " ort")
+			vt = ratio(g, o)
+			printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", label(w), t, g, gfl(flops[w], g), o, gfl(flops[w], o), \
+				(a == "" ? "–" : a), vt verdict(vt, (w == "mobilenet") ? "<" : "<=", (w == "mobilenet") ? 1 : 0.9)
+		}
+	}
+	if (nt >= 2) {
+		t1 = ts[1]; t2 = ts[nt]
+		print ""
+		printf "| workload | gotf %s → %s threads (want ≥ 1.7) | ONNX Runtime %s → %s threads |\n", t1, t2, t1, t2
+		print "| --- | ---: | ---: |"
+		for (i = 1; i <= n; i++) {
+			w = order[i]
+			sg = ratio(median(w " " t1 " go"), median(w " " t2 " go"))
+			so = ratio(median(w " " t1 " ort"), median(w " " t2 " ort"))
+			printf "| %s | %s | %s |\n", label(w), sg (w == "mobilenet" || w == "convstack" ? "" : verdict(sg, ">=", 1.7)), so
+		}
 	}
 }' "$work/results"
 echo
-echo "GFLOP/s use the FLOPs \`classify show\` reports for the graph, for every engine alike. TensorFlow.js's wasm backend has no thread setting here: it runs single-threaded at both thread counts. ONNX Runtime runs with --threads T (intra-op threads); classify bench --threads T also sets GOMAXPROCS=T."
+echo "GFLOP/s use the FLOPs \`classify show\` reports for the graph (2 per multiply-add), for every engine alike. TensorFlow.js's wasm backend has no thread setting here: it runs single-threaded at both thread counts. ONNX Runtime runs with --threads T (intra-op threads); classify bench --threads T also sets GOMAXPROCS=T."
+if [[ -s "$work/agree" ]]; then
+	echo
+	echo "Agreement of the logits with ONNX Runtime before timing:"
+	echo
+	echo '```'
+	cat "$work/agree"
+	echo '```'
+fi
 echo
 echo '```'
 cat "$work/raw"

@@ -68,7 +68,58 @@ func (g *graph) fuse(outputs []ref) int {
 			count++
 		}
 	}
+	for _, n := range append([]*node(nil), g.nodes...) {
+		if f.fuseAdd(n) {
+			count++
+		}
+	}
 	return count
+}
+
+// fuseAdd extends a _FusedConv2D without activation whose only consumer is
+// an Add/AddV2 of another tensor (ResNet's shortcut), and that Add's
+// activation if it has one, to grappler's BiasAdd,Add[,activation] form:
+// the addend is summed in the convolution's write-back instead of two more
+// passes over the activation.
+func (f *fuser) fuseAdd(n *node) bool {
+	if n.op != "_FusedConv2D" || len(n.in) != 3 {
+		return false
+	}
+	if ops := n.attr["fused_ops"].GetList().GetS(); len(ops) != 1 || string(ops[0]) != "BiasAdd" {
+		return false
+	}
+	add, ok := f.sole(n)
+	if !ok || (add.op != "Add" && add.op != "AddV2") || !isFloat(add) || f.highUsers[add] > 0 {
+		return false
+	}
+	o, ok := other(add, n)
+	if !ok || o.n.isConst() {
+		return false
+	}
+	last, act := add, (*node)(nil)
+	if next, ok := f.sole(add); ok && fusedActivations[next.op] && isFloat(next) && len(next.in) == 1 && next.in[0].n == add && next.in[0].idx == 0 {
+		last, act = next, next
+	}
+	attr := merge(n.attr, nil)
+	fusedOps := []string{"BiasAdd", "Add"}
+	if act != nil {
+		fusedOps = append(fusedOps, act.op)
+		if act.op == "LeakyRelu" {
+			attr["leakyrelu_alpha"] = act.attr["alpha"]
+		}
+	}
+	attr["fused_ops"] = strs(fusedOps...)
+	attr["num_args"] = integer(2)
+	ctrl := append(append([]*node(nil), n.ctrl...), add.ctrl...)
+	if act != nil {
+		ctrl = append(ctrl, act.ctrl...)
+	}
+	in := []ref{n.in[0], n.in[1], n.in[2], o}
+	last.op = "_FusedConv2D"
+	last.attr = withDefaults("_FusedConv2D", attr)
+	last.in = in
+	last.ctrl = ctrl
+	return true
 }
 
 // absorbPad folds a zero Pad of the spatial dimensions that only feeds a

@@ -95,6 +95,23 @@ func TestFusion(t *testing.T) {
 			a := b.Op("Add", "add", []O{m, b.Const("add/b", randTensor(15, 3))}, nil)
 			return []string{string(m), string(a)}
 		}, map[string]int{"_FusedConv2D": 1, "Mul": 0, "Add": 1}},
+		{"residual: 1x1 conv, FusedBatchNormV3, AddV2, Relu", classify.Shape{2, 6, 5, 4}, func(b *graphdef.Builder, x O) []string {
+			y := fusedBatchNorm(b, "FusedBatchNormV3", "bn", conv(b, "conv", x, 24, 1, 1, 4, 4, 1, "SAME"), 4, 40)
+			return []string{string(b.Op("Relu", "relu", []O{b.Op("AddV2", "add", []O{x, y}, nil)}, nil))}
+		}, map[string]int{"_FusedConv2D": 1, "FusedBatchNormV3": 0, "AddV2": 0, "Relu": 0}},
+		{"residual: 3x3 conv, BiasAdd, Add, no activation", classify.Shape{1, 6, 6, 3}, func(b *graphdef.Builder, x O) []string {
+			y := b.Op("BiasAdd", "bias", []O{conv(b, "conv", x, 25, 3, 3, 3, 3, 1, "SAME"), b.Const("bias/b", randTensor(26, 3))}, nil)
+			return []string{string(b.Op("Add", "add", []O{y, x}, nil))}
+		}, map[string]int{"_FusedConv2D": 1, "BiasAdd": 0, "Add": 0}},
+		{"residual: broadcast addend, Relu6", classify.Shape{2, 4, 4, 3}, func(b *graphdef.Builder, x O) []string {
+			m := b.Op("Mean", "mean", []O{x, b.ConstI32("mean/axes", []int32{1, 2}, 2)}, graphdef.Attrs{"keep_dims": true})
+			y := b.Op("BiasAdd", "bias", []O{conv(b, "conv", x, 27, 1, 1, 3, 3, 1, "SAME"), b.Const("bias/b", randTensor(28, 3))}, nil)
+			return []string{string(b.Op("Relu6", "relu6", []O{b.Op("AddV2", "add", []O{y, m}, nil)}, nil))}
+		}, map[string]int{"_FusedConv2D": 1, "AddV2": 0, "Relu6": 0}},
+		{"residual: 1x1 conv, LeakyRelu", classify.Shape{3, 5, 5, 6}, func(b *graphdef.Builder, x O) []string {
+			y := b.Op("BiasAdd", "bias", []O{conv(b, "conv", x, 29, 1, 1, 6, 6, 1, "VALID"), b.Const("bias/b", randTensor(30, 6))}, nil)
+			return []string{string(b.Op("LeakyRelu", "leaky", []O{b.Op("AddV2", "add", []O{y, x}, nil)}, graphdef.Attrs{"alpha": float32(0.2)}))}
+		}, map[string]int{"_FusedConv2D": 1, "AddV2": 0, "LeakyRelu": 0}},
 		{"two consumers: no fusion", classify.Shape{1, 4, 4, 2}, func(b *graphdef.Builder, x O) []string {
 			cv := conv(b, "conv", x, 16, 1, 1, 2, 3, 1, "SAME")
 			a := b.Op("BiasAdd", "bias", []O{cv, b.Const("b", randTensor(17, 3))}, nil)

@@ -6,9 +6,16 @@
 // writes DIR/convstack.pb, a stack of eight 3x3 convolutions 56x56x64→64
 // (SAME, bias, ReLU; Conv2D+BiasAdd+Relu as TensorFlow would freeze them),
 // input "input" [1,56,56,64], output node "output", and
-// DIR/convstack_input.npy. Compare an engine with ONNX Runtime on it:
+// DIR/convstack_input.npy; and for each real-size network (ResNet-50 v1,
+// Inception v3, MobileNet v2 1.0; see nets.go) and batch B of -batches,
+// DIR/NET_bB.pb (input "input" [B,S,S,3], outputs "logits" and "output",
+// the softmax) with DIR/NET_bB_input.npy. -nets picks a subset. Compare an
+// engine with ONNX Runtime on them:
 //
 //	../shared/oracle/ort DIR/convstack.pb --input input=DIR/convstack_input.npy --output output --runs 20 --threads 1
+//
+// With -compare GOT.npy,WANT.npy it instead prints how far two results
+// differ (max |got-want| / max |want|) and fails above -tol.
 package main
 
 import (
@@ -18,6 +25,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/classifyd/classifyd/classify"
 	"github.com/classifyd/classifyd/internal/graphdef"
@@ -25,9 +35,29 @@ import (
 )
 
 func main() {
-	out := flag.String("out", ".", "directory to write convstack.pb and convstack_input.npy into")
+	out := flag.String("out", ".", "directory to write the graphs and their inputs into")
+	nets := flag.String("nets", "convstack,resnet50,inception_v3,mobilenet_v2", "comma-separated graphs to write")
+	batches := flag.String("batches", "1,8", "comma-separated batch sizes of the real-size networks")
+	compare := flag.String("compare", "", "GOT.npy,WANT.npy: report their relative difference instead of writing graphs")
+	tol := flag.Float64("tol", 1e-5, "with -compare: the largest max|got-want|/max|want| that passes")
 	flag.Parse()
-	if err := write(*out); err != nil {
+	if *compare != "" {
+		if err := compareFiles(*compare, *tol); err != nil {
+			fmt.Fprintln(os.Stderr, "benchgraph:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	var bs []int
+	for _, f := range strings.Split(*batches, ",") {
+		b, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || b < 1 {
+			fmt.Fprintf(os.Stderr, "benchgraph: bad batch %q\n", f)
+			os.Exit(2)
+		}
+		bs = append(bs, b)
+	}
+	if err := write(*out, strings.Split(*nets, ","), bs); err != nil {
 		fmt.Fprintln(os.Stderr, "benchgraph:", err)
 		os.Exit(1)
 	}
@@ -77,15 +107,89 @@ func uniform(r *rand.Rand, lo, hi float32, shape ...int) *classify.Tensor {
 	return t
 }
 
-func write(dir string) error {
+// write writes the named graphs (convstack and/or Nets) into dir, each
+// network at every batch.
+func write(dir string, names []string, batches []int) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	if err := ConvStack().WriteFile(filepath.Join(dir, "convstack.pb")); err != nil {
-		return fmt.Errorf("write convstack.pb: %w", err)
-	}
-	if err := npy.WriteFile(filepath.Join(dir, "convstack_input.npy"), ConvStackInput()); err != nil {
-		return fmt.Errorf("write convstack_input.npy: %w", err)
+	for _, name := range names {
+		name = strings.TrimSpace(name)
+		if name == "convstack" {
+			if err := ConvStack().WriteFile(filepath.Join(dir, "convstack.pb")); err != nil {
+				return fmt.Errorf("write convstack.pb: %w", err)
+			}
+			if err := npy.WriteFile(filepath.Join(dir, "convstack_input.npy"), ConvStackInput()); err != nil {
+				return fmt.Errorf("write convstack_input.npy: %w", err)
+			}
+			continue
+		}
+		i := slices.IndexFunc(Nets, func(n Net) bool { return n.Name == name })
+		if i < 0 {
+			return fmt.Errorf("unknown graph %q (have convstack%s)", name, netNames())
+		}
+		for _, b := range batches {
+			stem := fmt.Sprintf("%s_b%d", name, b)
+			if err := Nets[i].Build(b).WriteFile(filepath.Join(dir, stem+".pb")); err != nil {
+				return fmt.Errorf("write %s.pb: %w", stem, err)
+			}
+			if err := npy.WriteFile(filepath.Join(dir, stem+"_input.npy"), NetInput(Nets[i], b)); err != nil {
+				return fmt.Errorf("write %s_input.npy: %w", stem, err)
+			}
+		}
 	}
 	return nil
+}
+
+func netNames() string {
+	var s string
+	for _, n := range Nets {
+		s += ", " + n.Name
+	}
+	return s
+}
+
+// compareFiles prints max|got-want|/max|want| of two float32 .npy files
+// of one shape and fails when it exceeds tol.
+func compareFiles(pair string, tol float64) error {
+	files := strings.Split(pair, ",")
+	if len(files) != 2 {
+		return fmt.Errorf("-compare wants GOT.npy,WANT.npy, got %q", pair)
+	}
+	got, err := npy.ReadFile(files[0])
+	if err != nil {
+		return err
+	}
+	want, err := npy.ReadFile(files[1])
+	if err != nil {
+		return err
+	}
+	rel, err := relDiff(got, want)
+	if err != nil {
+		return err
+	}
+	lo, hi := slices.Min(want.Float32s()), slices.Max(want.Float32s())
+	fmt.Printf("relative difference %.3g (max |got-want| / max |want|, tolerance %.3g) over %d values in [%.3g, %.3g]\n", rel, tol, want.Len(), lo, hi)
+	if !(rel <= tol) {
+		return fmt.Errorf("%s differs from %s by %.3g relative, above %.3g", files[0], files[1], rel, tol)
+	}
+	return nil
+}
+
+// relDiff is max|got-want| / max|want| over two float32 tensors of the same
+// number of elements (ORT drops no dimension but may write 2-D as 2-D).
+func relDiff(got, want *classify.Tensor) (float64, error) {
+	g, w := got.Float32s(), want.Float32s()
+	if g == nil || w == nil || len(g) != len(w) {
+		return 0, fmt.Errorf("cannot compare %v %v with %v %v", got.DType, got.Shape, want.DType, want.Shape)
+	}
+	var diff, scale float64
+	for i := range w {
+		diff = max(diff, math.Abs(float64(g[i])-float64(w[i])))
+		scale = max(scale, math.Abs(float64(w[i])))
+	}
+	if scale == 0 {
+		return diff, nil
+	}
+	return diff / scale, nil
 }

@@ -2,21 +2,25 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/classifyd/classifyd/classify"
+	"github.com/classifyd/classifyd/classify/gotf"
 	"github.com/classifyd/classifyd/internal/npy"
 )
 
 func TestWriteDeterministic(t *testing.T) {
 	dirs := []string{t.TempDir(), t.TempDir()}
 	for _, d := range dirs {
-		if err := write(d); err != nil {
+		if err := write(d, []string{"convstack", "mobilenet_v2"}, []int{1, 2}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for _, f := range []string{"convstack.pb", "convstack_input.npy"} {
+	for _, f := range []string{"convstack.pb", "convstack_input.npy", "mobilenet_v2_b1.pb", "mobilenet_v2_b2.pb", "mobilenet_v2_b2_input.npy"} {
 		t.Run(f, func(t *testing.T) {
 			a, err := os.ReadFile(filepath.Join(dirs[0], f))
 			if err != nil {
@@ -37,6 +41,77 @@ func TestWriteDeterministic(t *testing.T) {
 	}
 	if want := []int{1, 56, 56, 64}; !in.Shape.Equal(want) {
 		t.Errorf("input shape %v, want %v", in.Shape, want)
+	}
+	in, err = npy.ReadFile(filepath.Join(dirs[0], "mobilenet_v2_b2_input.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []int{2, 224, 224, 3}; !in.Shape.Equal(want) {
+		t.Errorf("mobilenet_v2 batch-2 input shape %v, want %v", in.Shape, want)
+	}
+	if err := write(t.TempDir(), []string{"vgg16"}, []int{1}); err == nil {
+		t.Error("write of an unknown graph succeeded")
+	}
+}
+
+// TestNets checks each network's architecture: its layer counts, and its
+// multiply-adds as the engine counts them against the published figures
+// (ResNet-50 3.9 G, Inception v3 5.7 G, MobileNet v2 0.30 G), and that it
+// runs to a softmax whose logits are neither constant nor huge.
+func TestNets(t *testing.T) {
+	tests := []struct {
+		name          string
+		conv, dw, cat int
+		gmacs         float64
+	}{
+		{"resnet50", 53, 0, 0, 3.87},
+		{"inception_v3", 94, 0, 15, 5.71},
+		{"mobilenet_v2", 35, 17, 0, 0.30},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			n := Nets[i]
+			if n.Name != tc.name {
+				t.Fatalf("Nets[%d] is %s", i, n.Name)
+			}
+			gd := n.Build(1).GraphDef()
+			count := map[string]int{}
+			for _, nd := range gd.GetNode() {
+				count[nd.GetOp()]++
+			}
+			if count["Conv2D"] != tc.conv || count["DepthwiseConv2dNative"] != tc.dw || count["ConcatV2"] != tc.cat {
+				t.Errorf("Conv2D %d, depthwise %d, ConcatV2 %d; want %d, %d, %d", count["Conv2D"], count["DepthwiseConv2dNative"], count["ConcatV2"], tc.conv, tc.dw, tc.cat)
+			}
+			if count["FusedBatchNormV3"] != tc.conv+tc.dw {
+				t.Errorf("%d batch norms for %d convolutions", count["FusedBatchNormV3"], tc.conv+tc.dw)
+			}
+			m, err := gotf.OpenGraph(context.Background(), gd, classify.OpenOptions{Outputs: []string{"logits", "output"}, Threads: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			if g := float64(m.Info().FLOPs) / 2e9; math.Abs(g-tc.gmacs) > 0.02*tc.gmacs {
+				t.Errorf("%.3f G multiply-adds, want %.2f", g, tc.gmacs)
+			}
+			if testing.Short() {
+				return
+			}
+			out, err := m.Run(context.Background(), map[string]*classify.Tensor{"input": NetInput(n, 1)}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			logits := out[0].Float32s()
+			lo, hi := logits[0], logits[0]
+			for _, v := range logits {
+				lo, hi = min(lo, v), max(hi, v)
+			}
+			if !(hi-lo > 0.5 && hi < 50 && lo > -50) {
+				t.Errorf("logits span [%g, %g]: want a spread of a few units", lo, hi)
+			}
+			if want := []int{1, 1000}; !out[1].Shape.Equal(want) {
+				t.Errorf("output shape %v, want %v", out[1].Shape, want)
+			}
+		})
 	}
 }
 

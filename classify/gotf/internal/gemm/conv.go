@@ -3,6 +3,7 @@ package gemm
 import (
 	"fmt"
 	"math"
+	"sync"
 )
 
 // ConvGeom is the geometry of an NHWC convolution whose filter is B
@@ -39,6 +40,23 @@ func Conv(threads int, x []float32, g *ConvGeom, b *PackedB, y []float32, ep *Ep
 	if g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.OH == g.H && g.OW == g.W {
 		return Gemm(threads, &A{M: m, Data: x, Stride: g.C}, b, y, b.N, ep)
 	}
+	if g.KH == 1 && g.KW == 1 && g.PT == 0 && g.PL == 0 && (g.OH-1)*g.SH < g.H && (g.OW-1)*g.SW < g.W {
+		// A strided 1x1 convolution reads a subsample of the pixels:
+		// copied out, it is a plain GEMM with full tiles.
+		return subsampled(threads, x, g, b, y, ep)
+	}
+	if g.SH == 1 && g.SW == 1 {
+		return flat(threads, x, g, b, y, ep)
+	}
+	if g.PT > 0 || g.PL > 0 || (g.OH-1)*g.SH+(g.KH-1)*g.DH >= g.H || (g.OW-1)*g.SW+(g.KW-1)*g.DW >= g.W {
+		// Zero-padded once, every window lies inside: no pixel needs an
+		// im2col gather.
+		buf := bufPool.Get().(*fbuf)
+		defer bufPool.Put(buf)
+		var pg ConvGeom
+		x, pg = padInput(buf, x, g, 1)
+		g = &pg
+	}
 	rows := g.N * g.OH
 	workers := workersFor(threads, m, b.N, k, rows)
 	if workers == 1 {
@@ -48,6 +66,133 @@ func Conv(threads int, x []float32, g *ConvGeom, b *PackedB, y []float32, ep *Ep
 	Parallel(workers, rows, func(r0, r1 int) {
 		convRows(x, g, b, y, ep, r0, r1)
 	})
+	return nil
+}
+
+// fbuf is a pooled scratch slice for padded inputs and virtual outputs.
+type fbuf struct{ a, b []float32 }
+
+var bufPool = sync.Pool{New: func() any { return new(fbuf) }}
+
+// padInput copies x into buf.a zero-padded so that every window of g lies
+// inside, its width rounded up to a multiple of align, and returns the
+// copy with its geometry (no padding).
+func padInput(buf *fbuf, x []float32, g *ConvGeom, align int) ([]float32, ConvGeom) {
+	c := g.C
+	hp := (g.OH-1)*g.SH + (g.KH-1)*g.DH + 1
+	wp := (g.OW-1)*g.SW + (g.KW-1)*g.DW + 1
+	wp = (wp + align - 1) / align * align
+	buf.a = grow(buf.a, g.N*hp*wp*c)
+	xp := buf.a
+	for bi := 0; bi < g.N; bi++ {
+		for r := 0; r < hp; r++ {
+			dst := xp[(bi*hp+r)*wp*c : (bi*hp+r+1)*wp*c]
+			iy := r - g.PT
+			if iy < 0 || iy >= g.H {
+				clear(dst)
+				continue
+			}
+			// Columns [c0, c1) of the padded row come from the input.
+			c0 := min(g.PL, wp)
+			c1 := min(wp, g.PL+g.W)
+			clear(dst[:c0*c])
+			src := x[((bi*g.H+iy)*g.W+c0-g.PL)*c:]
+			copy(dst[c0*c:c1*c], src[:(c1-c0)*c])
+			clear(dst[c1*c:])
+		}
+	}
+	pg := *g
+	pg.H, pg.W, pg.PT, pg.PL = hp, wp, 0, 0
+	return xp, pg
+}
+
+// subsampled runs a strided 1x1 convolution as a GEMM over the pixels it
+// reads, copied together.
+func subsampled(threads int, x []float32, g *ConvGeom, b *PackedB, y []float32, ep *Epilogue) error {
+	c := g.C
+	m := g.N * g.OH * g.OW
+	buf := bufPool.Get().(*fbuf)
+	defer bufPool.Put(buf)
+	buf.a = grow(buf.a, m*c)
+	a := buf.a
+	for bi := 0; bi < g.N; bi++ {
+		for oy := 0; oy < g.OH; oy++ {
+			row := x[((bi*g.H+oy*g.SH)*g.W)*c:]
+			dst := a[((bi*g.OH+oy)*g.OW)*c:]
+			for ox := 0; ox < g.OW; ox++ {
+				copy(dst[ox*c:(ox+1)*c], row[ox*g.SW*c:ox*g.SW*c+c])
+			}
+		}
+	}
+	return Gemm(threads, &A{M: m, Data: a, Stride: c}, b, y, b.N, ep)
+}
+
+// flat runs a stride-1 convolution over the zero-padded input (Hp x Wp)
+// as one implicit GEMM per image whose rows are the virtual pixels
+// p = oy*Wp + ox: row p of A starts at pixel p of the padded image and the
+// taps are fixed offsets from it, so consecutive output rows share tiles
+// and no tile is cut at a row's end. The Wp-OW virtual pixels past each
+// row's end are computed and dropped (copied out only when Wp > OW).
+func flat(threads int, x []float32, g *ConvGeom, b *PackedB, y []float32, ep *Epilogue) error {
+	buf := bufPool.Get().(*fbuf)
+	defer bufPool.Put(buf)
+	xp, pg := x, *g
+	if g.PT > 0 || g.PL > 0 || (g.OH-1)+(g.KH-1)*g.DH+1 != g.H || (g.OW-1)+(g.KW-1)*g.DW+1 != g.W {
+		xp, pg = padInput(buf, x, g, 1)
+	}
+	c, n, kern := g.C, b.N, b.kern
+	hp, wp := pg.H, pg.W
+	mv := (g.OH-1)*wp + g.OW // virtual rows of one image
+	yv := y
+	if wp != g.OW {
+		buf.b = grow(buf.b, g.N*mv*n)
+		yv = buf.b
+	}
+	ntaps, kt := g.KH*g.KW, c
+	if g.DW == 1 {
+		ntaps, kt = g.KH, g.KW*c
+	}
+	taps := make([]int, ntaps)
+	for t := range taps {
+		ky, kx := t/(ntaps/g.KH), t%(ntaps/g.KH)
+		taps[t] = (ky*g.DH*wp + kx*g.DW) * c
+	}
+	var plain Epilogue
+	if ep == nil {
+		plain = Epilogue{bias: zeros(n), lo: float32(math.Inf(-1)), hi: float32(math.Inf(1))}
+		ep = &plain
+	}
+	// A unit is a run of rows of one image; several MR panels each so
+	// that a B panel is reused across them.
+	per := max(kern.MR, blockRows(kern.MR, kt*ntaps))
+	units := (mv + per - 1) / per
+	np := (n + kern.NR - 1) / kern.NR
+	nu := 1 // column groups
+	work := func(u0, u1 int) {
+		s := scratchPool.Get().(*scratch)
+		defer scratchPool.Put(s)
+		s.c = grow(s.c, kern.MR*kern.NR)
+		for u := u0; u < u1; u++ {
+			um, un := u/nu, u%nu
+			bi, r0 := um/units, um%units*per
+			r1 := min(mv, r0+per)
+			a := xp[(bi*hp*wp+r0)*c:]
+			blockCols(kern, r1-r0, kt, a, c, b, yv[(bi*mv+r0)*n:], n, ep, s, &taps[0], ntaps, un*np/nu, (un+1)*np/nu)
+		}
+	}
+	if w := workersFor(threads, g.N*g.OH*g.OW, n, kt*ntaps, g.N*units*np); w == 1 {
+		work(0, g.N*units)
+	} else {
+		nu = columnGroups(g.N*units, np, w)
+		Parallel(w, g.N*units*nu, work)
+	}
+	if wp != g.OW {
+		for bi := 0; bi < g.N; bi++ {
+			for oy := 0; oy < g.OH; oy++ {
+				copy(y[((bi*g.OH+oy)*g.OW)*n:((bi*g.OH+oy+1)*g.OW)*n], yv[(bi*mv+oy*wp)*n:])
+			}
+		}
+	}
 	return nil
 }
 

@@ -250,6 +250,11 @@ func workersFor(threads, m, n, k, units int) int {
 // Gemm computes C = epilogue(A·B) for the M×N matrix C with row stride ldc,
 // using up to threads goroutines. ep may be nil (no bias, no activation).
 func Gemm(threads int, a *A, b *PackedB, c []float32, ldc int, ep *Epilogue) error {
+	return gemm(threads, a, b, c, ldc, ep, nil)
+}
+
+// gemm is Gemm with an optional residual tail (GemmResidual).
+func gemm(threads int, a *A, b *PackedB, c []float32, ldc int, ep *Epilogue, rs *residual) error {
 	m, k, n := a.M, b.K, b.N
 	if m == 0 || n == 0 {
 		return nil
@@ -266,24 +271,49 @@ func Gemm(threads int, a *A, b *PackedB, c []float32, ldc int, ep *Epilogue) err
 	if ep != nil && len(ep.bias) < n {
 		return fmt.Errorf("gemm: epilogue made for %d columns, need %d", len(ep.bias), n)
 	}
-	mr := b.kern.MR
-	panels := (m + mr - 1) / mr
-	workers := workersFor(threads, m, n, k, panels)
+	mr, nr := b.kern.MR, b.kern.NR
+	panels, np := (m+mr-1)/mr, (n+nr-1)/nr
+	workers := workersFor(threads, m, n, k, panels*np)
 	if workers == 1 {
-		run(a, b, c, ldc, ep, 0, m)
+		run(a, b, c, ldc, ep, rs, 0, m, 0, np)
 		return nil
 	}
-	Parallel(workers, panels, func(p0, p1 int) {
-		run(a, b, c, ldc, ep, p0*mr, min(m, p1*mr))
+	nu := columnGroups(panels, np, workers)
+	Parallel(workers, panels*nu, func(u0, u1 int) {
+		if nu == 1 {
+			run(a, b, c, ldc, ep, rs, u0*mr, min(m, u1*mr), 0, np)
+			return
+		}
+		for u := u0; u < u1; u++ {
+			um, un := u/nu, u%nu
+			run(a, b, c, ldc, ep, rs, um*mr, min(m, (um+1)*mr), un*np/nu, (un+1)*np/nu)
+		}
 	})
 	return nil
 }
 
+// columnGroups is how many groups of B's np column panels parallel work
+// is split into besides its mu row units: one while the rows alone give
+// every worker several units, else enough groups for about four units a
+// worker (ResNet's 7x7 layers have 5 row panels but 64 column panels).
+func columnGroups(mu, np, workers int) int {
+	if mu >= 4*workers {
+		return 1
+	}
+	return max(1, min(np, (4*workers+mu-1)/mu))
+}
+
 // Parallel splits [0, n) into up to workers contiguous ranges and calls f
-// on each, concurrently; the last range runs on the calling goroutine,
-// which saves one goroutine hand-off. It returns when all calls have.
+// on each, concurrently, on the package's persistent workers (workers.go);
+// the last range runs on the calling goroutine, which saves one hand-off.
+// It returns when all calls have. Safe for concurrent use; f must not
+// panic.
 func Parallel(workers, n int, f func(lo, hi int)) {
 	workers = max(1, min(workers, n))
+	if workers == 1 {
+		f(0, n)
+		return
+	}
 	per := (n + workers - 1) / workers
 	var wg sync.WaitGroup
 	for lo := 0; lo < n; lo += per {
@@ -293,16 +323,14 @@ func Parallel(workers, n int, f func(lo, hi int)) {
 			break
 		}
 		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f(lo, hi)
-		}()
+		dispatch(task{f: f, lo: lo, hi: hi, wg: &wg})
 	}
 	wg.Wait()
 }
 
-// run computes rows m0..m1 of C on the calling goroutine.
-func run(a *A, b *PackedB, c []float32, ldc int, ep *Epilogue, m0, m1 int) {
+// run computes rows m0..m1 of C, column panels p0..p1, on the calling
+// goroutine.
+func run(a *A, b *PackedB, c []float32, ldc int, ep *Epilogue, rs *residual, m0, m1, p0, p1 int) {
 	kern := b.kern
 	mr, nr, k, n := kern.MR, kern.NR, b.K, b.N
 	var plain Epilogue
@@ -327,7 +355,10 @@ func run(a *A, b *PackedB, c []float32, ldc int, ep *Epilogue, m0, m1 int) {
 			a.Src.Rows(bm, be, s.a)
 			ap = s.a
 		}
-		block(kern, be-bm, k, ap, lda, b, c[bm*ldc:], ldc, ep, s, &oneTap[0], 1)
+		blockCols(kern, be-bm, k, ap, lda, b, c[bm*ldc:], ldc, ep, s, &oneTap[0], 1, p0, p1)
+		if rs != nil {
+			rs.apply(c[bm*ldc:], ldc, bm, be, min(n, p0*nr), min(n, p1*nr))
+		}
 	}
 }
 
@@ -336,16 +367,27 @@ func run(a *A, b *PackedB, c []float32, ldc int, ep *Epilogue, m0, m1 int) {
 // Column panels are the outer loop: a B micro-panel stays in L1 while the
 // block's rows of A (in L2) pass over it.
 func block(kern *Kernel, m, k int, a []float32, lda int, b *PackedB, c []float32, ldc int, ep *Epilogue, s *scratch, taps *int, ntaps int) {
+	blockCols(kern, m, k, a, lda, b, c, ldc, ep, s, taps, ntaps, 0, (b.N+kern.NR-1)/kern.NR)
+}
+
+// blockCols is block for column panels p0..p1 of b only.
+func blockCols(kern *Kernel, m, k int, a []float32, lda int, b *PackedB, c []float32, ldc int, ep *Epilogue, s *scratch, taps *int, ntaps int, p0, p1 int) {
 	mr, nr, n := kern.MR, kern.NR, b.N
 	kp := k * ntaps * nr // elements of one packed panel
-	for j0 := 0; j0 < n; j0 += nr {
+	// Tiles of equal height: 49 rows as 10+10+10+10+9, not 4x12+1, whose
+	// one-row tile would cost nearly as much as a full one.
+	if m <= 0 {
+		return
+	}
+	step := (m + (m+mr-1)/mr - 1) / ((m + mr - 1) / mr)
+	for j0 := p0 * nr; j0 < min(n, p1*nr); j0 += nr {
 		cols := min(nr, n-j0)
 		bp := &s.c[0] // any valid pointer when the kernel reads nothing
 		if kp > 0 {
 			bp = &b.data[j0/nr*kp]
 		}
-		for i := 0; i < m; i += mr {
-			rows := min(mr, m-i)
+		for i := 0; i < m; i += step {
+			rows := min(step, m-i)
 			fn := kern.fns[rows]
 			ap := &s.c[0]
 			if k > 0 {
@@ -362,8 +404,9 @@ func block(kern *Kernel, m, k int, a []float32, lda int, b *PackedB, c []float32
 		}
 	}
 	if ep.act == ActElu || ep.act == ActLeakyRelu {
+		c0, c1 := min(n, p0*nr), min(n, p1*nr)
 		for r := 0; r < m; r++ {
-			ep.post(c[r*ldc : r*ldc+n])
+			ep.post(c[r*ldc+c0 : r*ldc+c1])
 		}
 	}
 }

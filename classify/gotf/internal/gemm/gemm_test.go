@@ -67,7 +67,10 @@ func (s *rowSource) Rows(m0, m1 int, dst []float32) {
 
 func TestKernelsAgainstNaive(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	sizes := [][3]int{{1, 1, 1}, {12, 32, 8}, {13, 33, 7}, {6, 16, 1}, {5, 3, 2}, {64, 64, 64}, {49, 17, 100}, {100, 70, 3}, {3, 200, 41}, {37, 8, 0}}
+	sizes := [][3]int{{1, 1, 1}, {12, 32, 8}, {13, 33, 7}, {6, 16, 1}, {5, 3, 2}, {64, 64, 64}, {49, 17, 100}, {100, 70, 3}, {3, 200, 41}, {37, 8, 0},
+		// Few row panels, many column panels, big enough for two workers:
+		// the work is split over column groups too.
+		{20, 200, 600}, {49, 300, 150}}
 	for r := 1; r <= 13; r++ {
 		sizes = append(sizes, [3]int{r, 40, 9})
 	}

@@ -119,10 +119,32 @@ func (a *convAttrs) outDim(in, k, stride, dil, eb, ea int) int {
 
 // fusedAttrs reads a grappler-fused node's fused_ops into an activation.
 func fusedAttrs(n *Node) (gemm.Act, float32, error) {
-	ops := n.Strings("fused_ops")
-	if na := n.Int("num_args", 1); na != 1 || len(ops) == 0 || ops[0] != "BiasAdd" || len(ops) > 2 {
-		return 0, 0, fmt.Errorf("node %q (%s): %w: fused_ops %v with num_args %d (supported: BiasAdd[,Relu|Relu6|Elu|LeakyRelu])", n.Name, n.Op, classify.ErrUnsupportedOp, ops, na)
+	act, alpha, add, err := fusedAttrsAdd(n)
+	if err == nil && add {
+		return 0, 0, fmt.Errorf("node %q (%s): %w: fused_ops %v (a residual Add only after a convolution)", n.Name, n.Op, classify.ErrUnsupportedOp, n.Strings("fused_ops"))
 	}
+	return act, alpha, err
+}
+
+// fusedAttrsAdd is fusedAttrs also accepting grappler's residual form
+// BiasAdd,Add[,activation] with num_args 2 (bias, then the addend).
+func fusedAttrsAdd(n *Node) (act gemm.Act, alpha float32, add bool, err error) {
+	ops := n.Strings("fused_ops")
+	add = len(ops) > 1 && ops[1] == "Add"
+	args := 1
+	if add {
+		args = 2
+		ops = append(ops[:1:1], ops[2:]...)
+	}
+	if na := n.Int("num_args", 1); na != int64(args) || len(ops) == 0 || ops[0] != "BiasAdd" || len(ops) > 2 {
+		return 0, 0, false, fmt.Errorf("node %q (%s): %w: fused_ops %v with num_args %d (supported: BiasAdd[,Add][,Relu|Relu6|Elu|LeakyRelu])", n.Name, n.Op, classify.ErrUnsupportedOp, n.Strings("fused_ops"), na)
+	}
+	act, alpha, err = fusedAct(n, ops)
+	return act, alpha, add, err
+}
+
+// fusedAct maps the activation after BiasAdd in ops (if any).
+func fusedAct(n *Node, ops []string) (gemm.Act, float32, error) {
 	if len(ops) == 1 {
 		return gemm.ActNone, 0, nil
 	}
@@ -205,6 +227,11 @@ type conv2D struct {
 	fshape classify.Shape
 	ep     *gemm.Epilogue // constant bias (or none when not fused), or nil
 	runs   sync.Pool      // *convRun
+	// add marks grappler's BiasAdd,Add[,act] form: input 3 is added to
+	// the convolution before act (ep is then linear, post has act).
+	add   bool
+	post  *gemm.Epilogue
+	addOp Op // AddV2, for an addend that broadcasts
 }
 
 // convRun is one run's scratch, pooled so that steady-state runs allocate
@@ -215,23 +242,29 @@ type convRun struct {
 }
 
 func buildConv2D(n *Node, consts []*classify.Tensor, fused bool) (Op, error) {
-	want := 2
-	if fused {
-		want = 3
-	}
-	if len(consts) != want {
-		return nil, n.Errorf("%d inputs, want %d", len(consts), want)
-	}
 	attrs, err := parseConvAttrs(n)
 	if err != nil {
 		return nil, err
 	}
 	op := &conv2D{node: n, attrs: attrs, fused: fused}
 	op.runs.New = func() any { return new(convRun) }
+	want := 2
 	if fused {
-		if op.act, op.alpha, err = fusedAttrs(n); err != nil {
+		want = 3
+		if op.act, op.alpha, op.add, err = fusedAttrsAdd(n); err != nil {
 			return nil, err
 		}
+	}
+	if op.add {
+		want = 4
+		op.post = gemm.NewEpilogue(nil, 0, op.act, op.alpha)
+		op.act, op.alpha = gemm.ActNone, 0
+		if op.addOp, err = newBinary(&addSpec)(&Node{Name: n.Name, Op: "AddV2", NumInputs: 2}, nil); err != nil {
+			return nil, err
+		}
+	}
+	if len(consts) != want {
+		return nil, n.Errorf("%d inputs, want %d", len(consts), want)
 	}
 	if f := consts[1]; f != nil {
 		if f.DType != classify.Float32 || len(f.Shape) != 4 {
@@ -300,10 +333,63 @@ func (op *conv2D) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, erro
 		ep = &r.ep
 	}
 	cg := gemm.ConvGeom{N: g.n, H: g.h, W: g.w, C: g.c, KH: kh, KW: kw, SH: g.sh, SW: g.sw, DH: g.dh, DW: g.dw, PT: g.pt, PL: g.pl, OH: g.oh, OW: g.ow}
+	if op.add {
+		return op.runAdd(ctx, in[3], x, &cg, pb, ep)
+	}
 	if err := gemm.Conv(ctx.Workers(), x, &cg, pb, y, ep); err != nil {
 		return nil, fmt.Errorf("node %q (%s): %w", n.Name, n.Op, err)
 	}
 	return []*classify.Tensor{out}, nil
+}
+
+// runAdd is Run for the residual form: act(conv(x) + bias + r). An addend
+// of the output's shape is added in the GEMM's write-back (1x1 stride-1
+// convolutions) or in one pass after it; one that broadcasts goes through
+// AddV2's kernel.
+func (op *conv2D) runAdd(ctx *Ctx, r *classify.Tensor, x []float32, cg *gemm.ConvGeom, pb *gemm.PackedB, ep *gemm.Epilogue) ([]*classify.Tensor, error) {
+	n := op.node
+	shape := []int{cg.N, cg.OH, cg.OW, pb.N}
+	if r == nil || r.DType != classify.Float32 || len(r.Float32s()) != r.Shape.NumElements() {
+		return nil, n.InputErrorf("addend is not a float32 tensor")
+	}
+	if !r.Shape.Equal(shape) {
+		conv := ctx.Output(1, classify.Float32, shape...)
+		if err := gemm.Conv(ctx.Workers(), x, cg, pb, conv.Float32s(), ep); err != nil {
+			return nil, fmt.Errorf("node %q (%s): %w", n.Name, n.Op, err)
+		}
+		sub := *ctx
+		sub.Slots = ctx.Slots[:min(1, len(ctx.Slots))]
+		res, err := op.addOp.Run(&sub, []*classify.Tensor{conv, r})
+		if err != nil {
+			return nil, err
+		}
+		activatePost(res[0].Float32s(), op.post)
+		return res[:1], nil
+	}
+	out := ctx.Output(0, classify.Float32, shape...)
+	y, rd := out.Float32s(), r.Float32s()
+	if len(y) > 0 && &rd[0] == &y[0] {
+		return nil, n.InputErrorf("addend aliases the output")
+	}
+	var err error
+	if cg.KH == 1 && cg.KW == 1 && cg.SH == 1 && cg.SW == 1 && cg.OH == cg.H && cg.OW == cg.W {
+		err = gemm.GemmResidual(ctx.Workers(), &gemm.A{M: cg.N * cg.H * cg.W, Data: x, Stride: cg.C}, pb, y, pb.N, ep, rd, op.post)
+	} else if err = gemm.Conv(ctx.Workers(), x, cg, pb, y, ep); err == nil {
+		for i, v := range rd {
+			y[i] += v
+		}
+		activatePost(y, op.post)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("node %q (%s): %w", n.Name, n.Op, err)
+	}
+	return []*classify.Tensor{out}, nil
+}
+
+// activatePost applies a residual form's activation.
+func activatePost(v []float32, post *gemm.Epilogue) {
+	act, alpha := post.Activation()
+	activate(v, act, alpha)
 }
 
 func (op *conv2D) OutputInfo(in []classify.TensorInfo) ([]classify.TensorInfo, error) {

@@ -15,9 +15,9 @@ package ops
 import (
 	"fmt"
 	"math"
-	"sync"
 
 	"github.com/classifyd/classifyd/classify"
+	"github.com/classifyd/classifyd/classify/gotf/internal/gemm"
 )
 
 // ewNumber are the element types of the arithmetic kernels.
@@ -51,17 +51,7 @@ func ewParallel(ctx *Ctx, n, cost int, fn func(lo, hi int)) {
 		fn(0, n)
 		return
 	}
-	var wg sync.WaitGroup
-	chunk := (n + w - 1) / w
-	for lo := chunk; lo < n; lo += chunk {
-		wg.Add(1)
-		go func(lo, hi int) {
-			defer wg.Done()
-			fn(lo, hi)
-		}(lo, min(lo+chunk, n))
-	}
-	fn(0, min(chunk, n))
-	wg.Wait()
+	gemm.Parallel(w, n, fn)
 }
 
 // ewSerial reports whether ewParallel would run fn in the calling
