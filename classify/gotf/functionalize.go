@@ -226,7 +226,11 @@ func (g *fgraph) frames() error {
 			case from.GetOp() == "Const" && isAncestor(f, sf):
 				f, from = sf, src
 			default:
-				return nil, g.errorf(sf, n, "reads %q of frame %v and %q of frame %v", src.GetName(), sf, from.GetName(), f)
+				deeper := f
+				if sf.depth > f.depth {
+					deeper = sf
+				}
+				return nil, g.errorf(deeper, n, "reads %q of frame %v and %q of frame %v (a loop reads outer values through Enter)", src.GetName(), sf, from.GetName(), f)
 			}
 		}
 		if f == nil {
@@ -711,7 +715,7 @@ func (g *fgraph) condStates(f *frame) error {
 				}
 			}
 			if len(states) != 2 || len(longest) == 0 {
-				return nil, g.errorf(f, n, "merges %d values and not the two branches of a conditional", len(states))
+				return nil, g.errorf(f, n, "merges %d values, neither the two branches of a conditional nor a loop variable's Enter and NextIteration", len(states))
 			}
 			st = longest[:len(longest)-1]
 			var branches [2]bool

@@ -2,6 +2,7 @@ package gotf
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -344,5 +345,72 @@ func TestTF1NestedLoops(t *testing.T) {
 		if !sameTensor(got[0], want) {
 			t.Errorf("n=%d: got %v, want %v", n, got[0].Data, want.Data)
 		}
+	}
+}
+
+// TestTF1ControlFlowErrors checks that loops the pass cannot understand
+// fail at load, naming the frame and the node.
+func TestTF1ControlFlowErrors(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		build func() *graphdef.Builder
+		want  []string
+	}{
+		{"merge without NextIteration", func() *graphdef.Builder {
+			b := countedLoop()
+			// The accumulator's Merge takes its Enter twice.
+			m := b.Node("while/Merge_1")
+			m.Input[1] = m.Input[0]
+			return b
+		}, []string{`frame "while/while_context"`, `"while/Merge_1"`, "NextIteration"}},
+		{"exit of another frame", func() *graphdef.Builder {
+			b := countedLoop()
+			other := tf1While(b, "other", []out{b.ConstI32("o0", []int32{0})},
+				func(l *tf1Loop, v []out) out {
+					return b.Op("Less", "other/Less", []out{v[0], l.constant(scalarI32(3))}, graphdef.Attrs{"T": classify.Int32})
+				},
+				func(l *tf1Loop, v []out) []out {
+					return []out{b.Op("AddV2", "other/add", []out{v[0], l.constant(scalarI32(1))}, graphdef.Attrs{"T": classify.Int32})}
+				})
+			// An Exit of the first loop reading the second loop's body.
+			b.Node("while/Exit").Input[0] = "other/add"
+			b.Op("Identity", "o", []out{other[0]}, nil)
+			return b
+		}, []string{`"while/Exit"`, `frame "other/while_context"`}},
+		{"exit at top level", func() *graphdef.Builder {
+			b := countedLoop()
+			b.Op("Exit", "stray", []out{"x"}, nil)
+			return b
+		}, []string{`"stray"`, "outside every frame"}},
+		{"enter feeding no merge", func() *graphdef.Builder {
+			b := countedLoop()
+			b.Node("while/Enter").Attr["is_constant"] = graphdef.Attr(false)
+			b.Node("while/Merge").Input = []string{"while/Enter_2", "while/NextIteration"}
+			return b
+		}, []string{`frame "while/while_context"`, `"while/Enter"`}},
+		{"two loop conds", func() *graphdef.Builder {
+			b := countedLoop()
+			b.Op("LoopCond", "while/LoopCond2", []out{"while/Less"}, nil)
+			return b
+		}, []string{`"while/LoopCond2"`, "second LoopCond"}},
+		{"body reads outside without Enter", func() *graphdef.Builder {
+			b := countedLoop()
+			b.Node("while/mul").Input[1] = "x"
+			return b
+		}, []string{`"while/mul"`, `"x"`}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			gd := c.build().GraphDef()
+			_, err := OpenGraph(context.Background(), gd, classify.OpenOptions{})
+			if !errors.Is(err, classify.ErrInvalidGraph) {
+				t.Fatalf("error %v, want ErrInvalidGraph", err)
+			}
+			t.Log(err)
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %s", err, w)
+				}
+			}
+		})
 	}
 }
