@@ -5,8 +5,10 @@ import (
 	"errors"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/classifyd/classifyd/classify"
 	"github.com/classifyd/classifyd/internal/graphdef"
@@ -413,4 +415,50 @@ func TestTF1ControlFlowErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzFunctionalize rewires the inputs of TF1 loop and conditional graphs
+// as the fuzzer's bytes say: loading must fail with an error or give a
+// model that runs (or fails) without panicking.
+func FuzzFunctionalize(f *testing.F) {
+	builders := []func() *graphdef.Builder{countedLoop, tensorArrayLoop, nestedLoops, topCond, condInLoop, nmsLoop}
+	for i := range builders {
+		f.Add(uint8(i), []byte{})
+		f.Add(uint8(i), []byte{3, 0, 5, 0})
+		f.Add(uint8(i), []byte{7, 1, 2, 1, 9, 0, 4, 2})
+	}
+	f.Fuzz(func(t *testing.T, which uint8, edits []byte) {
+		gd := builders[int(which)%len(builders)]().GraphDef()
+		nodes := gd.GetNode()
+		for ; len(edits) >= 4; edits = edits[4:] {
+			n := nodes[int(edits[0])%len(nodes)]
+			src := nodes[int(edits[2])%len(nodes)].GetName()
+			if edits[3]%4 != 0 {
+				src += ":" + strconv.Itoa(int(edits[3]%4))
+			}
+			if len(n.Input) == 0 || edits[1] >= 128 {
+				n.Input = append(n.Input, src)
+				continue
+			}
+			n.Input[int(edits[1])%len(n.Input)] = src
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		m, err := load(ctx, gd, classify.OpenOptions{Threads: 1}, loadConfig{fuse: true, maxIter: 50})
+		if err != nil {
+			return
+		}
+		feeds := map[string]*classify.Tensor{}
+		for _, n := range nodes {
+			if n.GetOp() != "Placeholder" {
+				continue
+			}
+			if graphdef.DTypeFromProto(n.GetAttr()["dtype"].GetType()) == classify.Int32 {
+				feeds[n.GetName()] = scalarI32(3)
+			} else {
+				feeds[n.GetName()] = randTensor(1, 3)
+			}
+		}
+		_, _ = m.Run(ctx, feeds, nil)
+	})
 }
