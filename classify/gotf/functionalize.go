@@ -809,11 +809,9 @@ func (g *fgraph) conds(f *frame) error {
 	}
 }
 
-// cond rewrites the conditional Merge m into an If node of the same name
-// (output 0 the value, output 1 the index of the branch taken).
-func (g *fgraph) cond(f *frame, m *npb.NodeDef) error {
-	outer := g.state[m.GetName()]
-	d := len(outer)
+// mergeBranches finds the predicate of conditional Merge m, whose outer
+// state has depth d, and its input from each branch (0 false, 1 true).
+func (g *fgraph) mergeBranches(f *frame, m *npb.NodeDef, d int) (string, [2]string, error) {
 	var pred string
 	var inputs [2]string
 	for _, s := range m.GetInput() {
@@ -840,8 +838,51 @@ func (g *fgraph) cond(f *frame, m *npb.NodeDef) error {
 		}
 	}
 	if pred == "" || inputs[0] == "" || inputs[1] == "" {
-		return g.errorf(f, m, "cannot tell the conditional's predicate")
+		return "", inputs, g.errorf(f, m, "cannot tell the conditional's predicate")
 	}
+	return pred, inputs, nil
+}
+
+// cond rewrites the conditional of Merge m, and the other Merges of the
+// same conditional (same predicate and enclosing branches, as tf.cond
+// with several results makes), into one If node. Each Merge becomes an
+// IdentityN of its value and the index of the branch taken, so its outputs
+// keep their names. A Merge whose branches read another of the group's
+// results goes to an If of its own.
+func (g *fgraph) cond(f *frame, m *npb.NodeDef) error {
+	outer := g.state[m.GetName()]
+	d := len(outer)
+	pred, _, err := g.mergeBranches(f, m, d)
+	if err != nil {
+		return err
+	}
+	group := []*npb.NodeDef{m}
+	for _, name := range g.order {
+		n, ok := g.nodes[name]
+		if !ok || n == m || g.frameOf[name] != f || n.GetOp() != "Merge" || g.isLoopMerge(n) || !slices.Equal(g.state[name], outer) {
+			continue
+		}
+		if p, _, err := g.mergeBranches(f, n, d); err == nil && p == pred {
+			group = append(group, n)
+		}
+	}
+	// A Merge reading another of the group (a second tf.cond on the same
+	// predicate using the first's result) waits for a later If.
+	var indep []*npb.NodeDef
+	for i, n := range group {
+		others := slices.Delete(slices.Clone(group), i, i+1)
+		if !g.readsAny(n.GetInput(), others) {
+			indep = append(indep, n)
+		}
+	}
+	if len(indep) == 0 {
+		return g.errorf(f, m, "the conditional's Merges read each other")
+	}
+	return g.condGroup(f, indep, pred, d)
+}
+
+// condGroup builds the If for group.
+func (g *fgraph) condGroup(f *frame, group []*npb.NodeDef, pred string, d int) error {
 	// Values from outside the conditional, shared by both branches.
 	args := map[string]int{}
 	var argVals []string
@@ -880,18 +921,26 @@ func (g *fgraph) cond(f *frame, m *npb.NodeDef) error {
 			}
 			return argFor(ref)
 		}
-		r, err := bd.ref(m, inputs[b])
-		if err != nil {
-			return err
+		var results []string
+		for _, m := range group {
+			_, inputs, err := g.mergeBranches(f, m, d)
+			if err != nil {
+				return err
+			}
+			r, err := bd.ref(m, inputs[b])
+			if err != nil {
+				return err
+			}
+			results = append(results, r)
 		}
-		// args may have grown while the other branch was built: the
-		// function names its args by index, so later ones are appended.
 		idx := &npb.NodeDef{Name: "_branch_index", Op: "Const", Attr: map[string]*apb.AttrValue{
 			"dtype": graphdef.Attr(classify.Int32),
 			"value": graphdef.Attr(&classify.Tensor{DType: classify.Int32, Shape: classify.Shape{}, Data: []int32{int32(b)}}),
 		}}
 		bd.nodes = append(bd.nodes, idx)
-		fd, err := bd.function(base+[]string{"_else", "_then"}[b], 0, []string{r, "_branch_index"})
+		// The args are added to the signatures once both branches are
+		// built: each may bring in values the other does not read.
+		fd, err := bd.function(base+[]string{"_else", "_then"}[b], 0, append(results, "_branch_index"))
 		if err != nil {
 			return err
 		}
@@ -903,13 +952,58 @@ func (g *fgraph) cond(f *frame, m *npb.NodeDef) error {
 		}
 	}
 	g.lib.Function = append(g.lib.Function, fns[0], fns[1])
-	n := &npb.NodeDef{Name: m.GetName(), Op: "If", Input: append([]string{pred}, argVals...), Attr: map[string]*apb.AttrValue{
+	attr := map[string]*apb.AttrValue{
 		"then_branch": graphdef.Func(fns[1].GetSignature().GetName()),
 		"else_branch": graphdef.Func(fns[0].GetSignature().GetName()),
-	}}
-	g.nodes[m.GetName()] = n
-	g.frameOf[m.GetName()] = f
+	}
+	in := append([]string{pred}, argVals...)
+	if len(group) == 1 {
+		m := group[0]
+		g.nodes[m.GetName()] = &npb.NodeDef{Name: m.GetName(), Op: "If", Input: in, Attr: attr}
+		return nil
+	}
+	ifName := g.unique(group[0].GetName() + "/If")
+	g.nodes[ifName] = &npb.NodeDef{Name: ifName, Op: "If", Input: in, Attr: attr}
+	g.order = append(g.order, ifName)
+	g.frameOf[ifName] = f
+	for j, m := range group {
+		g.nodes[m.GetName()] = &npb.NodeDef{Name: m.GetName(), Op: "IdentityN", Input: []string{canon(ifName, j), canon(ifName, len(group))}}
+	}
 	return nil
+}
+
+// readsAny reports whether any of vals depends on a node of group.
+func (g *fgraph) readsAny(vals []string, group []*npb.NodeDef) bool {
+	target := map[string]bool{}
+	for _, m := range group {
+		target[m.GetName()] = true
+	}
+	seen := map[string]bool{}
+	stack := []string{}
+	for _, v := range vals {
+		name, _, _ := parseInput(v)
+		stack = append(stack, name)
+	}
+	for len(stack) > 0 {
+		name := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		if target[name] {
+			return true
+		}
+		n := g.nodes[name]
+		for _, s := range n.GetInput() {
+			if g.backEdge(n, s) {
+				continue
+			}
+			src, _, _ := parseInput(s)
+			stack = append(stack, src)
+		}
+	}
+	return false
 }
 
 // sweep removes what is left of the dataflow control flow (switches whose

@@ -72,11 +72,18 @@ func tf1While(b *graphdef.Builder, name string, init []out, cond func(l *tf1Loop
 
 // tf1Cond builds tf.cond as TF1's CondContext does: a pivot per branch
 // (Identity of Switch(pred, pred)), every outer value the branches read
-// switched on pred, results merged (false branch first).
+// switched on pred, each result merged (false branch first).
 func tf1Cond(b *graphdef.Builder, name string, pred out, ins []out, then, els func(pivot out, v []out) out) out {
+	one := func(fn func(out, []out) out) func(out, []out) []out {
+		return func(p out, v []out) []out { return []out{fn(p, v)} }
+	}
+	return tf1CondN(b, name, pred, ins, one(then), one(els))[0]
+}
+
+func tf1CondN(b *graphdef.Builder, name string, pred out, ins []out, then, els func(pivot out, v []out) []out) []out {
 	psw := b.Op("Switch", name+"/Switch", []out{pred, pred}, nil)
-	var res [2]out
-	for br, fn := range []func(out, []out) out{els, then} {
+	var res [2][]out
+	for br, fn := range []func(out, []out) []out{els, then} {
 		sfx := []string{":0", ":1"}[br]
 		pivot := b.Op("Identity", name+"/switch_"+[]string{"f", "t"}[br], []out{psw + out(sfx)}, nil)
 		var vs []out
@@ -84,10 +91,98 @@ func tf1Cond(b *graphdef.Builder, name string, pred out, ins []out, then, els fu
 			sw := b.Op("Switch", name+"/Switch", []out{x, pred}, nil)
 			vs = append(vs, sw+out(sfx))
 		}
-		r := fn(pivot, vs)
-		res[br] = b.Op("Identity", name+"/Identity", []out{r}, nil)
+		for _, r := range fn(pivot, vs) {
+			res[br] = append(res[br], b.Op("Identity", name+"/Identity", []out{r}, nil))
+		}
 	}
-	return b.Op("Merge", name+"/Merge", []out{res[0], res[1]}, graphdef.Attrs{"N": 2})
+	var merges []out
+	for i := range res[0] {
+		merges = append(merges, b.Op("Merge", name+"/Merge", []out{res[0][i], res[1][i]}, graphdef.Attrs{"N": 2}))
+	}
+	return merges
+}
+
+// condTwo is a tf.cond with two results sharing a branch computation,
+// then a second tf.cond on the same predicate reading the first's result:
+// s = x*x; (s+1, s*2) if p else (x, -x); then out3 = r0*3 if p else r0.
+func condTwo() *graphdef.Builder {
+	b := graphdef.New()
+	x := b.Placeholder("x", classify.Float32, classify.Shape{3})
+	p := b.Placeholder("p", classify.Bool, classify.Shape{})
+	tf := graphdef.Attrs{"T": classify.Float32}
+	r := tf1CondN(b, "cond", p, []out{x},
+		func(pv out, v []out) []out {
+			s := b.Op("Mul", "cond/sq", []out{v[0], v[0]}, tf)
+			return []out{
+				b.Op("AddV2", "cond/add", []out{s, pivotConst(b, pv, "cond/one", tf1F32(1))}, tf),
+				b.Op("Mul", "cond/mul", []out{s, pivotConst(b, pv, "cond/two", tf1F32(2))}, tf),
+			}
+		},
+		func(_ out, v []out) []out {
+			return []out{b.Op("Identity", "cond/id", []out{v[0]}, tf), b.Op("Neg", "cond/neg", []out{v[0]}, tf)}
+		})
+	r3 := tf1Cond(b, "cond_1", p, []out{r[0]},
+		func(pv out, v []out) out {
+			return b.Op("Mul", "cond_1/mul", []out{v[0], pivotConst(b, pv, "cond_1/three", tf1F32(3))}, tf)
+		},
+		func(_ out, v []out) out { return b.Op("Identity", "cond_1/id", []out{v[0]}, tf) })
+	b.Op("Identity", "out0", []out{r[0]}, tf)
+	b.Op("Identity", "out1", []out{r[1]}, tf)
+	b.Op("Identity", "out2", []out{r3}, tf)
+	b.Op("Identity", "taken", []out{r[1] + ":1"}, graphdef.Attrs{"T": classify.Int32})
+	return b
+}
+
+func TestTF1CondTwoResults(t *testing.T) {
+	gd, err := functionalize(condTwo().GraphDef())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The two results of the first cond share one If; the second cond
+	// reads the first, so it gets its own.
+	ifs := 0
+	for _, n := range gd.GetNode() {
+		if n.GetOp() == "If" {
+			ifs++
+		}
+	}
+	if ifs != 2 {
+		t.Errorf("%d If nodes, want 2", ifs)
+	}
+	var reads [2]string
+	for _, n := range gd.GetNode() {
+		for k, name := range []string{"cond/Merge", "cond/Merge_1"} {
+			if n.GetName() == name && n.GetOp() == "IdentityN" && len(n.GetInput()) == 2 {
+				reads[k], _, _ = parseInput(n.GetInput()[0])
+			}
+		}
+	}
+	if reads[0] == "" || reads[0] != reads[1] {
+		t.Errorf("the first cond's results come from %q and %q, want one If", reads[0], reads[1])
+	}
+	m := openBuilder(t, condTwo(), classify.OpenOptions{Outputs: []string{"out0", "out1", "out2", "taken"}})
+	x := classify.FromFloat32([]float32{1, -2, 3}, 3)
+	for _, c := range []struct {
+		p                bool
+		out0, out1, out2 []float32
+		taken            int32
+	}{
+		{true, []float32{2, 5, 10}, []float32{2, 8, 18}, []float32{6, 15, 30}, 1},
+		{false, []float32{1, -2, 3}, []float32{-1, 2, -3}, []float32{1, -2, 3}, 0},
+	} {
+		got, err := m.Run(context.Background(), map[string]*classify.Tensor{"x": x, "p": {DType: classify.Bool, Shape: classify.Shape{}, Data: []bool{c.p}}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, want := range [][]float32{c.out0, c.out1, c.out2} {
+			if !sameTensor(got[i], classify.FromFloat32(want, 3)) {
+				t.Errorf("p=%v: out%d = %v, want %v", c.p, i, got[i].Data, want)
+			}
+		}
+		if !sameTensor(got[3], scalarI32(c.taken)) {
+			t.Errorf("p=%v: branch index %v, want %d", c.p, got[3].Data, c.taken)
+		}
+	}
 }
 
 func pivotConst(b *graphdef.Builder, pivot out, name string, t *classify.Tensor) out {
