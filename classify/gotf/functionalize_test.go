@@ -516,7 +516,7 @@ func TestTF1ControlFlowErrors(t *testing.T) {
 // as the fuzzer's bytes say: loading must fail with an error or give a
 // model that runs (or fails) without panicking.
 func FuzzFunctionalize(f *testing.F) {
-	builders := []func() *graphdef.Builder{countedLoop, tensorArrayLoop, nestedLoops, topCond, condInLoop, nmsLoop}
+	builders := []func() *graphdef.Builder{countedLoop, tensorArrayLoop, nestedLoops, topCond, condInLoop, nmsLoop, condTwo, loopInCond}
 	for i := range builders {
 		f.Add(uint8(i), []byte{})
 		f.Add(uint8(i), []byte{3, 0, 5, 0})
@@ -556,4 +556,55 @@ func FuzzFunctionalize(f *testing.F) {
 		}
 		_, _ = m.Run(ctx, feeds, nil)
 	})
+}
+
+// loopInCond: out = (acc doubled n times, from x) if p else x - 1; the
+// loop lives in the true branch and reads n through the cond's Switch.
+func loopInCond() *graphdef.Builder {
+	b := graphdef.New()
+	x := b.Placeholder("x", classify.Float32, classify.Shape{2})
+	n := b.Placeholder("n", classify.Int32, classify.Shape{})
+	p := b.Placeholder("p", classify.Bool, classify.Shape{})
+	tf := graphdef.Attrs{"T": classify.Float32}
+	t32 := graphdef.Attrs{"T": classify.Int32}
+	m := tf1Cond(b, "cond", p, []out{x, n},
+		func(pv out, v []out) out {
+			ex := tf1While(b, "cond/while", []out{pivotConst(b, pv, "cond/i0", scalarI32(0)), v[0]},
+				func(l *tf1Loop, w []out) out {
+					return b.Op("Less", "cond/while/Less", []out{w[0], l.capture(v[1])}, t32)
+				},
+				func(l *tf1Loop, w []out) []out {
+					i := b.Op("AddV2", "cond/while/add", []out{w[0], l.constant(scalarI32(1))}, t32)
+					a := b.Op("Mul", "cond/while/mul", []out{w[1], l.constant(tf1F32(2))}, tf)
+					return []out{i, a}
+				})
+			return ex[1]
+		},
+		func(pv out, v []out) out {
+			return b.Op("Sub", "cond/sub", []out{v[0], pivotConst(b, pv, "cond/one", tf1F32(1))}, tf)
+		})
+	b.Op("Identity", "out", []out{m}, tf)
+	return b
+}
+
+func TestTF1LoopInCond(t *testing.T) {
+	m := openBuilder(t, loopInCond(), classify.OpenOptions{Outputs: []string{"out"}})
+	x := classify.FromFloat32([]float32{1.5, -0.25}, 2)
+	for _, c := range []struct {
+		p    bool
+		n    int32
+		want []float32
+	}{
+		{true, 3, []float32{12, -2}},
+		{true, 0, []float32{1.5, -0.25}},
+		{false, 3, []float32{0.5, -1.25}},
+	} {
+		got, err := m.Run(context.Background(), map[string]*classify.Tensor{"x": x, "n": scalarI32(c.n), "p": {DType: classify.Bool, Shape: classify.Shape{}, Data: []bool{c.p}}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sameTensor(got[0], classify.FromFloat32(c.want, 2)) {
+			t.Errorf("p=%v n=%d: got %v, want %v", c.p, c.n, got[0].Data, c.want)
+		}
+	}
 }
