@@ -545,13 +545,17 @@ func (g *fgraph) loop(f *frame) error {
 		}
 	}
 	// Exits in the parent frame must leave through a loop switch.
+	switches := map[string]bool{}
+	for _, v := range vars {
+		switches[v.sw.GetName()] = true
+	}
 	for _, name := range g.order {
 		n, ok := g.nodes[name]
 		if !ok || n.GetOp() != "Exit" || g.frameOf[name] != f.parent || len(n.GetInput()) == 0 {
 			continue
 		}
-		src, _, _ := parseInput(n.GetInput()[0])
-		if g.frameOf[src] == f && !covered[src] {
+		src, idx, _ := parseInput(n.GetInput()[0])
+		if g.frameOf[src] == f && (!switches[src] || idx != 0) {
 			return g.errorf(f, n, "leaves the loop from %q, not from a loop variable's Switch", src)
 		}
 	}

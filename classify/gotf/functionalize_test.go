@@ -474,6 +474,11 @@ func TestTF1ControlFlowErrors(t *testing.T) {
 			b.Op("Identity", "o", []out{other[0]}, nil)
 			return b
 		}, []string{`"while/Exit"`, `frame "other/while_context"`}},
+		{"exit of an invariant", func() *graphdef.Builder {
+			b := countedLoop()
+			b.Op("Exit", "while/Exit_n", []out{"while/Enter_2"}, nil)
+			return b
+		}, []string{`"while/Exit_n"`, `frame "while/while_context"`, "not from a loop variable's Switch"}},
 		{"exit at top level", func() *graphdef.Builder {
 			b := countedLoop()
 			b.Op("Exit", "stray", []out{"x"}, nil)
