@@ -613,3 +613,29 @@ func TestTF1LoopInCond(t *testing.T) {
 		}
 	}
 }
+
+// TestTF1CondConstantBranches: tf.cond(p, lambda: 1., lambda: 2.) has no
+// switched values, only constants tied to the pivots by control inputs.
+func TestTF1CondConstantBranches(t *testing.T) {
+	b := graphdef.New()
+	p := b.Placeholder("p", classify.Bool, classify.Shape{})
+	m := tf1Cond(b, "cond", p, nil,
+		func(pv out, _ []out) out { return pivotConst(b, pv, "cond/one", tf1F32(1)) },
+		func(pv out, _ []out) out { return pivotConst(b, pv, "cond/two", tf1F32(2)) })
+	b.Op("Identity", "out", []out{m}, graphdef.Attrs{"T": classify.Float32})
+	b.Op("Identity", "taken", []out{m + ":1"}, graphdef.Attrs{"T": classify.Int32})
+	model := openBuilder(t, b, classify.OpenOptions{Outputs: []string{"out", "taken"}})
+	for _, c := range []struct {
+		p     bool
+		want  float32
+		taken int32
+	}{{true, 1, 1}, {false, 2, 0}} {
+		got, err := model.Run(context.Background(), map[string]*classify.Tensor{"p": {DType: classify.Bool, Shape: classify.Shape{}, Data: []bool{c.p}}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sameTensor(got[0], tf1F32(c.want)) || !sameTensor(got[1], scalarI32(c.taken)) {
+			t.Errorf("p=%v: got %v, %v; want %v, %d", c.p, got[0].Data, got[1].Data, c.want, c.taken)
+		}
+	}
+}
