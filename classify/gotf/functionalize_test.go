@@ -639,3 +639,42 @@ func TestTF1CondConstantBranches(t *testing.T) {
 		}
 	}
 }
+
+// TestTF1NestedConds: out = (x*2 if q else x*3) if p else x-1, the inner
+// cond switching values of the outer's true branch.
+func TestTF1NestedConds(t *testing.T) {
+	b := graphdef.New()
+	x := b.Placeholder("x", classify.Float32, classify.Shape{2})
+	p := b.Placeholder("p", classify.Bool, classify.Shape{})
+	q := b.Placeholder("q", classify.Bool, classify.Shape{})
+	tf := graphdef.Attrs{"T": classify.Float32}
+	m := tf1Cond(b, "cond", p, []out{x, q},
+		func(_ out, v []out) out {
+			return tf1Cond(b, "cond/cond", v[1], []out{v[0]},
+				func(pv out, w []out) out {
+					return b.Op("Mul", "cond/cond/mul2", []out{w[0], pivotConst(b, pv, "cond/cond/two", tf1F32(2))}, tf)
+				},
+				func(pv out, w []out) out {
+					return b.Op("Mul", "cond/cond/mul3", []out{w[0], pivotConst(b, pv, "cond/cond/three", tf1F32(3))}, tf)
+				})
+		},
+		func(pv out, v []out) out {
+			return b.Op("Sub", "cond/sub", []out{v[0], pivotConst(b, pv, "cond/one", tf1F32(1))}, tf)
+		})
+	b.Op("Identity", "out", []out{m}, tf)
+	model := openBuilder(t, b, classify.OpenOptions{Outputs: []string{"out"}})
+	bv := func(v bool) *classify.Tensor { return &classify.Tensor{DType: classify.Bool, Shape: classify.Shape{}, Data: []bool{v}} }
+	xv := classify.FromFloat32([]float32{1, -2}, 2)
+	for _, c := range []struct {
+		p, q bool
+		want []float32
+	}{{true, true, []float32{2, -4}}, {true, false, []float32{3, -6}}, {false, true, []float32{0, -3}}, {false, false, []float32{0, -3}}} {
+		got, err := model.Run(context.Background(), map[string]*classify.Tensor{"x": xv, "p": bv(c.p), "q": bv(c.q)}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sameTensor(got[0], classify.FromFloat32(c.want, 2)) {
+			t.Errorf("p=%v q=%v: got %v, want %v", c.p, c.q, got[0].Data, c.want)
+		}
+	}
+}
