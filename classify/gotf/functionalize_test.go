@@ -663,7 +663,9 @@ func TestTF1NestedConds(t *testing.T) {
 		})
 	b.Op("Identity", "out", []out{m}, tf)
 	model := openBuilder(t, b, classify.OpenOptions{Outputs: []string{"out"}})
-	bv := func(v bool) *classify.Tensor { return &classify.Tensor{DType: classify.Bool, Shape: classify.Shape{}, Data: []bool{v}} }
+	bv := func(v bool) *classify.Tensor {
+		return &classify.Tensor{DType: classify.Bool, Shape: classify.Shape{}, Data: []bool{v}}
+	}
 	xv := classify.FromFloat32([]float32{1, -2}, 2)
 	for _, c := range []struct {
 		p, q bool
