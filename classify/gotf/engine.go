@@ -178,6 +178,12 @@ func loadWith(ctx context.Context, gd *gpb.GraphDef, opts classify.OpenOptions, 
 	// Functional control flow (While, If, Case) runs functions of the
 	// library; calls (PartitionedCall) are inlined first, as for
 	// SavedModels.
+	if hasTF1ControlFlow(gd) {
+		var err error
+		if gd, err = functionalize(gd); err != nil {
+			return nil, err
+		}
+	}
 	lib := newLibrary(ctx, gd, kernels, threads, cfg.maxIter)
 	if lib != nil {
 		flat, err := flatten(gd, nil)
