@@ -177,7 +177,7 @@ func (g *graph) resolve(s string) (ref, error) {
 var notOutputs = map[string]bool{
 	"Const": true, "NoOp": true, "Placeholder": true, "PlaceholderWithDefault": true,
 	"Assert": true, "VariableV2": true, "Variable": true, "VarHandleOp": true,
-	"SaveV2": true, "RestoreV2": true, "Save": true, "Restore": true,
+	"SaveV2": true, "RestoreV2": true, "Save": true, "Restore": true, "TensorArrayCloseV3": true,
 }
 
 // selectFeeds marks the fed nodes: every Placeholder, plus either every
