@@ -204,3 +204,28 @@ func TestNCHWEdges(t *testing.T) {
 		t.Errorf("BiasAdd NCHW of unknown rank: err %v, want an error naming it", err)
 	}
 }
+
+// TestNCDHWConv3D: Conv3D with data_format NCDHW (strides and dilations in
+// that order) equals the NDHWC graph.
+func TestNCDHWConv3D(t *testing.T) {
+	f32 := classify.Float32
+	w := randTensor(61, 2, 3, 2, 3, 4)
+	build := func(first bool) (*graphdef.Builder, string) {
+		b := graphdef.New()
+		shape, strides, dil, format := classify.Shape{2, 5, 6, 7, 3}, []int{1, 2, 1, 2, 1}, []int{1, 1, 2, 1, 1}, "NDHWC"
+		if first {
+			shape, strides, dil, format = classify.Shape{2, 3, 5, 6, 7}, []int{1, 1, 2, 1, 2}, []int{1, 1, 1, 2, 1}, "NCDHW"
+		}
+		x := b.Placeholder("x", f32, shape)
+		c := b.Op("Conv3D", "c", []O{x, b.Const("w", w)}, graphdef.Attrs{"T": f32, "padding": "SAME", "strides": strides, "dilations": dil, "data_format": format})
+		return b, string(b.Op("Relu", "r", []O{c}, nil))
+	}
+	xl := randTensor(62, 2, 5, 6, 7, 3)
+	ref, out := build(false)
+	want := runGraph(t, ref, []string{out}, map[string]*classify.Tensor{"x": xl}, loadConfig{fuse: true})
+	g, out := build(true)
+	got := runGraph(t, g, []string{out}, map[string]*classify.Tensor{"x": transposeT(xl, 0, 4, 1, 2, 3)}, loadConfig{fuse: true})
+	if d := maxDiff(got[0], transposeT(want[0], 0, 4, 1, 2, 3)); d > 1e-5 {
+		t.Errorf("NCDHW Conv3D differs from NDHWC by %g", d)
+	}
+}
