@@ -1,6 +1,7 @@
 package gotf
 
 import (
+	"slices"
 	"strconv"
 
 	apb "github.com/galeone/tensorflow/tensorflow/go/core/framework/attr_value_go_proto"
@@ -98,8 +99,8 @@ func rankOf(r ref, known map[*node]int, depth int) int {
 	if k, ok := known[n]; ok && r.idx == 0 {
 		return k
 	}
-	if n.isConst() && r.idx < len(n.value) {
-		return len(n.value[r.idx].Shape)
+	if s, ok := constShape(r); ok {
+		return len(s)
 	}
 	if l := n.attr["_output_shapes"].GetList().GetShape(); r.idx < len(l) && !l[r.idx].GetUnknownRank() {
 		if d := len(l[r.idx].GetDim()); d > 0 {
@@ -116,6 +117,13 @@ func rankOf(r ref, known map[*node]int, depth int) int {
 	}
 	if r.idx == 0 && len(n.in) >= 1 && (sameRank[n.op] || n.op == "BiasAdd" || n.op == "BiasAddV1") {
 		return rankOf(n.in[0], known, depth+1)
+	}
+	if r.idx == 0 && len(n.in) == 2 && pushBinary[n.op] {
+		// Broadcasting: the larger rank, when both are known.
+		a, b := rankOf(n.in[0], known, depth+1), rankOf(n.in[1], known, depth+1)
+		if a > 0 && b > 0 {
+			return max(a, b)
+		}
 	}
 	return 0
 }
@@ -284,8 +292,11 @@ func inverse(p, q []int64) bool {
 // cancelTransposes removes back-to-back inverse transposes: a consumer of
 // Transpose(Transpose(x, p), q) with q∘p the identity reads x instead. A
 // single-use element-wise op between them (T(U(T⁻¹(x)))) is moved to act
-// on x: the outer transpose node becomes U(x). Requested outputs and
-// control-edge targets keep their own values.
+// on x: the outer transpose node becomes U(x). Element-wise ops whose
+// inputs are all the same transpose (a residual Add of two channels-first
+// branches) run before it instead (pushTranspose), so the transposes meet
+// and cancel further on. Requested outputs and control-edge targets keep
+// their own values.
 func (g *graph) cancelTransposes(outputs []ref) {
 	keep := map[*node]bool{}
 	for _, r := range outputs {
@@ -296,12 +307,24 @@ func (g *graph) cancelTransposes(outputs []ref) {
 			keep[c] = true
 		}
 	}
-	for changed := true; changed; {
+	// Each sweep removes or moves transposes towards the outputs; the cap
+	// is a safety net only.
+	for changed, sweeps := true, 0; changed && sweeps < 4*len(g.nodes)+8; sweeps++ {
 		changed = false
+		// Count users among live nodes only: a cancelled transpose must
+		// not keep its input looking shared.
+		if g.order(outputs) != nil {
+			return
+		}
 		users := map[*node]int{}
 		for _, n := range g.nodes {
 			for _, r := range deps(n) {
 				users[r.n]++
+			}
+		}
+		for _, n := range append([]*node(nil), g.nodes...) {
+			if g.pushTranspose(n, users, keep) {
+				changed = true
 			}
 		}
 		for _, n := range g.nodes {
@@ -332,4 +355,69 @@ func (g *graph) cancelTransposes(outputs []ref) {
 			}
 		}
 	}
+}
+
+// pushBinary are the broadcasting element-wise ops a transpose moves
+// through when every input is transposed alike (or a one-element constant).
+var pushBinary = map[string]bool{
+	"Add": true, "AddV2": true, "Sub": true, "Mul": true, "RealDiv": true, "Div": true,
+	"Maximum": true, "Minimum": true, "SquaredDifference": true,
+}
+
+// pushTranspose rewrites E(T(a, p), T(b, p), ...) into T(E(a, b, ...), p)
+// in place (n keeps its name), when each transposed input feeds only n.
+// It never adds a transpose: the inputs' ones become dead.
+func (g *graph) pushTranspose(n *node, users map[*node]int, keep map[*node]bool) bool {
+	if !(sameRank[n.op] || pushBinary[n.op]) || n.feed || n.isConst() || len(n.ctrl) > 0 || len(n.in) == 0 || len(n.in) > 2 {
+		return false
+	}
+	var perm []int64
+	var permRef ref
+	in := make([]ref, len(n.in))
+	for i, r := range n.in {
+		if s, ok := constShape(r); ok && s.NumElements() == 1 && len(s) <= 1 {
+			in[i] = r
+			continue
+		}
+		q := constPerm(r.n)
+		if q == nil || r.idx != 0 || users[r.n] != 1 || keep[r.n] || (perm != nil && !slices.Equal(perm, q)) {
+			return false
+		}
+		perm, permRef, in[i] = q, r.n.in[1], r.n.in[0]
+	}
+	if perm == nil {
+		return false
+	}
+	inner := &node{name: g.unique(n.name + "/nhwc"), op: n.op, attr: n.attr, in: in}
+	g.byName[inner.name] = inner
+	g.nodes = append(g.nodes, inner)
+	n.op, n.attr, n.in = "Transpose", transposeAttr(n.attr["T"]), []ref{{inner, 0}, permRef}
+	return true
+}
+
+// constShape is the shape of a constant, folded or still a Const node
+// (whose value the fold pass decodes later).
+func constShape(r ref) (classify.Shape, bool) {
+	n := r.n
+	if n.isConst() {
+		if r.idx < len(n.value) {
+			return n.value[r.idx].Shape, true
+		}
+		return nil, false
+	}
+	if n.op != "Const" || r.idx != 0 || n.feed {
+		return nil, false
+	}
+	t := n.attr["value"].GetTensor()
+	if t == nil || t.GetTensorShape().GetUnknownRank() {
+		return nil, false
+	}
+	var s classify.Shape
+	for _, d := range t.GetTensorShape().GetDim() {
+		if d.GetSize() < 0 {
+			return nil, false
+		}
+		s = append(s, int(d.GetSize()))
+	}
+	return s, true
 }

@@ -229,3 +229,52 @@ func TestNCDHWConv3D(t *testing.T) {
 		t.Errorf("NCDHW Conv3D differs from NDHWC by %g", d)
 	}
 }
+
+// TestNCHWResidual: a residual block written channels-first (the shortcut
+// and the branch meet in an Add, then a scalar Mul) keeps one transpose in
+// and one out, and equals the NHWC graph.
+func TestNCHWResidual(t *testing.T) {
+	f32 := classify.Float32
+	build := residualNet
+	_ = f32
+	xh := randTensor(78, 1, 6, 7, 4)
+	ref, out := build(false)
+	want := runGraph(t, ref, []string{out}, map[string]*classify.Tensor{"x": xh}, loadConfig{fuse: true})
+	g, out := build(true)
+	m, err := load(context.Background(), g.GraphDef(), classify.OpenOptions{Outputs: []string{out}}, loadConfig{fuse: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := m.Run(context.Background(), map[string]*classify.Tensor{"x": transposeT(xh, 0, 3, 1, 2)}, []string{out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := maxDiff(got[0], transposeT(want[0], 0, 3, 1, 2)); d > 1e-5 {
+		t.Errorf("NCHW residual block differs from NHWC by %g", d)
+	}
+	if ops := m.Info().Ops; ops["Transpose"] != 2 || ops["_FusedConv2D"] != 2 {
+		t.Errorf("ops %v: want 2 Transpose (edges only) and 2 _FusedConv2D", ops)
+	}
+}
+
+func residualNet(nchw bool) (*graphdef.Builder, string) {
+	f32 := classify.Float32
+	b := graphdef.New()
+	format, shape, ones, pool := "NHWC", classify.Shape{1, 6, 7, 4}, []int{1, 1, 1, 1}, []int{1, 2, 2, 1}
+	if nchw {
+		format, shape, pool = "NCHW", classify.Shape{1, 4, 6, 7}, []int{1, 1, 2, 2}
+	}
+	x := b.Placeholder("x", f32, shape)
+	convAt := graphdef.Attrs{"strides": ones, "padding": "SAME", "data_format": format, "T": f32}
+	c1 := b.Op("Conv2D", "c1", []O{x, b.Const("c1/w", randTensor(71, 3, 3, 4, 4))}, convAt)
+	r1 := b.Op("Relu", "r1", []O{b.Op("BiasAdd", "b1", []O{c1, b.Const("b1/b", randTensor(72, 4))}, graphdef.Attrs{"data_format": format, "T": f32})}, nil)
+	c2 := b.Op("Conv2D", "c2", []O{r1, b.Const("c2/w", randTensor(73, 3, 3, 4, 4))}, convAt)
+	bn := b.Op("FusedBatchNormV3", "bn", []O{c2,
+		b.Const("bn/gamma", randTensor(74, 4)), b.Const("bn/beta", randTensor(75, 4)),
+		b.Const("bn/mean", randTensor(76, 4)), b.Const("bn/var", absTensor(randTensor(77, 4)))},
+		graphdef.Attrs{"is_training": false, "epsilon": float32(0.001), "T": f32, "U": f32, "data_format": format})
+	sum := b.Op("AddV2", "sum", []O{bn, r1}, nil)
+	half := b.Op("Mul", "half", []O{sum, b.ConstF32("k", []float32{0.5})}, nil)
+	p := b.Op("MaxPool", "pool", []O{b.Op("Relu", "r2", []O{half}, nil)}, graphdef.Attrs{"ksize": pool, "strides": pool, "padding": "VALID", "data_format": format, "T": f32})
+	return b, string(p)
+}
