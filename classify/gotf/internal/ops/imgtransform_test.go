@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	apb "github.com/galeone/tensorflow/tensorflow/go/core/framework/attr_value_go_proto"
+
 	"github.com/classifyd/classifyd/classify"
 	"github.com/classifyd/classifyd/internal/graphdef"
 )
@@ -202,4 +204,30 @@ func TestProjectiveTransformErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzProjectiveTransform: any fed transform (NaN, infinities, huge or
+// degenerate values) and output size gives an output or an error, never a
+// panic or an out-of-range read.
+func FuzzProjectiveTransform(f *testing.F) {
+	f.Add(float32(1), float32(0), float32(-3), float32(0), float32(1), float32(0), float32(0), float32(0), uint8(0), uint8(5), uint8(6))
+	f.Add(float32(1e30), float32(-1e30), float32(float32(math.Inf(1))), float32(math.NaN()), float32(1), float32(0), float32(-0.5), float32(3), uint8(7), uint8(1), uint8(1))
+	img := randF32(1404, -1, 1, 1, 3, 4, 2)
+	f.Fuzz(func(t *testing.T, a0, a1, a2, b0, b1, b2, c0, c1 float32, mode, h, w uint8) {
+		modes := []string{"REFLECT", "WRAP", "CONSTANT", "NEAREST"}
+		interp := []string{"NEAREST", "BILINEAR"}[mode>>2&1]
+		o, err := buildProjective(true)(&Node{Name: "fuzz", Op: "ImageProjectiveTransformV3", NumInputs: 4, Attr: map[string]*apb.AttrValue{
+			"dtype": graphdef.Attr(classify.Float32), "interpolation": graphdef.Attr(interp), "fill_mode": graphdef.Attr(modes[mode&3])}}, make([]*classify.Tensor, 4))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr := f32s(classify.Shape{1, 8}, a0, a1, a2, b0, b1, b2, c0, c1)
+		out, err := o.Run(nil, []*classify.Tensor{img, tr, saI32([]int32{int32(h%17) + 1, int32(w%17) + 1}, 2), f32s(classify.Shape{}, 0.5)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !out[0].Shape.Equal(classify.Shape{1, int(h%17) + 1, int(w%17) + 1, 2}) {
+			t.Fatalf("shape %v", out[0].Shape)
+		}
+	})
 }
