@@ -257,24 +257,60 @@ func TestNCHWResidual(t *testing.T) {
 	}
 }
 
-func residualNet(nchw bool) (*graphdef.Builder, string) {
+func residualNet(nchw bool) (*graphdef.Builder, string) { return residualNetSized(nchw, 4, 0) }
+
+// residualNetSized is residualNet with c channels on a size x size image
+// (size 0: 6x7).
+func residualNetSized(nchw bool, c, size int) (*graphdef.Builder, string) {
 	f32 := classify.Float32
 	b := graphdef.New()
-	format, shape, ones, pool := "NHWC", classify.Shape{1, 6, 7, 4}, []int{1, 1, 1, 1}, []int{1, 2, 2, 1}
+	h, w := 6, 7
+	if size > 0 {
+		h, w = size, size
+	}
+	format, shape, ones, pool := "NHWC", classify.Shape{1, h, w, c}, []int{1, 1, 1, 1}, []int{1, 2, 2, 1}
 	if nchw {
-		format, shape, pool = "NCHW", classify.Shape{1, 4, 6, 7}, []int{1, 1, 2, 2}
+		format, shape, pool = "NCHW", classify.Shape{1, c, h, w}, []int{1, 1, 2, 2}
 	}
 	x := b.Placeholder("x", f32, shape)
 	convAt := graphdef.Attrs{"strides": ones, "padding": "SAME", "data_format": format, "T": f32}
-	c1 := b.Op("Conv2D", "c1", []O{x, b.Const("c1/w", randTensor(71, 3, 3, 4, 4))}, convAt)
-	r1 := b.Op("Relu", "r1", []O{b.Op("BiasAdd", "b1", []O{c1, b.Const("b1/b", randTensor(72, 4))}, graphdef.Attrs{"data_format": format, "T": f32})}, nil)
-	c2 := b.Op("Conv2D", "c2", []O{r1, b.Const("c2/w", randTensor(73, 3, 3, 4, 4))}, convAt)
+	c1 := b.Op("Conv2D", "c1", []O{x, b.Const("c1/w", randTensor(71, 3, 3, c, c))}, convAt)
+	r1 := b.Op("Relu", "r1", []O{b.Op("BiasAdd", "b1", []O{c1, b.Const("b1/b", randTensor(72, c))}, graphdef.Attrs{"data_format": format, "T": f32})}, nil)
+	c2 := b.Op("Conv2D", "c2", []O{r1, b.Const("c2/w", randTensor(73, 3, 3, c, c))}, convAt)
 	bn := b.Op("FusedBatchNormV3", "bn", []O{c2,
-		b.Const("bn/gamma", randTensor(74, 4)), b.Const("bn/beta", randTensor(75, 4)),
-		b.Const("bn/mean", randTensor(76, 4)), b.Const("bn/var", absTensor(randTensor(77, 4)))},
+		b.Const("bn/gamma", randTensor(74, c)), b.Const("bn/beta", randTensor(75, c)),
+		b.Const("bn/mean", randTensor(76, c)), b.Const("bn/var", absTensor(randTensor(77, c)))},
 		graphdef.Attrs{"is_training": false, "epsilon": float32(0.001), "T": f32, "U": f32, "data_format": format})
 	sum := b.Op("AddV2", "sum", []O{bn, r1}, nil)
 	half := b.Op("Mul", "half", []O{sum, b.ConstF32("k", []float32{0.5})}, nil)
 	p := b.Op("MaxPool", "pool", []O{b.Op("Relu", "r2", []O{half}, nil)}, graphdef.Attrs{"ksize": pool, "strides": pool, "padding": "VALID", "data_format": format, "T": f32})
 	return b, string(p)
+}
+
+// BenchmarkLayout runs the residual block on 28x28x32 in both layouts; compare the two sub-benchmarks of one run only.
+func BenchmarkLayout(b *testing.B) {
+	for _, nchw := range []bool{false, true} {
+		name := "NHWC"
+		if nchw {
+			name = "NCHW"
+		}
+		b.Run(name, func(b *testing.B) {
+			g, out := residualNetSized(nchw, 32, 28)
+			m, err := load(context.Background(), g.GraphDef(), classify.OpenOptions{Outputs: []string{out}, Threads: 1}, loadConfig{fuse: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			shape := classify.Shape{1, 28, 28, 32}
+			if nchw {
+				shape = classify.Shape{1, 32, 28, 28}
+			}
+			feeds := map[string]*classify.Tensor{"x": randTensor(1, shape...)}
+			b.ResetTimer()
+			for range b.N {
+				if _, err := m.Run(context.Background(), feeds, []string{out}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
