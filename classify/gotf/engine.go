@@ -234,6 +234,9 @@ func compileGraph(ctx context.Context, gd *gpb.GraphDef, opts classify.OpenOptio
 	if err := g.order(outputs); err != nil {
 		return nil, err
 	}
+	if err := g.toNHWC(outputs); err != nil { // layout.go
+		return nil, err
+	}
 	if err := g.fold(ctx, threads); err != nil {
 		return nil, err
 	}

@@ -45,6 +45,9 @@ func (g *graph) fuse(outputs []ref) int {
 	f := &fuser{g: g, users: map[*node][]*node{}, blocked: map[*node]bool{}, highUsers: map[*node]int{}}
 	for _, r := range outputs {
 		f.blocked[r.n] = true
+		if r.idx != 0 {
+			f.highUsers[r.n]++ // a requested statistic of a FusedBatchNorm
+		}
 	}
 	for _, n := range g.nodes {
 		for _, r := range deps(n) {
