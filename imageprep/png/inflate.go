@@ -519,18 +519,20 @@ func (f *inflater) huff() error {
 //
 // After a refill the buffer holds at least 56 bits: a literal (at most
 // fastBits), then a length code with its extra bits (fastBits+5) and a
-// distance code with its extra bits (fastBits+13) need 48 of them. A
+// distance code with its extra bits (fastBits+13) need 48 of them; or
+// three literals. A
 // longer distance code goes through sym, which refills.
 func (f *inflater) huffFast() error {
 	r := f.in
+	data, pos := r.data[:r.end], r.pos
 	win := f.win
 	wp := f.wp
 	bitbuf, nb := f.bits, f.nbits
 	lit, dist := &f.lit.ent, &f.dist.ent
 	const mask = 1<<fastBits - 1
-	for wp <= len(win)-winSlack && r.end-r.pos >= 8 {
-		bitbuf |= binary.LittleEndian.Uint64(r.data[r.pos:]) << nb
-		r.pos += int((63 - nb) >> 3)
+	for wp <= len(win)-winSlack && len(data)-pos >= 8 {
+		bitbuf |= binary.LittleEndian.Uint64(data[pos:]) << nb
+		pos += int((63 - nb) >> 3)
 		nb |= 56
 
 		e := lit[bitbuf&mask]
@@ -542,11 +544,20 @@ func (f *inflater) huffFast() error {
 			wp++
 			e = lit[bitbuf&mask]
 			if e&entLit != 0 {
+				// At least 36 bits left: room for a third literal,
+				// not for a match.
 				l := uint(e & 15)
 				bitbuf >>= l
 				nb -= l
 				win[wp] = byte(e >> 16)
 				wp++
+				if e = lit[bitbuf&mask]; e&entLit != 0 {
+					l := uint(e & 15)
+					bitbuf >>= l
+					nb -= l
+					win[wp] = byte(e >> 16)
+					wp++
+				}
 				continue
 			}
 		}
@@ -564,10 +575,9 @@ func (f *inflater) huffFast() error {
 
 		e = dist[bitbuf&mask]
 		if e == 0 {
-			f.bits, f.nbits = bitbuf, nb
+			r.pos, f.wp, f.bits, f.nbits = pos, wp, bitbuf, nb
 			s, err := f.sym(&f.dist)
 			if err != nil {
-				f.wp = wp
 				return err
 			}
 			e = symEntry(distCode, s)
@@ -575,14 +585,13 @@ func (f *inflater) huffFast() error {
 				f.refill()
 			}
 			if err := f.overrun(); err != nil {
-				f.wp = wp
 				return err
 			}
+			data, pos = r.data[:r.end], r.pos
 			bitbuf, nb = f.bits, f.nbits
 		}
 		if e&entLen == 0 {
-			f.wp = wp
-			f.bits, f.nbits = bitbuf, nb
+			r.pos, f.wp, f.bits, f.nbits = pos, wp, bitbuf, nb
 			return errDeflate
 		}
 		l = uint(e & 15)
@@ -592,15 +601,13 @@ func (f *inflater) huffFast() error {
 		bitbuf >>= x
 		nb -= l + x
 		if d > wp { // before the stream's start (the window keeps 32 KiB)
-			f.wp = wp
-			f.bits, f.nbits = bitbuf, nb
+			r.pos, f.wp, f.bits, f.nbits = pos, wp, bitbuf, nb
 			return errDeflate
 		}
 		copyMatch(win, wp, d, n)
 		wp += n
 	}
-	f.wp = wp
-	f.bits, f.nbits = bitbuf, nb
+	r.pos, f.wp, f.bits, f.nbits = pos, wp, bitbuf, nb
 	return nil
 }
 
