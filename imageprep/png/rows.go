@@ -129,7 +129,15 @@ func (d *decoder) convert(dst, src []byte, w int) {
 	case RGB:
 		if h.BitDepth == 8 {
 			if !d.useTRNS {
-				for x := 0; x < w; x++ {
+				// A 4-byte load takes a pixel and the next one's first
+				// byte, which the alpha replaces; the last pixel has no
+				// next byte.
+				x := 0
+				for ; x+1 < w; x++ {
+					v := binary.LittleEndian.Uint32(src[3*x:])
+					binary.LittleEndian.PutUint32(dst[4*x:], v|0xff000000)
+				}
+				for ; x < w; x++ {
 					s := src[3*x : 3*x+3 : 3*x+3]
 					o := dst[4*x : 4*x+4 : 4*x+4]
 					o[0], o[1], o[2], o[3] = s[0], s[1], s[2], 0xff

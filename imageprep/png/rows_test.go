@@ -2,6 +2,7 @@ package png
 
 import (
 	"bytes"
+	"hash/adler32"
 	"math/rand/v2"
 	"testing"
 )
@@ -33,6 +34,32 @@ func TestUnfilterInverts(t *testing.T) {
 						t.Fatalf("filter %d, bpp %d, %d bytes: unfiltered\n%v\nwant\n%v", ft, bpp, n, row[1:], raw)
 					}
 				}
+			}
+		}
+	}
+}
+
+// TestAdler32: adler32Update agrees with hash/adler32 across lengths
+// around its 8-byte steps and 5552-byte blocks, in pieces, on random bytes
+// and on all-0xff (the largest sums before each reduction).
+func TestAdler32(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{0, 1, 7, 8, 9, 63, 5551, 5552, 5553, 5560, 3 * 5552, 100000} {
+		for _, ff := range []bool{false, true} {
+			p := make([]byte, n)
+			for i := range p {
+				p[i] = byte(rng.Uint32())
+				if ff {
+					p[i] = 0xff
+				}
+			}
+			want := adler32.Checksum(p)
+			if got := adler32Update(1, p); got != want {
+				t.Errorf("%d bytes (0xff %v): %08x, want %08x", n, ff, got, want)
+			}
+			cut := rng.IntN(n + 1)
+			if got := adler32Update(adler32Update(1, p[:cut]), p[cut:]); got != want {
+				t.Errorf("%d bytes cut at %d: %08x, want %08x", n, cut, got, want)
 			}
 		}
 	}
