@@ -7,6 +7,9 @@
 #
 #   scripts/perf-request.sh [photo.jpg]    # default: a generated 4032x3024 q90 file
 #
+# At the end, coffee.png and grace_hopper.jpg at 1 client against a baseline
+# build (PERF_BASELINE, see below).
+#
 # Needs libjpeg-turbo-progs and the default models (scripts/fetch-models.sh;
 # TEST_MODELS_DIR with the MobileNet archive works offline). Traffic goes to
 # 127.0.0.1 only.
@@ -57,3 +60,53 @@ echo "== summary (targets from issue 8)"
 printf '%-44s %10s %10s %8s\n' measure ms "tj 1/8 ms" ratio
 printf '%-44s %10s %10s %8s\n' "1 client median latency (want <= 2)" "$p50" "$tj8" "$(awk -v a="$p50" -v b="$tj8" 'BEGIN {printf "%.2f", a/b}')"
 printf '%-44s %10s %10s %8s\n' "8 clients server CPU per request (want <= 2)" "$cpu_ms" "$tj8" "$(awk -v a="$cpu_ms" -v b="$tj8" 'BEGIN {printf "%.2f", a/b}')"
+
+# Small images at 1 client, side by side with a baseline build (issue 8's
+# "at least 2x faster than today" rows): the baseline commit's tree is
+# exported (git archive, no worktree left behind), built and served with the
+# same models; rounds alternate between the two servers so that load from
+# elsewhere on the machine falls on both.
+#   PERF_BASELINE        commit to compare with (default 78b2db3, before the PNG/JPEG work)
+#   PERF_SMALL_IMAGES    files (default coffee.png and grace_hopper.jpg in TEST_IMAGES_DIR)
+#   PERF_SMALL_ROUNDS    alternating rounds of 5 s each (default 3)
+base=${PERF_BASELINE:-78b2db3}
+small=${PERF_SMALL_IMAGES:-}
+if [[ -z "$small" && -n "${TEST_IMAGES_DIR:-}" ]]; then
+	small="$TEST_IMAGES_DIR/coffee.png $TEST_IMAGES_DIR/grace_hopper.jpg"
+fi
+if [[ -z "$small" ]]; then
+	echo "== small images: skipped (set TEST_IMAGES_DIR or PERF_SMALL_IMAGES)"
+	exit 0
+fi
+echo "== small images at 1 client: this tree vs $base ($(git rev-parse --short "$base"))"
+mkdir "$tmp/base"
+git archive "$base" | tar -x -C "$tmp/base"
+(cd "$tmp/base" && go build -o classifyd ./cmd/classifyd)
+mkdir -p "$tmp/base/models/theme"
+cp models/theme/* "$tmp/base/models/theme/"
+base_port=$(free_port)
+base_addr=127.0.0.1:$base_port
+new_pid=$server_pid
+(cd "$tmp/base" && exec ./classifyd --addr "$base_addr" >"$tmp/base.log" 2>&1) &
+server_pid=$!
+trap 'kill -TERM "$new_pid" 2>/dev/null || true; cleanup' EXIT
+wait_ready "$base_addr" "$tmp/base.log"
+rounds=${PERF_SMALL_ROUNDS:-3}
+printf '%-24s %-8s %s\n' image server "p50 ms per round"
+for img in $small; do
+	declare -A p50s=()
+	for _ in $(seq "$rounds"); do
+		for which in base new; do
+			a=$addr
+			[[ $which == base ]] && a=$base_addr
+			p=$("$tmp/loadtest" -url "http://$a/v1/classify" -image "$img" -c 1 -d 5s | awk '/^latency/ {print $3}')
+			p50s[$which]="${p50s[$which]:-} $p"
+		done
+	done
+	med() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+	b=$(med <<<"${p50s[base]}") n=$(med <<<"${p50s[new]}")
+	printf '%-24s %-8s %s\n' "$(basename "$img")" "$base" "${p50s[base]}"
+	printf '%-24s %-8s %s\n' "" "this" "${p50s[new]}"
+	printf '%-24s median of rounds %s vs %s ms: ratio %s (want <= 0.5)\n' "" "$b" "$n" "$(awk -v a="$n" -v b="$b" 'BEGIN {printf "%.2f", a/b}')"
+	unset p50s
+done

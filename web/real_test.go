@@ -23,7 +23,7 @@ import (
 
 // realClassifiers loads the default manifest's models with the real
 // engine: color from the repository, theme from TEST_MODELS_DIR.
-func realClassifiers(t *testing.T) []*classify.Classifier {
+func realClassifiers(t testing.TB) []*classify.Classifier {
 	t.Helper()
 	models, images := os.Getenv("TEST_MODELS_DIR"), os.Getenv("TEST_IMAGES_DIR")
 	if models == "" || images == "" {

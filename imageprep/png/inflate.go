@@ -57,6 +57,9 @@ const (
 	windowSize = 32 << 10
 	winBuf     = 3 * windowSize // history + room to decode into
 	maxMatch   = 258
+	// winSlack is the room Huffman decoding needs past wp: a whole match,
+	// and the up to 7 bytes the 8-byte match copy writes beyond its end.
+	winSlack = maxMatch + 16
 )
 
 var (
@@ -67,17 +70,58 @@ var (
 
 // huffTable is one canonical Huffman code: fast[b] for the next fastBits
 // bits is sym<<4 | length, or 0 when the code is longer (then count and
-// syms decode it).
+// syms decode it). For the literal/length and distance codes, ent[b] is
+// the same symbol decoded further (see symEntry), with its code length in
+// the low 4 bits, so that one lookup gives a literal, or a length or
+// distance base with the number of its extra bits.
 type huffTable struct {
 	fast  [1 << fastBits]uint16
+	ent   [1 << fastBits]uint32
 	count [16]uint16
 	syms  [288]uint16
 	maxL  uint
 }
 
-// build makes t from code lengths; an over-subscribed code is an error,
-// an incomplete one is allowed (its missing codes fail when met).
-func (t *huffTable) build(lengths []uint8) error {
+// Kinds of code for huffTable.build and symEntry.
+const (
+	codeLengths = iota // the code-length code: no entries
+	litLenCode
+	distCode
+)
+
+// Fields of a symEntry: bits 0-3 the code length (0 when taken already),
+// 4-7 the extra bits that follow, 8-11 the kind, 16-31 the value.
+const (
+	entLit = 1 << 8 // value is a literal byte
+	entLen = 2 << 8 // value is a length or distance base
+	entEnd = 4 << 8 // end of block
+	entBad = 8 << 8 // a symbol no valid stream uses
+)
+
+// symEntry decodes symbol s of a code of kind k as a table entry without
+// its code length.
+func symEntry(k int, s int) uint32 {
+	if k == distCode {
+		if s >= 30 {
+			return entBad
+		}
+		return uint32(dstBase[s])<<16 | entLen | uint32(dstExtra[s])<<4
+	}
+	switch {
+	case s < 256:
+		return uint32(s)<<16 | entLit
+	case s == 256:
+		return entEnd
+	case s < 286:
+		return uint32(lenBase[s-257])<<16 | entLen | uint32(lenExtra[s-257])<<4
+	}
+	return entBad
+}
+
+// build makes t from code lengths of a code of kind k; an over-subscribed
+// code is an error, an incomplete one is allowed (its missing codes fail
+// when met).
+func (t *huffTable) build(lengths []uint8, k int) error {
 	t.count = [16]uint16{}
 	for _, l := range lengths {
 		t.count[l]++
@@ -116,6 +160,9 @@ func (t *huffTable) build(lengths []uint8) error {
 		next[l] = (next[l-1] + int(t.count[l-1])) << 1
 	}
 	t.fast = [1 << fastBits]uint16{}
+	if k != codeLengths {
+		t.ent = [1 << fastBits]uint32{}
+	}
 	for s, l := range lengths {
 		if l == 0 {
 			continue
@@ -128,6 +175,12 @@ func (t *huffTable) build(lengths []uint8) error {
 		r := int(bits.Reverse16(uint16(c)) >> (16 - l))
 		for i := r; i < 1<<fastBits; i += 1 << l {
 			t.fast[i] = uint16(s)<<4 | uint16(l)
+		}
+		if k != codeLengths {
+			e := symEntry(k, s) | uint32(l)
+			for i := r; i < 1<<fastBits; i += 1 << l {
+				t.ent[i] = e
+			}
 		}
 	}
 	return nil
@@ -218,14 +271,14 @@ func init() {
 			l[i] = 8
 		}
 	}
-	if fixedLit.build(l[:]) != nil {
+	if fixedLit.build(l[:], litLenCode) != nil {
 		panic("png: fixed literal code")
 	}
 	var d [32]uint8 // 30 and 31 complete the code; they are refused when met
 	for i := range d {
 		d[i] = 5
 	}
-	if fixedDist.build(d[:]) != nil {
+	if fixedDist.build(d[:], distCode) != nil {
 		panic("png: fixed distance code")
 	}
 }
@@ -239,8 +292,8 @@ func newInflater(r *idatReader, limit int64) *inflater {
 func (f *inflater) Read(p []byte) (int, error) {
 	for f.wp-f.rp < len(p) && f.err == nil && f.state != stEnd {
 		f.err = f.decode()
-		if len(f.win)-f.wp < maxMatch && f.err == nil {
-			if f.room(); len(f.win)-f.wp < maxMatch {
+		if len(f.win)-f.wp < winSlack && f.err == nil {
+			if f.room(); len(f.win)-f.wp < winSlack {
 				break // p is longer than the window holds: return part
 			}
 		}
@@ -259,10 +312,10 @@ func (f *inflater) Read(p []byte) (int, error) {
 // Close implements io.Closer.
 func (f *inflater) Close() error { return nil }
 
-// room makes space to decode at least maxMatch bytes into the window,
+// room makes space to decode at least winSlack bytes into the window,
 // sliding it when it is full of data Read has returned.
 func (f *inflater) room() {
-	if len(f.win)-f.wp >= maxMatch {
+	if len(f.win)-f.wp >= winSlack {
 		return
 	}
 	keep := max(0, f.wp-windowSize)
@@ -319,7 +372,7 @@ func (f *inflater) decode() error {
 			if f.room(); f.err != nil {
 				return f.err
 			}
-			if len(f.win)-f.wp < maxMatch {
+			if len(f.win)-f.wp < winSlack {
 				return nil // full: Read must take some first
 			}
 			n := min(f.stored, len(f.win)-f.wp)
@@ -381,7 +434,7 @@ func (f *inflater) dynamic() error {
 		cl[clOrder[i]] = uint8(f.take(3))
 	}
 	var ct huffTable
-	if err := ct.build(cl[:]); err != nil {
+	if err := ct.build(cl[:], codeLengths); err != nil {
 		return err
 	}
 	var lens [286 + 30]uint8
@@ -421,66 +474,203 @@ func (f *inflater) dynamic() error {
 	if lens[256] == 0 {
 		return errDeflate
 	}
-	if err := f.lit.build(lens[:nlit]); err != nil {
+	if err := f.lit.build(lens[:nlit], litLenCode); err != nil {
 		return err
 	}
-	return f.dist.build(lens[nlit : nlit+ndist])
+	return f.dist.build(lens[nlit:nlit+ndist], distCode)
 }
 
 // huff decodes a Huffman block's symbols until its end or a full window.
 func (f *inflater) huff() error {
-	win := f.win
 	for {
-		if len(win)-f.wp < maxMatch {
+		if len(f.win)-f.wp < winSlack {
 			if f.room(); f.err != nil {
 				return f.err
 			}
-			if len(win)-f.wp < maxMatch {
+			if len(f.win)-f.wp < winSlack {
 				return f.overrun()
 			}
 		}
-		s, err := f.sym(&f.lit)
-		if err != nil {
-			return err
-		}
-		if s < 256 {
-			win[f.wp] = byte(s)
-			f.wp++
+		if f.in.end-f.in.pos >= 8 {
+			if err := f.huffFast(); err != nil {
+				return err
+			}
+			if f.state != stHuff {
+				return nil
+			}
+			if f.in.end-f.in.pos >= 8 && len(f.win)-f.wp >= winSlack {
+				// Stopped at a code longer than the tables hold.
+				if err := f.huffOne(); err != nil || f.state != stHuff {
+					return err
+				}
+			}
 			continue
 		}
-		if s == 256 {
-			f.state = stBlock
-			return f.overrun()
-		}
-		s -= 257
-		if s >= 29 {
-			return errDeflate
-		}
-		n := int(lenBase[s]) + int(f.take(uint(lenExtra[s])))
-		ds, err := f.sym(&f.dist)
-		if err != nil {
+		if err := f.huffOne(); err != nil || f.state != stHuff {
 			return err
 		}
-		if ds >= 30 {
-			return errDeflate
-		}
-		d := int(dstBase[ds]) + int(f.take(uint(dstExtra[ds])))
-		if d > f.wp { // before the stream's start (the window keeps 32 KiB)
-			return errDeflate
-		}
-		if err := f.overrun(); err != nil {
-			return err
-		}
-		src := f.wp - d
-		if d >= n {
-			copy(win[f.wp:f.wp+n], win[src:src+n])
-		} else {
-			for i := range n {
-				win[f.wp+i] = win[src+i]
+	}
+}
+
+// huffFast decodes symbols while the window has room and at least 8 bytes
+// of input are left in the chunk (so the bit buffer is refilled without
+// checks), with the bit buffer in locals. It returns at the end of the
+// block, or at a literal/length code longer than fastBits, for huffOne.
+//
+// After a refill the buffer holds at least 56 bits: a literal (at most
+// fastBits), then a length code with its extra bits (fastBits+5) and a
+// distance code with its extra bits (fastBits+13) need 48 of them; or
+// three literals. A
+// longer distance code goes through sym, which refills.
+func (f *inflater) huffFast() error {
+	r := f.in
+	data, pos := r.data[:r.end], r.pos
+	win := f.win
+	wp := f.wp
+	bitbuf, nb := f.bits, f.nbits
+	lit, dist := &f.lit.ent, &f.dist.ent
+	const mask = 1<<fastBits - 1
+	for wp <= len(win)-winSlack && len(data)-pos >= 8 {
+		bitbuf |= binary.LittleEndian.Uint64(data[pos:]) << nb
+		pos += int((63 - nb) >> 3)
+		nb |= 56
+
+		e := lit[bitbuf&mask]
+		if e&entLit != 0 {
+			l := uint(e & 15)
+			bitbuf >>= l
+			nb -= l
+			win[wp] = byte(e >> 16)
+			wp++
+			e = lit[bitbuf&mask]
+			if e&entLit != 0 {
+				// At least 36 bits left: room for a third literal,
+				// not for a match.
+				l := uint(e & 15)
+				bitbuf >>= l
+				nb -= l
+				win[wp] = byte(e >> 16)
+				wp++
+				if e = lit[bitbuf&mask]; e&entLit != 0 {
+					l := uint(e & 15)
+					bitbuf >>= l
+					nb -= l
+					win[wp] = byte(e >> 16)
+					wp++
+				}
+				continue
 			}
 		}
-		f.wp += n
+		if e&entLen == 0 {
+			// End of block, a bad symbol or a long code: huffOne
+			// decodes it.
+			break
+		}
+		l := uint(e & 15)
+		bitbuf >>= l
+		x := uint((e >> 4) & 15)
+		n := int(e>>16) + int(bitbuf&(1<<x-1))
+		bitbuf >>= x
+		nb -= l + x
+
+		e = dist[bitbuf&mask]
+		if e == 0 {
+			r.pos, f.wp, f.bits, f.nbits = pos, wp, bitbuf, nb
+			s, err := f.sym(&f.dist)
+			if err != nil {
+				return err
+			}
+			e = symEntry(distCode, s)
+			if f.nbits < 13 {
+				f.refill()
+			}
+			if err := f.overrun(); err != nil {
+				return err
+			}
+			data, pos = r.data[:r.end], r.pos
+			bitbuf, nb = f.bits, f.nbits
+		}
+		if e&entLen == 0 {
+			r.pos, f.wp, f.bits, f.nbits = pos, wp, bitbuf, nb
+			return errDeflate
+		}
+		l = uint(e & 15)
+		bitbuf >>= l
+		x = uint((e >> 4) & 15)
+		d := int(e>>16) + int(bitbuf&(1<<x-1))
+		bitbuf >>= x
+		nb -= l + x
+		if d > wp { // before the stream's start (the window keeps 32 KiB)
+			r.pos, f.wp, f.bits, f.nbits = pos, wp, bitbuf, nb
+			return errDeflate
+		}
+		copyMatch(win, wp, d, n)
+		wp += n
 	}
+	r.pos, f.wp, f.bits, f.nbits = pos, wp, bitbuf, nb
+	return nil
+}
+
+// copyMatch copies the n bytes at distance d back to win[wp:], as LZ77
+// does: overlapping, so a short distance repeats. It may write up to 15
+// bytes past wp+n (winSlack leaves room).
+func copyMatch(win []byte, wp, d, n int) {
+	src := wp - d
+	switch {
+	case d >= 8:
+		for i := 0; i < n; i += 8 {
+			binary.LittleEndian.PutUint64(win[wp+i:], binary.LittleEndian.Uint64(win[src+i:]))
+		}
+	case d == 1:
+		v := uint64(win[src]) * 0x0101010101010101
+		for i := 0; i < n; i += 8 {
+			binary.LittleEndian.PutUint64(win[wp+i:], v)
+		}
+	default:
+		for i := range n {
+			win[wp+i] = win[src+i]
+		}
+	}
+}
+
+// huffOne decodes one symbol of a Huffman block, with a match if it is a
+// length, checking the bit buffer as it goes.
+func (f *inflater) huffOne() error {
+	s, err := f.sym(&f.lit)
+	if err != nil {
+		return err
+	}
+	e := symEntry(litLenCode, s)
+	switch {
+	case e&entLit != 0:
+		f.win[f.wp] = byte(s)
+		f.wp++
+		return nil
+	case e&entEnd != 0:
+		f.state = stBlock
+		return f.overrun()
+	case e&entBad != 0:
+		return errDeflate
+	}
+	n := int(e>>16) + int(f.take(uint(e>>4)&15))
+	ds, err := f.sym(&f.dist)
+	if err != nil {
+		return err
+	}
+	e = symEntry(distCode, ds)
+	if e&entBad != 0 {
+		return errDeflate
+	}
+	d := int(e>>16) + int(f.take(uint(e>>4)&15))
+	if d > f.wp { // before the stream's start (the window keeps 32 KiB)
+		return errDeflate
+	}
+	if err := f.overrun(); err != nil {
+		return err
+	}
+	copyMatch(f.win, f.wp, d, n)
+	f.wp += n
+	return nil
 }
 
 // trailer checks the Adler-32 checksum after the final block.
@@ -518,7 +708,18 @@ func adler32Update(a uint32, p []byte) uint32 {
 	s1, s2 := a&0xffff, a>>16
 	for len(p) > 0 {
 		n := min(len(p), 5552)
-		for _, b := range p[:n] {
+		q := p[:n]
+		// Eight bytes at a time: s2 gains 8*s1 and the bytes weighted
+		// 8..1, s1 their sum, the same totals as byte by byte (so no
+		// more overflow within 5552 bytes), without the serial chain.
+		for ; len(q) >= 8; q = q[8:] {
+			b := q[:8:8]
+			s2 += 8*s1 + 8*uint32(b[0]) + 7*uint32(b[1]) + 6*uint32(b[2]) + 5*uint32(b[3]) +
+				4*uint32(b[4]) + 3*uint32(b[5]) + 2*uint32(b[6]) + uint32(b[7])
+			s1 += uint32(b[0]) + uint32(b[1]) + uint32(b[2]) + uint32(b[3]) +
+				uint32(b[4]) + uint32(b[5]) + uint32(b[6]) + uint32(b[7])
+		}
+		for _, b := range q {
 			s1 += uint32(b)
 			s2 += s1
 		}

@@ -129,7 +129,15 @@ func (d *decoder) convert(dst, src []byte, w int) {
 	case RGB:
 		if h.BitDepth == 8 {
 			if !d.useTRNS {
-				for x := 0; x < w; x++ {
+				// A 4-byte load takes a pixel and the next one's first
+				// byte, which the alpha replaces; the last pixel has no
+				// next byte.
+				x := 0
+				for ; x+1 < w; x++ {
+					v := binary.LittleEndian.Uint32(src[3*x:])
+					binary.LittleEndian.PutUint32(dst[4*x:], v|0xff000000)
+				}
+				for ; x < w; x++ {
 					s := src[3*x : 3*x+3 : 3*x+3]
 					o := dst[4*x : 4*x+4 : 4*x+4]
 					o[0], o[1], o[2], o[3] = s[0], s[1], s[2], 0xff
@@ -242,10 +250,23 @@ func unfilter(ft byte, cur, prev []byte, bpp int) error {
 			cur[i] += cur[i-bpp]
 		}
 	case 2: // Up
-		for i, p := range prev {
-			cur[i] += p
+		// Eight bytes at a time: add the low 7 bits of each byte, then
+		// put back the top bits (their sum's top bit is a xor).
+		const hi = 0x8080808080808080
+		i := 0
+		for ; i+8 <= n; i += 8 {
+			x := binary.LittleEndian.Uint64(cur[i:])
+			y := binary.LittleEndian.Uint64(prev[i:])
+			binary.LittleEndian.PutUint64(cur[i:], ((x&^hi)+(y&^hi))^((x^y)&hi))
+		}
+		for ; i < n; i++ {
+			cur[i] += prev[i]
 		}
 	case 3: // Average
+		if bpp == 3 || bpp == 4 {
+			averagePixels(cur, prev, bpp)
+			return nil
+		}
 		for c := 0; c < bpp && c < n; c++ {
 			var left int
 			for i := c; i < n; i += bpp {
@@ -255,6 +276,10 @@ func unfilter(ft byte, cur, prev []byte, bpp int) error {
 			}
 		}
 	case 4: // Paeth
+		if bpp == 3 || bpp == 4 {
+			paethPixels(cur, prev, bpp)
+			return nil
+		}
 		for c := 0; c < bpp && c < n; c++ {
 			var a, cc int // left and upper-left: zero left of the row
 			for i := c; i < n; i += bpp {
@@ -286,4 +311,80 @@ func unfilter(ft byte, cur, prev []byte, bpp int) error {
 		return fmt.Errorf("%w: filter type %d", ErrCorrupt, ft)
 	}
 	return nil
+}
+
+// paethPixels undoes the Paeth filter for 3 or 4 bytes per pixel, all the
+// channels of a pixel together, choosing the predictor without branches
+// the compiler cannot turn into conditional moves.
+func paethPixels(cur, prev []byte, bpp int) {
+	n := len(cur)
+	prev = prev[:n]
+	var a0, a1, a2, a3, c0, c1, c2, c3 int // left and upper-left: zero left of the row
+	if bpp == 3 {
+		for i := 0; i+3 <= n; i += 3 {
+			p, q := cur[i:i+3], prev[i:i+3]
+			b0, b1, b2 := int(q[0]), int(q[1]), int(q[2])
+			a0 = int(p[0] + byte(paeth(a0, b0, c0)))
+			a1 = int(p[1] + byte(paeth(a1, b1, c1)))
+			a2 = int(p[2] + byte(paeth(a2, b2, c2)))
+			p[0], p[1], p[2] = byte(a0), byte(a1), byte(a2)
+			c0, c1, c2 = b0, b1, b2
+		}
+		return
+	}
+	for i := 0; i+4 <= n; i += 4 {
+		p, q := cur[i:i+4], prev[i:i+4]
+		b0, b1, b2, b3 := int(q[0]), int(q[1]), int(q[2]), int(q[3])
+		a0 = int(p[0] + byte(paeth(a0, b0, c0)))
+		a1 = int(p[1] + byte(paeth(a1, b1, c1)))
+		a2 = int(p[2] + byte(paeth(a2, b2, c2)))
+		a3 = int(p[3] + byte(paeth(a3, b3, c3)))
+		p[0], p[1], p[2], p[3] = byte(a0), byte(a1), byte(a2), byte(a3)
+		c0, c1, c2, c3 = b0, b1, b2, b3
+	}
+}
+
+// paeth is the PNG Paeth predictor of left a, upper b and upper-left c:
+// with p = a+b-c, |p-a| = |b-c|, |p-b| = |a-c|, |p-c| = |(b-c)+(a-c)|;
+// ties go to a, then b.
+func paeth(a, b, c int) int {
+	pa, pb := b-c, a-c
+	pc := pa + pb
+	pa = (pa ^ (pa >> 63)) - (pa >> 63)
+	pb = (pb ^ (pb >> 63)) - (pb >> 63)
+	pc = (pc ^ (pc >> 63)) - (pc >> 63)
+	if pb < pa {
+		a, pa = b, pb
+	}
+	if pc < pa {
+		a = c
+	}
+	return a
+}
+
+// averagePixels undoes the Average filter for 3 or 4 bytes per pixel, the
+// channels of a pixel together (each channel is a chain of dependent
+// additions; side by side they overlap).
+func averagePixels(cur, prev []byte, bpp int) {
+	n := len(cur)
+	prev = prev[:n]
+	var a0, a1, a2, a3 uint // left: zero left of the row
+	if bpp == 3 {
+		for i := 0; i+3 <= n; i += 3 {
+			p, q := cur[i:i+3], prev[i:i+3]
+			a0 = uint(p[0] + byte((a0+uint(q[0]))>>1))
+			a1 = uint(p[1] + byte((a1+uint(q[1]))>>1))
+			a2 = uint(p[2] + byte((a2+uint(q[2]))>>1))
+			p[0], p[1], p[2] = byte(a0), byte(a1), byte(a2)
+		}
+		return
+	}
+	for i := 0; i+4 <= n; i += 4 {
+		p, q := cur[i:i+4], prev[i:i+4]
+		a0 = uint(p[0] + byte((a0+uint(q[0]))>>1))
+		a1 = uint(p[1] + byte((a1+uint(q[1]))>>1))
+		a2 = uint(p[2] + byte((a2+uint(q[2]))>>1))
+		a3 = uint(p[3] + byte((a3+uint(q[3]))>>1))
+		p[0], p[1], p[2], p[3] = byte(a0), byte(a1), byte(a2), byte(a3)
+	}
 }
