@@ -35,28 +35,9 @@ func TestControlFlowGoldens(t *testing.T) {
 		{"while_tensorlist", rnnGraph(), map[string]*classify.Tensor{"x": randTensor(22, 7, 3)}, []string{"out"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			dir := filepath.Join("testdata", "controlflow", c.name)
-			if *update {
-				writeControlGolden(t, c.b, c.feeds, c.fetches, dir)
-			}
-			feeds := map[string]*classify.Tensor{}
-			for name := range c.feeds {
-				f, err := npy.ReadFile(filepath.Join(dir, goldenName.ReplaceAllString(name, "_")+".npy"))
-				if err != nil {
-					t.Fatalf("%v (run with -update to make goldens)", err)
-				}
-				feeds[name] = f
-			}
-			m := openBuilder(t, c.b, classify.OpenOptions{Outputs: c.fetches})
-			got, err := m.Run(context.Background(), feeds, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			got, wants := runControlGolden(t, c.name, c.b, c.feeds, c.fetches)
 			for i, f := range c.fetches {
-				want, err := npy.ReadFile(filepath.Join(dir, "out_"+goldenName.ReplaceAllString(f, "_")+".npy"))
-				if err != nil {
-					t.Fatalf("%v (run with -update to make goldens)", err)
-				}
+				want := wants[i]
 				if !got[i].Shape.Equal(want.Shape) {
 					t.Fatalf("%s: shape %v, oracle %v", f, got[i].Shape, want.Shape)
 				}
@@ -68,6 +49,37 @@ func TestControlFlowGoldens(t *testing.T) {
 			}
 		})
 	}
+}
+
+// runControlGolden runs b on the stored inputs of golden case name (making
+// them first with -update) and returns its fetches beside the oracle's.
+func runControlGolden(t *testing.T, name string, b *graphdef.Builder, feeds map[string]*classify.Tensor, fetches []string) (got, want []*classify.Tensor) {
+	t.Helper()
+	dir := filepath.Join("testdata", "controlflow", name)
+	if *update {
+		writeControlGolden(t, b, feeds, fetches, dir)
+	}
+	stored := map[string]*classify.Tensor{}
+	for name := range feeds {
+		f, err := npy.ReadFile(filepath.Join(dir, goldenName.ReplaceAllString(name, "_")+".npy"))
+		if err != nil {
+			t.Fatalf("%v (run with -update to make goldens)", err)
+		}
+		stored[name] = f
+	}
+	m := openBuilder(t, b, classify.OpenOptions{Outputs: fetches})
+	got, err := m.Run(context.Background(), stored, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fetches {
+		w, err := npy.ReadFile(filepath.Join(dir, "out_"+goldenName.ReplaceAllString(f, "_")+".npy"))
+		if err != nil {
+			t.Fatalf("%v (run with -update to make goldens)", err)
+		}
+		want = append(want, w)
+	}
+	return got, want
 }
 
 func writeControlGolden(t *testing.T, b *graphdef.Builder, feeds map[string]*classify.Tensor, fetches []string, dir string) {

@@ -3,7 +3,6 @@ package gotf
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/classifyd/classifyd/classify"
 	"github.com/classifyd/classifyd/internal/graphdef"
-	"github.com/classifyd/classifyd/internal/npy"
 )
 
 type out = graphdef.Output
@@ -393,28 +391,9 @@ func TestTF1ControlFlowGoldens(t *testing.T) {
 		{"tf1_nms", nmsLoop(), map[string]*classify.Tensor{"scores": classify.FromFloat32([]float32{0.1, 0.9, 0.3, 0.15, 0.7, 0.25, 0.05}, 7), "k": scalarI32(5)}, []string{"selected", "count"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			dir := filepath.Join("testdata", "controlflow", c.name)
-			if *update {
-				writeControlGolden(t, c.b, c.feeds, c.fetches, dir)
-			}
-			feeds := map[string]*classify.Tensor{}
-			for name := range c.feeds {
-				f, err := npy.ReadFile(filepath.Join(dir, goldenName.ReplaceAllString(name, "_")+".npy"))
-				if err != nil {
-					t.Fatalf("%v (run with -update to make goldens)", err)
-				}
-				feeds[name] = f
-			}
-			m := openBuilder(t, c.b, classify.OpenOptions{Outputs: c.fetches})
-			got, err := m.Run(context.Background(), feeds, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			got, wants := runControlGolden(t, c.name, c.b, c.feeds, c.fetches)
 			for i, f := range c.fetches {
-				want, err := npy.ReadFile(filepath.Join(dir, "out_"+goldenName.ReplaceAllString(f, "_")+".npy"))
-				if err != nil {
-					t.Fatalf("%v (run with -update to make goldens)", err)
-				}
+				want := wants[i]
 				if !sameTensor(got[i], want) {
 					t.Errorf("%s = %v %v, oracle %v %v", f, got[i].Shape, got[i].Data, want.Shape, want.Data)
 				}

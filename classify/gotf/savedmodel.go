@@ -413,28 +413,7 @@ var (
 // Embedding) becomes a GatherV2 of the variable's value.
 func bindVariables(gd *gpb.GraphDef) (*variableBinding, error) {
 	byName := nodeIndex(gd)
-	// trace follows Identity-like nodes back to the producer of a tensor.
-	trace := func(in string) (*npb.NodeDef, int) {
-		for range 1000 {
-			name, idx, err := splitOutput(in)
-			if err != nil {
-				return nil, 0
-			}
-			n, ok := byName[name]
-			if !ok {
-				return nil, 0
-			}
-			switch {
-			case n.GetOp() == "Identity" && idx == 0 && len(n.GetInput()) > 0:
-				in = n.GetInput()[0]
-			case n.GetOp() == "IdentityN" && idx < len(n.GetInput()):
-				in = n.GetInput()[idx]
-			default:
-				return n, idx
-			}
-		}
-		return nil, 0
-	}
+	trace := func(in string) (*npb.NodeDef, int) { return traceProducer(byName, in) }
 	b := &variableBinding{keys: map[string]string{}}
 	restore := map[string]bool{}
 	for _, n := range gd.GetNode() {
@@ -535,6 +514,30 @@ func bindVariables(gd *gpb.GraphDef) (*variableBinding, error) {
 	}
 	gd.Node = append(gd.Node, added...)
 	return b, nil
+}
+
+// traceProducer follows Identity-like nodes back from tensor in to the node
+// and output that produce it; nil when it leads outside the graph.
+func traceProducer(byName map[string]*npb.NodeDef, in string) (*npb.NodeDef, int) {
+	for range 1000 {
+		name, idx, err := splitOutput(in)
+		if err != nil {
+			return nil, 0
+		}
+		n, ok := byName[name]
+		if !ok {
+			return nil, 0
+		}
+		switch {
+		case n.GetOp() == "Identity" && idx == 0 && len(n.GetInput()) > 0:
+			in = n.GetInput()[0]
+		case n.GetOp() == "IdentityN" && idx < len(n.GetInput()):
+			in = n.GetInput()[idx]
+		default:
+			return n, idx
+		}
+	}
+	return nil, 0
 }
 
 // readRefsAfter makes a consumer n of TF1 ref variables read them when it

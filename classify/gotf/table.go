@@ -28,27 +28,7 @@ import (
 // returned so that it runs with the init ops.
 func bindTables(gd *gpb.GraphDef, bundle *savedmodel.Bundle) ([]string, error) {
 	byName := nodeIndex(gd)
-	trace := func(in string) (*npb.NodeDef, int) {
-		for range 1000 {
-			name, idx, err := splitOutput(in)
-			if err != nil {
-				return nil, 0
-			}
-			n, ok := byName[name]
-			if !ok {
-				return nil, 0
-			}
-			switch {
-			case n.GetOp() == "Identity" && idx == 0 && len(n.GetInput()) > 0:
-				in = n.GetInput()[0]
-			case n.GetOp() == "IdentityN" && idx < len(n.GetInput()):
-				in = n.GetInput()[idx]
-			default:
-				return n, idx
-			}
-		}
-		return nil, 0
-	}
+	trace := func(in string) (*npb.NodeDef, int) { return traceProducer(byName, in) }
 	var imports []string
 	var added []*npb.NodeDef
 	for _, n := range gd.GetNode() {

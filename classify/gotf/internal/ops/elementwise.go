@@ -755,6 +755,10 @@ func checkIntDivisor(n *Node, b *classify.Tensor) error {
 		for _, v := range d {
 			bad = bad || v == 0
 		}
+	case []uint8:
+		for _, v := range d {
+			bad = bad || v == 0
+		}
 	}
 	if bad {
 		return n.InputErrorf("integer division by zero")

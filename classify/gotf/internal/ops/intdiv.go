@@ -55,28 +55,9 @@ func truncDivI[T intT | ~uint8](x, y T) T { return x / y }
 func truncModI[T intT | ~uint8](x, y T) T { return x % y }
 func truncModF[T ewFloat](x, y T) T       { return T(math.Mod(float64(x), float64(y))) }
 
-// checkDivisor rejects integer zero divisors before Go's division panics.
-func checkDivisor(n *Node, _, b *classify.Tensor) error {
-	bad := false
-	switch d := b.Data.(type) {
-	case []int32:
-		for _, v := range d {
-			bad = bad || v == 0
-		}
-	case []int64:
-		for _, v := range d {
-			bad = bad || v == 0
-		}
-	case []uint8:
-		for _, v := range d {
-			bad = bad || v == 0
-		}
-	}
-	if bad {
-		return n.InputErrorf("integer division by zero")
-	}
-	return nil
-}
+// checkDivisor rejects integer zero divisors before Go's division panics
+// (the binary-op check signature around checkIntDivisor).
+func checkDivisor(n *Node, _, b *classify.Tensor) error { return checkIntDivisor(n, b) }
 
 var (
 	floorDivSpec = mapSpec{kern: map[classify.DType]mapKernel{
