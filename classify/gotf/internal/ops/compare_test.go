@@ -97,12 +97,7 @@ func runOp(t *testing.T, op string, attrs map[string]any, in ...*classify.Tensor
 		feeds[name] = x
 	}
 	g.Op(op, "out", ins, graphdef.Attrs(at))
-	var ran []ranNode
-	out, err := interpretRec(g, feeds, []graphdef.Output{"out"}, func(n ranNode) { ran = append(ran, n) })
-	if err == nil {
-		recordCoverage(t, "reference", ran)
-	}
-	return out, err
+	return interpretChecked(t, g, feeds, []graphdef.Output{"out"})
 }
 
 func mustRun(t *testing.T, op string, attrs map[string]any, in ...*classify.Tensor) *classify.Tensor {
