@@ -176,11 +176,9 @@ func (s *Source) Cost(ps []classify.Preprocess, pt image.Point) int64 {
 	switch {
 	case s.jpeg != nil:
 		if len(regions) > 0 {
-			// One DecodeRegions call for all of them, and the
-			// decoder's own state (Huffman tables, scan buffers:
-			// measured about 150 KB when its pool is empty), which
-			// CostRegions leaves out.
-			total += s.jpeg.CostRegions(regionOpts(regions)) + jpegState
+			// One DecodeRegions call for all of them (the decoder's
+			// own state included).
+			total += s.jpeg.CostRegions(regionOpts(regions))
 		}
 	case s.hdr.Format == "png" && rows > 0:
 		h, err := pngdec.DecodeConfig(s.data)
@@ -273,10 +271,6 @@ func (pl *plan) decodeJPEG(s *Source) {
 	}
 	pl.imgs, pl.err = imgs, err
 }
-
-// jpegState bounds what a jpegdec decode allocates besides what
-// Header.CostRegions counts (TestSourceCostBoundsPrepare checks it).
-const jpegState = 256 << 10
 
 // regionOpts are the decoder options of regions.
 func regionOpts(regions []region) []jpegdec.Options {

@@ -22,18 +22,15 @@ func (d *decoder) decodeImage(opts []Options) ([]*Image, error) {
 
 func (d *decoder) decodeTargets(opts []Options) ([]*Image, error) {
 	d.targets = make([]target, len(opts))
-	var total int64
+	gs := make([]geometry, len(opts))
 	for i, opt := range opts {
 		g, err := newGeometry(&d.hdr, opt.Scale, opt.Region)
 		if err != nil {
 			return nil, fmt.Errorf("%w: scale %d, region %v of %dx%d", ErrRegion, opt.Scale, opt.Region, d.hdr.Width, d.hdr.Height)
 		}
-		if i == 0 {
-			total += g.coefBytes
-		}
-		total += g.targetBytes()
-		d.targets[i].g = g
+		gs[i], d.targets[i].g = g, g
 	}
+	total := regionsCost(gs)
 	for _, opt := range opts {
 		if opt.MaxBytes > 0 && total > opt.MaxBytes {
 			return nil, fmt.Errorf("%w: %d bytes needed, limit %d", ErrTooLarge, total, opt.MaxBytes)

@@ -29,6 +29,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"unsafe"
 )
 
 // The sentinel errors every failure wraps; test with errors.Is.
@@ -106,17 +107,31 @@ func (h *Header) Cost(scale int) int64 {
 }
 
 // CostRegions is the number of bytes DecodeRegions(data, opts) allocates:
-// the coefficient buffers once, and for each option its planes, row
-// scratch and output pixels. It is 0 when an option is invalid (a scale
-// other than 1, 2, 4 or 8, or a region outside the image), as
-// DecodeRegions then fails before allocating.
+// the coefficient buffers once, for each option its planes, row scratch
+// and output pixels, and the decoder's own state (stateBytes). It is 0 when
+// an option is invalid (a scale other than 1, 2, 4 or 8, or a region
+// outside the image), as DecodeRegions then fails before allocating.
 func (h *Header) CostRegions(opts []Options) int64 {
-	var total int64
+	gs := make([]geometry, len(opts))
 	for i, o := range opts {
 		g, err := newGeometry(h, o.Scale, o.Region)
 		if err != nil {
 			return 0
 		}
+		gs[i] = g
+	}
+	return regionsCost(gs)
+}
+
+// stateBytes is what a decode allocates besides its buffers when the
+// decoder pool is empty: the decoder struct (Huffman tables, the unstuffing
+// buffer) and its small slices.
+const stateBytes = int64(unsafe.Sizeof(decoder{})) + 64<<10
+
+// regionsCost is CostRegions of outputs with geometries gs.
+func regionsCost(gs []geometry) int64 {
+	total := stateBytes
+	for i, g := range gs {
 		if i == 0 {
 			total += g.coefBytes
 		}
