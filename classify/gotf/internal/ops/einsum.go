@@ -1,7 +1,8 @@
 package ops
 
-// Einsum with one or two float32 operands, run as transposes, sums and a
-// batched GEMM: labels in both operands and the output are batch
+// Einsum of float32 operands, run as transposes, sums and a batched GEMM
+// per pair of operands (three or more are contracted pairwise, see
+// einsum_multi.go): labels in both operands and the output are batch
 // dimensions, labels in both operands only are contracted, labels in one
 // operand and the output are its free dimensions, labels in one operand
 // only are summed out first. Each operand is permuted to [batch, free,
@@ -36,8 +37,8 @@ type einsumOp struct {
 }
 
 func buildEinsum(n *Node, _ []*classify.Tensor) (Op, error) {
-	if n.NumInputs < 1 || n.NumInputs > 2 {
-		return nil, fmt.Errorf("node %q (%s): %w: %d operands (only 1 or 2)", n.Name, n.Op, classify.ErrUnsupportedOp, n.NumInputs)
+	if n.NumInputs < 1 {
+		return nil, n.Errorf("no operands")
 	}
 	eq := strings.ReplaceAll(n.String("equation", ""), " ", "")
 	o := &einsumOp{n: n, eq: eq}
@@ -207,14 +208,7 @@ func (o *einsumOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, err
 	if err := arrCheckDims(p.outShape); err != nil {
 		return nil, o.n.InputErrorf("%v", err)
 	}
-	has := func(s []rune, c rune) bool {
-		for _, x := range s {
-			if x == c {
-				return true
-			}
-		}
-		return false
-	}
+	has := einsumHas
 	out := ctx.Output(0, classify.Float32, p.outShape...)
 	if len(in) == 1 {
 		// Permute to [output labels, summed labels] and sum the tail.
@@ -228,15 +222,29 @@ func (o *einsumOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, err
 		einsumSumTail(out.Float32s(), t)
 		return []*classify.Tensor{out}, nil
 	}
-	a, b := p.ins[0], p.ins[1]
+	if len(in) > 2 {
+		return o.runMulti(ctx, in, p, out)
+	}
+	res, err := o.contract(ctx, in[0].Float32s(), p.ins[0], in[1].Float32s(), p.ins[1], p.out, p.size)
+	if err != nil {
+		return nil, err
+	}
+	copy(out.Float32s(), res)
+	return []*classify.Tensor{out}, nil
+}
+
+// contract multiplies operands xa (labelled a) and xb (labelled b) into
+// the labels out, summing every other label.
+func (o *einsumOp) contract(ctx *Ctx, xa []float32, a []rune, xb []float32, b []rune, out []rune, size map[rune]int) ([]float32, error) {
+	has := einsumHas
 	var batch, free1, free2, contr, sum1, sum2 []rune
 	for _, c := range a {
 		switch {
-		case has(b, c) && has(p.out, c):
+		case has(b, c) && has(out, c):
 			batch = append(batch, c)
 		case has(b, c):
 			contr = append(contr, c)
-		case has(p.out, c):
+		case has(out, c):
 			free1 = append(free1, c)
 		default:
 			sum1 = append(sum1, c)
@@ -245,7 +253,7 @@ func (o *einsumOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, err
 	for _, c := range b {
 		switch {
 		case has(a, c):
-		case has(p.out, c):
+		case has(out, c):
 			free2 = append(free2, c)
 		default:
 			sum2 = append(sum2, c)
@@ -254,7 +262,7 @@ func (o *einsumOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, err
 	prod := func(ls []rune) int {
 		n := 1
 		for _, c := range ls {
-			n *= p.size[c]
+			n *= size[c]
 		}
 		return n
 	}
@@ -266,8 +274,8 @@ func (o *einsumOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, err
 		return r
 	}
 	nb, m, k, nn := prod(batch), prod(free1), prod(contr), prod(free2)
-	ta := einsumPermute(in[0].Float32s(), a, cat(batch, free1, contr, sum1), p.size)
-	tb := einsumPermute(in[1].Float32s(), b, cat(batch, contr, free2, sum2), p.size)
+	ta := einsumPermute(xa, a, cat(batch, free1, contr, sum1), size)
+	tb := einsumPermute(xb, b, cat(batch, contr, free2, sum2), size)
 	am := make([]float32, nb*m*k)
 	einsumSumTail(am, ta)
 	bm := make([]float32, nb*k*nn)
@@ -286,8 +294,16 @@ func (o *einsumOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, err
 			}
 		}
 	}
-	copy(out.Float32s(), einsumPermute(res, cat(batch, free1, free2), p.out, p.size))
-	return []*classify.Tensor{out}, nil
+	return einsumPermute(res, cat(batch, free1, free2), out, size), nil
+}
+
+func einsumHas(s []rune, c rune) bool {
+	for _, x := range s {
+		if x == c {
+			return true
+		}
+	}
+	return false
 }
 
 // einsumPermute returns x (labelled from) with its dimensions reordered

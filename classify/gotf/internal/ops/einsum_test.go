@@ -147,7 +147,9 @@ func TestEinsumErrors(t *testing.T) {
 	e := func(eq string) graphdef.Attrs { return graphdef.Attrs{"equation": eq} }
 	saCheckErrors(t, []saErrCase{
 		{"diagonal", "Einsum", e("ii->i"), []saIn{saFeed(randF32(1, 0, 1, 3, 3))}, unsup, "repeats label"},
-		{"three_operands", "Einsum", e("i,i,i->"), []saIn{saFeed(x), saFeed(x), saFeed(x)}, unsup, "3 operands"},
+		{"three_operands_mismatch", "Einsum", e("ij,jk,kl->il"), []saIn{saFeed(x), saFeed(randF32(1, 0, 1, 4, 5)), saFeed(x)}, inv, "label 'k'"},
+		{"three_operands_count", "Einsum", e("ij,jk->ik"), []saIn{saFeed(x), saFeed(x), saFeed(x)}, bad, "operands"},
+		{"huge_output", "Einsum", e("ai,bi,ci->abc"), []saIn{saFeed(randF32(1, 0, 1, 1000, 1)), saFeed(randF32(1, 0, 1, 1000, 1)), saFeed(randF32(1, 0, 1, 1000, 1))}, inv, "elements"},
 		{"size_mismatch", "Einsum", e("ij,jk->ik"), []saIn{saFeed(x), saFeed(x)}, inv, "label 'j'"},
 		{"rank", "Einsum", e("ijk,kl->il"), []saIn{saFeed(x), saFeed(x)}, inv, "rank"},
 		{"unknown_out", "Einsum", e("ij,jk->iz"), []saIn{saFeed(x), saFeed(x)}, bad, "in no operand"},
@@ -173,6 +175,7 @@ func FuzzEinsum(f *testing.F) {
 	f.Add("ij,jk->ik", []byte{2, 3, 3, 4})
 	f.Add("...ij,jk", []byte{1, 2, 3, 3, 2})
 	f.Add("b...,b->...", []byte{2, 1, 2, 2})
+	f.Add("ij,jk,kl->il", []byte{1, 2, 3, 1, 3, 2, 1, 2, 2})
 	f.Fuzz(func(t *testing.T, eq string, dims []byte) {
 		if len(eq) > 40 {
 			return

@@ -1,0 +1,88 @@
+package ops
+
+// Einsum of three or more operands: contracted two at a time, each step
+// taking the pair whose product is smallest (then the one with the fewest
+// multiply-adds, then the first), as opt_einsum's greedy path does. A
+// pair's product keeps the labels some other operand or the output still
+// needs and sums the rest, so chains such as "ij,jk,kl->il" or
+// "bi,bj,bk->bijk" never build the full outer product.
+
+import (
+	"github.com/classifyd/classifyd/classify"
+)
+
+type einsumTerm struct {
+	x      []float32
+	labels []rune
+}
+
+func (o *einsumOp) runMulti(ctx *Ctx, in []*classify.Tensor, p *einsumPlan, out *classify.Tensor) ([]*classify.Tensor, error) {
+	terms := make([]einsumTerm, len(in))
+	for i, x := range in {
+		terms[i] = einsumTerm{x.Float32s(), p.ins[i]}
+	}
+	prod := func(ls []rune) int64 {
+		n := int64(1)
+		for _, c := range ls {
+			n *= int64(p.size[c])
+		}
+		return n
+	}
+	for len(terms) > 2 {
+		bi, bj := -1, -1
+		var bestKeep []rune
+		var bestSize, bestWork int64
+		for i := range terms {
+			for j := i + 1; j < len(terms); j++ {
+				keep, union := o.pairLabels(terms, i, j, p.out)
+				size, work := prod(keep), prod(union)
+				if bi < 0 || size < bestSize || size == bestSize && work < bestWork {
+					bi, bj, bestKeep, bestSize, bestWork = i, j, keep, size, work
+				}
+			}
+		}
+		dims := make([]int, len(bestKeep))
+		for k, c := range bestKeep {
+			dims[k] = p.size[c]
+		}
+		if err := arrCheckDims(dims); err != nil {
+			return nil, o.n.InputErrorf("contracting operands: intermediate %v", err)
+		}
+		x, err := o.contract(ctx, terms[bi].x, terms[bi].labels, terms[bj].x, terms[bj].labels, bestKeep, p.size)
+		if err != nil {
+			return nil, err
+		}
+		terms[bi] = einsumTerm{x, bestKeep}
+		terms = append(terms[:bj], terms[bj+1:]...)
+	}
+	res, err := o.contract(ctx, terms[0].x, terms[0].labels, terms[1].x, terms[1].labels, p.out, p.size)
+	if err != nil {
+		return nil, err
+	}
+	copy(out.Float32s(), res)
+	return []*classify.Tensor{out}, nil
+}
+
+// pairLabels returns the labels the product of terms i and j keeps (those
+// another term or the output uses, in the pair's order) and all the
+// labels of the pair.
+func (o *einsumOp) pairLabels(terms []einsumTerm, i, j int, out []rune) (keep, union []rune) {
+	union = append([]rune{}, terms[i].labels...)
+	for _, c := range terms[j].labels {
+		if !einsumHas(union, c) {
+			union = append(union, c)
+		}
+	}
+	for _, c := range union {
+		needed := einsumHas(out, c)
+		for k := range terms {
+			if k != i && k != j && einsumHas(terms[k].labels, c) {
+				needed = true
+			}
+		}
+		if needed {
+			keep = append(keep, c)
+		}
+	}
+	return keep, union
+}
