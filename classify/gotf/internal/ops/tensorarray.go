@@ -30,6 +30,10 @@ func init() {
 type tensorArray struct {
 	tensorList
 	dynamic bool // dynamic_size: writes past the end grow the array
+	// gradSource is the source attribute of the TensorArrayGradV3 that
+	// made a gradient array (empty for forward arrays); writes to an
+	// item already written add to it (tensorarray_grad.go).
+	gradSource *string
 }
 
 func (a *tensorArray) tensor() *classify.Tensor {
@@ -77,7 +81,7 @@ func (o *taOp) state(handle, flow *classify.Tensor) (*tensorArray, error) {
 
 // with returns a copy of a whose items can be changed.
 func (a *tensorArray) with() *tensorArray {
-	return &tensorArray{tensorList: tensorList{dtype: a.dtype, shape: a.shape, items: append([]*classify.Tensor(nil), a.items...)}, dynamic: a.dynamic}
+	return &tensorArray{tensorList: tensorList{dtype: a.dtype, shape: a.shape, items: append([]*classify.Tensor(nil), a.items...)}, dynamic: a.dynamic, gradSource: a.gradSource}
 }
 
 // set stores item at i, growing a dynamic array.
@@ -103,6 +107,14 @@ func (o *taOp) set(a *tensorArray, i int, item *classify.Tensor, merge bool) err
 		// Later items must match the first: the array's shape becomes
 		// the item's, as stacking and gathering them requires.
 		a.shape = shape
+	}
+	if a.gradSource != nil && a.items[i] != nil {
+		sum, err := o.accumulate(a.items[i], item)
+		if err != nil {
+			return err
+		}
+		a.items[i] = sum
+		return nil
 	}
 	// The item may sit in a kernel buffer the next run overwrites.
 	a.items[i] = item.Clone()
