@@ -1,0 +1,114 @@
+package ops
+
+// Ops that are other ops with an input in another form: MaxPoolV2 is
+// MaxPool with ksize and strides as (constant) inputs, Reverse is
+// ReverseV2 with a bool per dimension instead of a list of axes. Each
+// builds the op it stands for and hands it the converted inputs.
+
+import (
+	apb "github.com/galeone/tensorflow/tensorflow/go/core/framework/attr_value_go_proto"
+
+	"github.com/classifyd/classifyd/classify"
+	"github.com/classifyd/classifyd/internal/graphdef"
+)
+
+func init() {
+	Register("MaxPoolV2", buildMaxPoolV2)
+	Register("Reverse", buildReverseV1)
+}
+
+// withAttrs returns a copy of n for the op it stands for.
+func withAttrs(n *Node, nin int, set map[string]any) *Node {
+	m := &Node{Name: n.Name, Op: n.Op, NumInputs: nin, Attr: map[string]*apb.AttrValue{}}
+	for k, v := range n.Attr {
+		m.Attr[k] = v
+	}
+	for k, v := range set {
+		m.Attr[k] = graphdef.Attr(v)
+	}
+	return m
+}
+
+// ---- MaxPoolV2 ----
+
+type maxPoolV2 struct{ inner Op }
+
+func buildMaxPoolV2(n *Node, consts []*classify.Tensor) (Op, error) {
+	if n.NumInputs != 3 {
+		return nil, n.Errorf("want 3 inputs (input, ksize, strides), have %d", n.NumInputs)
+	}
+	var lists [2][]int64
+	for i, what := range []string{"ksize", "strides"} {
+		c := consts[i+1]
+		if c == nil {
+			return nil, n.Errorf("%s must be a constant", what)
+		}
+		v, err := arrInts(c)
+		if err != nil || len(c.Shape) != 1 {
+			return nil, n.Errorf("%s must be an int32 vector, is %v %v", what, c.DType, c.Shape)
+		}
+		for _, x := range v {
+			lists[i] = append(lists[i], int64(x))
+		}
+	}
+	inner, err := buildPool(true)(withAttrs(n, 1, map[string]any{"ksize": lists[0], "strides": lists[1]}), consts[:1])
+	if err != nil {
+		return nil, err
+	}
+	return &maxPoolV2{inner}, nil
+}
+
+func (o *maxPoolV2) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, error) {
+	return o.inner.Run(ctx, in[:1])
+}
+
+func (o *maxPoolV2) OutputInfo(in []classify.TensorInfo) ([]classify.TensorInfo, error) {
+	return o.inner.(Shaper).OutputInfo(in[:1])
+}
+
+func (o *maxPoolV2) FLOPs(in []classify.Shape) int64 {
+	if f, ok := o.inner.(Flopper); ok && len(in) > 0 {
+		return f.FLOPs(in[:1])
+	}
+	return 0
+}
+
+// ---- Reverse ----
+
+type reverseV1 struct {
+	n     *Node
+	inner Op
+}
+
+func buildReverseV1(n *Node, _ []*classify.Tensor) (Op, error) {
+	if n.NumInputs != 2 {
+		return nil, n.Errorf("want 2 inputs (tensor, dims), have %d", n.NumInputs)
+	}
+	b, ok := Lookup("ReverseV2")
+	if !ok {
+		return nil, n.Errorf("ReverseV2 is not registered")
+	}
+	inner, err := b(withAttrs(n, 2, map[string]any{"Tidx": classify.Int32}), make([]*classify.Tensor, 2))
+	if err != nil {
+		return nil, err
+	}
+	return &reverseV1{n: n, inner: inner}, nil
+}
+
+func (o *reverseV1) OutputInfo(in []classify.TensorInfo) ([]classify.TensorInfo, error) {
+	return []classify.TensorInfo{{DType: in[0].DType, Shape: in[0].Shape.Clone()}}, nil
+}
+
+func (o *reverseV1) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, error) {
+	x, dims := in[0], in[1]
+	if dims.DType != classify.Bool || len(dims.Shape) != 1 || dims.Shape[0] != len(x.Shape) {
+		return nil, o.n.InputErrorf("dims must be a bool vector of the tensor's rank %d, is %v %v", len(x.Shape), dims.DType, dims.Shape)
+	}
+	var axes []int32
+	for i, b := range dims.Bools() {
+		if b {
+			axes = append(axes, int32(i))
+		}
+	}
+	return o.inner.Run(ctx, []*classify.Tensor{x, {DType: classify.Int32, Shape: classify.Shape{len(axes)}, Data: axes}})
+}
