@@ -25,9 +25,9 @@ func TestEinsumMulti(t *testing.T) {
 		{"bhq,bhk,bhd->bqkd", [][]int{{2, 3, 2}, {2, 3, 4}, {2, 3, 2}}},
 		{"ij,jk,kl,lm,mn->in", [][]int{{2, 3}, {3, 4}, {4, 2}, {2, 5}, {5, 3}}},
 		{"ija,jkb,kl->ilab", [][]int{{2, 3, 2}, {3, 4, 3}, {4, 2}}}, // labels kept through two steps
-		{"ij,jk,kx->i", [][]int{{3, 4}, {4, 2}, {2, 5}}},           // x summed out of one operand
-		{"ij,jk,kl->il", [][]int{{3, 0}, {0, 5}, {5, 2}}},          // empty contraction
-		{"ij,jk,kl->il", [][]int{{0, 4}, {4, 5}, {5, 2}}},          // empty output
+		{"ij,jk,kx->i", [][]int{{3, 4}, {4, 2}, {2, 5}}},            // x summed out of one operand
+		{"ij,jk,kl->il", [][]int{{3, 0}, {0, 5}, {5, 2}}},           // empty contraction
+		{"ij,jk,kl->il", [][]int{{0, 4}, {4, 5}, {5, 2}}},           // empty output
 		{"ij,jk,kl->il", [][]int{{20, 30}, {30, 40}, {40, 10}}},
 	} {
 		var xs []*classify.Tensor
