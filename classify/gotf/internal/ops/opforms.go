@@ -2,10 +2,13 @@ package ops
 
 // Ops that are other ops with an input in another form: MaxPoolV2 is
 // MaxPool with ksize and strides as (constant) inputs, Reverse is
-// ReverseV2 with a bool per dimension instead of a list of axes. Each
-// builds the op it stands for and hands it the converted inputs.
+// ReverseV2 with a bool per dimension instead of a list of axes, and
+// EuclideanNorm is the square root of Sum over the squares. Each builds
+// the op it stands for and hands it the converted inputs.
 
 import (
+	"math"
+
 	apb "github.com/galeone/tensorflow/tensorflow/go/core/framework/attr_value_go_proto"
 
 	"github.com/classifyd/classifyd/classify"
@@ -15,6 +18,7 @@ import (
 func init() {
 	Register("MaxPoolV2", buildMaxPoolV2)
 	Register("Reverse", buildReverseV1)
+	Register("EuclideanNorm", buildEuclideanNorm)
 }
 
 // withAttrs returns a copy of n for the op it stands for.
@@ -111,4 +115,72 @@ func (o *reverseV1) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, er
 		}
 	}
 	return o.inner.Run(ctx, []*classify.Tensor{x, {DType: classify.Int32, Shape: classify.Shape{len(axes)}, Data: axes}})
+}
+
+// ---- EuclideanNorm ----
+
+type euclideanNorm struct {
+	n   *Node
+	sum Op
+}
+
+func buildEuclideanNorm(n *Node, consts []*classify.Tensor) (Op, error) {
+	switch dt := n.Type("T"); dt {
+	case classify.Invalid, classify.Float32, classify.Float64:
+	default:
+		return nil, n.Errorf("T %v not supported (float32, float64)", dt)
+	}
+	b, ok := Lookup("Sum")
+	if !ok {
+		return nil, n.Errorf("Sum is not registered")
+	}
+	sum, err := b(n, consts)
+	if err != nil {
+		return nil, err
+	}
+	return &euclideanNorm{n: n, sum: sum}, nil
+}
+
+func (o *euclideanNorm) OutputInfo(in []classify.TensorInfo) ([]classify.TensorInfo, error) {
+	if s, ok := o.sum.(Shaper); ok {
+		return s.OutputInfo(in)
+	}
+	return []classify.TensorInfo{{DType: in[0].DType}}, nil
+}
+
+func (o *euclideanNorm) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, error) {
+	x := in[0]
+	sq := &classify.Tensor{DType: x.DType, Shape: x.Shape}
+	switch d := x.Data.(type) {
+	case []float32:
+		s := make([]float32, len(d))
+		for i, v := range d {
+			s[i] = v * v
+		}
+		sq.Data = s
+	case []float64:
+		s := make([]float64, len(d))
+		for i, v := range d {
+			s[i] = v * v
+		}
+		sq.Data = s
+	default:
+		return nil, o.n.InputErrorf("input of %v not supported (float32, float64)", x.DType)
+	}
+	out, err := o.sum.Run(ctx, []*classify.Tensor{sq, in[1]})
+	if err != nil {
+		return nil, err
+	}
+	// The sum is this node's own output buffer: take the root in place.
+	switch d := out[0].Data.(type) {
+	case []float32:
+		for i, v := range d {
+			d[i] = float32(math.Sqrt(float64(v)))
+		}
+	case []float64:
+		for i, v := range d {
+			d[i] = math.Sqrt(v)
+		}
+	}
+	return out, nil
 }

@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"math"
 	"testing"
 
 	"github.com/classifyd/classifyd/classify"
@@ -13,6 +14,10 @@ func TestOpFormsGolden(t *testing.T) {
 	cases := []goldenCase{
 		saCase("reverse_two_dims", "Reverse", graphdef.Attrs{"T": f32}, 1,
 			saFeed(randF32(2602, -1, 1, 2, 3, 4)), saConst(saBool([]bool{true, false, true}, 3))),
+		saCase("euclideannorm_axis1", "EuclideanNorm", graphdef.Attrs{"T": f32, "Tidx": classify.Int32, "keep_dims": false}, 1,
+			saFeed(randF32(2603, -2, 2, 3, 5, 4)), saConst(saI32([]int32{1}, 1))),
+		saCase("euclideannorm_keepdims_two_axes", "EuclideanNorm", graphdef.Attrs{"T": f32, "Tidx": classify.Int32, "keep_dims": true}, 1,
+			saFeed(randF32(2604, -2, 2, 3, 5, 4)), saConst(saI32([]int32{0, -1}, 2))),
 		saCase("reverse_int32_none", "Reverse", graphdef.Attrs{"T": classify.Int32}, 1,
 			saFeed(saIota(3, 2)), saConst(saBool([]bool{false, false}, 2))),
 	}
@@ -51,10 +56,28 @@ func TestOpFormsErrors(t *testing.T) {
 	saCheckErrors(t, []saErrCase{
 		{"fed_ksize", "MaxPoolV2", graphdef.Attrs{"padding": "SAME"}, []saIn{saFeed(x), saFeed(saI32([]int32{1, 2, 2, 1}, 4)), k}, classify.ErrInvalidGraph, "ksize must be a constant"},
 		{"bad_ksize", "MaxPoolV2", graphdef.Attrs{"padding": "SAME"}, []saIn{saFeed(x), saConst(saI32([]int32{1, 2, 2}, 3)), k}, classify.ErrInvalidGraph, "ksize"},
+		{"norm_dtype", "EuclideanNorm", nil, []saIn{saFeed(saIota(2, 2)), saConst(saI32([]int32{0}, 1))}, classify.ErrInvalidInput, "int32"},
 		{"reverse_dims", "Reverse", nil, []saIn{saFeed(x), saFeed(saBool([]bool{true}, 1))}, classify.ErrInvalidInput, "rank 4"},
 	})
 	saCheckShapes(t, []saShapeCase{
 		{name: "maxpoolv2", op: "MaxPoolV2", attrs: graphdef.Attrs{"padding": "SAME"}, consts: map[int]*classify.Tensor{1: saI32([]int32{1, 2, 2, 1}, 4), 2: saI32([]int32{1, 2, 2, 1}, 4)},
 			in: []classify.TensorInfo{saF32Info(-1, 8, 6, 3), saInfo(classify.Int32, 4), saInfo(classify.Int32, 4)}, want: []classify.TensorInfo{saF32Info(-1, 4, 3, 3)}},
 	})
+}
+
+// TestEuclideanNormFloat64 checks float64 (which the oracle cannot feed)
+// and a full reduction against the root of the float64 sum of squares.
+func TestEuclideanNormFloat64(t *testing.T) {
+	x := f64T([]int{2, 3}, []float64{3, -4, 12, 1e200, 0, -1e200})
+	got := mustRun(t, "EuclideanNorm", map[string]any{"keep_dims": false}, x, saI32([]int32{1}, 1))
+	// 1e200 squared overflows to +Inf, as in TensorFlow's plain sum of
+	// squares.
+	checkClose(t, got, []float64{13}, classify.Shape{2}, 1e-12)
+	if v := got.Data.([]float64)[1]; !math.IsInf(v, 1) {
+		t.Errorf("overflowing row: %v, want +Inf", v)
+	}
+	all := mustRun(t, "EuclideanNorm", map[string]any{"keep_dims": true}, x.Clone(), saI32([]int32{0, 1}, 2))
+	if !all.Shape.Equal(classify.Shape{1, 1}) || !math.IsInf(all.Data.([]float64)[0], 1) {
+		t.Errorf("all axes: %v %v", all.Shape, all.Data)
+	}
 }
