@@ -303,31 +303,6 @@ func columnGroups(mu, np, workers int) int {
 	return max(1, min(np, (4*workers+mu-1)/mu))
 }
 
-// Parallel splits [0, n) into up to workers contiguous ranges and calls f
-// on each, concurrently, on the package's persistent workers (workers.go);
-// the last range runs on the calling goroutine, which saves one hand-off.
-// It returns when all calls have. Safe for concurrent use; f must not
-// panic.
-func Parallel(workers, n int, f func(lo, hi int)) {
-	workers = max(1, min(workers, n))
-	if workers == 1 {
-		f(0, n)
-		return
-	}
-	per := (n + workers - 1) / workers
-	var wg sync.WaitGroup
-	for lo := 0; lo < n; lo += per {
-		hi := min(n, lo+per)
-		if hi == n {
-			f(lo, hi)
-			break
-		}
-		wg.Add(1)
-		dispatch(task{f: f, lo: lo, hi: hi, wg: &wg})
-	}
-	wg.Wait()
-}
-
 // run computes rows m0..m1 of C, column panels p0..p1, on the calling
 // goroutine.
 func run(a *A, b *PackedB, c []float32, ldc int, ep *Epilogue, rs *residual, m0, m1, p0, p1 int) {
