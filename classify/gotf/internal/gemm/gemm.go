@@ -233,10 +233,9 @@ func blockRows(mr, k int) int {
 }
 
 // minParallelFLOPs is the size below which a GEMM or convolution runs on
-// one goroutine: waking a second one costs microseconds (more on a loaded
-// machine), as much as it would save on MobileNet-sized layers of a few
-// MFLOP.
-const minParallelFLOPs = 1 << 22
+// one goroutine: about 7 us of work, where handing half of it to a
+// spinning helper (about 1 us, workers.go) stops paying.
+const minParallelFLOPs = 1 << 20
 
 // workersFor is how many goroutines an m x n x k product split into units
 // pieces should use: one below minParallelFLOPs, never more than units.
