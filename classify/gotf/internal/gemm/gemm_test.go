@@ -262,3 +262,22 @@ func TestParallelConcurrentCalls(t *testing.T) {
 		t.Error(e)
 	}
 }
+
+// BenchmarkParallel is the cost of one Parallel call whose ranges do almost
+// nothing: the hand-off to the helpers and back, as a network at batch 1
+// pays it per layer.
+func BenchmarkParallel(b *testing.B) {
+	for _, workers := range []int{1, 2, 4} {
+		b.Run(fmt.Sprintf("workers%d", workers), func(b *testing.B) {
+			b.ReportAllocs()
+			sink := make([]int64, 64)
+			for b.Loop() {
+				Parallel(workers, 64, func(lo, hi int) {
+					for i := lo; i < hi; i++ {
+						sink[i]++
+					}
+				})
+			}
+		})
+	}
+}
