@@ -16,6 +16,7 @@
 #   scripts/perf.sh                              # RUNS=50 NET_RUNS=10 ROUNDS=3 THREADS="1 2", ~15 min
 #   RUNS=20 NET_RUNS=5 ROUNDS=1 scripts/perf.sh  # quicker, noisier
 #   NETS="resnet50" BATCHES=1 scripts/perf.sh    # a subset ("" for none)
+#   RUN_PREFIX="chrt -f 1" scripts/perf.sh       # timed runs preempt other work (root; shared machines)
 #
 # Prints markdown tables (for the README's performance section) and then
 # the raw lines each tool printed. Needs go, node and npm. The oracle is
@@ -33,6 +34,10 @@ threads="${THREADS:-1 2}"
 nets="${NETS-resnet50 inception_v3 mobilenet_v2}"
 batches="${BATCHES:-1 8}"
 tol="${TOL:-1e-5}"
+# A command every timed run is started under, e.g. "chrt -f 1": on a machine
+# other work is using, a real-time policy gives the engines the cores for
+# the seconds a measurement takes (the kernel still leaves others 5%).
+read -r -a prefix <<<"${RUN_PREFIX:-}"
 
 mobilenet="$models/mobilenet_v1_0.25_128/frozen_graph.pb"
 mn_in="$root/testdata/models/mobilenet/input/grace_hopper.npy"
@@ -50,7 +55,7 @@ cd "$root"
 echo "perf.sh: building classify and the benchmark graphs" >&2
 go build -o "$work/classify" ./cmd/classify
 go build -o "$work/benchgraph" ./cmd/benchgraph
-"$work/benchgraph" -out "$work" -nets "$(tr ' ' , <<<"convstack $nets")" -batches "${batches// /,}" >/dev/null
+"$work/benchgraph" -out "$work" -nets "$(echo convstack $nets | tr ' ' ,)" -batches "${batches// /,}" >/dev/null
 stack="$work/convstack.pb"
 st_in="$work/convstack_input.npy"
 netjobs=()
@@ -91,10 +96,10 @@ measure() {
 }
 
 go_bench() { # GRAPH INPUT OUTPUT THREADS [RUNS [WARMUP]]
-	"$work/classify" bench --graph "$1" --input "input=$2" --output "$3" --runs "${5:-$runs}" --warmup "${6:-5}" --threads "$4"
+	"${prefix[@]}" "$work/classify" bench --graph "$1" --input "input=$2" --output "$3" --runs "${5:-$runs}" --warmup "${6:-5}" --threads "$4"
 }
 ort_bench() { # GRAPH INPUT OUTPUT THREADS [RUNS]
-	"$oracle/ort" "$1" --input "input=$2" --output "$3" --runs "${5:-$runs}" --threads "$4"
+	"${prefix[@]}" "$oracle/ort" "$1" --input "input=$2" --output "$3" --runs "${5:-$runs}" --threads "$4"
 }
 
 # Agreement first: the timings below mean nothing for a wrong answer.
@@ -127,7 +132,7 @@ for ((r = 1; r <= rounds; r++)); do
 		for j in "${jobs[@]}"; do
 			case $j in
 			go) measure mobilenet "$t" go go_bench "$mobilenet" "$mn_in" "$mn_out" "$t" ;;
-			wasm) measure mobilenet "$t" wasm "$oracle/bench" "$mobilenet" --backend wasm --runs "$runs" --feed "input=$mn_in" --fetch "$mn_out" ;;
+			wasm) measure mobilenet "$t" wasm "${prefix[@]}" "$oracle/bench" "$mobilenet" --backend wasm --runs "$runs" --feed "input=$mn_in" --fetch "$mn_out" ;;
 			ort) measure mobilenet "$t" ort ort_bench "$mobilenet" "$mn_in" "$mn_out" "$t" ;;
 			go_stack) measure convstack "$t" go go_bench "$stack" "$st_in" output "$t" ;;
 			ort_stack) measure convstack "$t" ort ort_bench "$stack" "$st_in" output "$t" ;;
@@ -141,7 +146,7 @@ done
 cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
 isa="$(grep -m1 '^flags' /proc/cpuinfo | grep -o -w -e avx512f -e avx2 -e fma | sort -u | tr '\n' ' ')"
 echo
-echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') at commit $(git rev-parse --short HEAD 2>/dev/null || echo '?') on $(nproc) cores of ${cpu:-an unknown CPU} (${isa% }), $(go version | cut -d' ' -f3), with \`scripts/perf.sh\` (RUNS=$runs NET_RUNS=$net_runs ROUNDS=$rounds): median ms per run (one run is one batch)."
+echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') at commit $(git rev-parse --short HEAD 2>/dev/null || echo '?') on $(nproc) cores of ${cpu:-an unknown CPU} (${isa% }), $(go version | cut -d' ' -f3), with \`scripts/perf.sh\` (RUNS=$runs NET_RUNS=$net_runs ROUNDS=$rounds${RUN_PREFIX:+ RUN_PREFIX=\"$RUN_PREFIX\"}): median ms per run (one run is one batch)."
 echo
 awk -v threads="$threads" '
 function median(key,   n, i, j, v, tmp) {

@@ -99,6 +99,17 @@ func (f *fuser) fuseAdd(n *node) bool {
 	if !ok || o.n.isConst() {
 		return false
 	}
+	if !pointwise(n) && pointwise(o.n) && o.idx == 0 {
+		// Both sides are convolutions (ResNet's projection shortcut):
+		// leave the Add to the 1x1 stride-1 one, whose residual is summed
+		// in the GEMM's write-back; a strided or spatial convolution takes
+		// it in a separate serial pass. The loop reaches o.n too.
+		if c, ok := f.sole(o.n); ok && c == add && o.n.op == "_FusedConv2D" && len(o.n.in) == 3 {
+			if ops := o.n.attr["fused_ops"].GetList().GetS(); len(ops) == 1 && string(ops[0]) == "BiasAdd" {
+				return false
+			}
+		}
+	}
 	last, act := add, (*node)(nil)
 	if next, ok := f.sole(add); ok && fusedActivations[next.op] && isFloat(next) && len(next.in) == 1 && next.in[0].n == add && next.in[0].idx == 0 {
 		last, act = next, next
@@ -122,6 +133,26 @@ func (f *fuser) fuseAdd(n *node) bool {
 	last.attr = withDefaults("_FusedConv2D", attr)
 	last.in = in
 	last.ctrl = ctrl
+	return true
+}
+
+// pointwise reports whether n is a 1x1, stride-1 convolution without
+// explicit padding: one whose output has its input's pixels.
+func pointwise(n *node) bool {
+	if len(n.in) < 2 || !n.in[1].n.isConst() || n.in[1].idx >= len(n.in[1].n.value) {
+		return false
+	}
+	if f := n.in[1].n.value[n.in[1].idx].Shape; len(f) != 4 || f[0] != 1 || f[1] != 1 {
+		return false
+	}
+	if string(n.attr["padding"].GetS()) == "EXPLICIT" {
+		return false
+	}
+	for _, s := range n.attr["strides"].GetList().GetI() {
+		if s != 1 {
+			return false
+		}
+	}
 	return true
 }
 

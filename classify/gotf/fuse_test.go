@@ -158,3 +158,49 @@ func TestFusion(t *testing.T) {
 		})
 	}
 }
+
+// TestFuseAddPrefersPointwise: when both inputs of a residual Add are
+// convolutions (ResNet's projection shortcut, a strided 1x1), the Add goes
+// to the 1x1 stride-1 one, whose residual the GEMM adds in its write-back,
+// even when the strided one comes first in the graph.
+func TestFuseAddPrefersPointwise(t *testing.T) {
+	b := graphdef.New()
+	x := b.Placeholder("x", classify.Float32, classify.Shape{1, 6, 6, 4})
+	bias := func(name string, y O, seed uint64, c int) O {
+		return b.Op("BiasAdd", name, []O{y, b.Const(name+"/b", randTensor(seed, c))}, nil)
+	}
+	short := bias("short", conv(b, "short/conv", x, 41, 1, 1, 4, 8, 2, "SAME"), 42, 8)
+	mid := bias("mid", conv(b, "mid/conv", x, 43, 1, 1, 4, 4, 2, "SAME"), 44, 4)
+	main := bias("main", conv(b, "main/conv", mid, 45, 1, 1, 4, 8, 1, "SAME"), 46, 8)
+	out := string(b.Op("Relu", "relu", []O{b.Op("AddV2", "add", []O{short, main}, nil)}, nil))
+	opts := classify.OpenOptions{Outputs: []string{out}}
+	fused, err := load(context.Background(), b.GraphDef(), opts, loadConfig{fuse: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var withAdd []int
+	for _, s := range fused.steps {
+		if s.op == "_FusedConv2D" && len(s.in) == 4 {
+			withAdd = append(withAdd, s.in[0])
+		}
+	}
+	if len(withAdd) != 1 || withAdd[0] != fused.values["mid"] {
+		t.Fatalf("convolutions with the Add read slots %v, want only the pointwise one reading %q (slot %d)", withAdd, "mid", fused.values["mid"])
+	}
+	plain, err := load(context.Background(), b.GraphDef(), opts, loadConfig{fuse: false})
+	if err != nil {
+		t.Fatal(err)
+	}
+	feeds := map[string]*classify.Tensor{"x": randTensor(99, 1, 6, 6, 4)}
+	want, err := plain.Run(context.Background(), feeds, opts.Outputs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := fused.Run(context.Background(), feeds, opts.Outputs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := maxDiff(got[0], want[0]); d > 1e-5 {
+		t.Errorf("fused differs from unfused by %g", d)
+	}
+}

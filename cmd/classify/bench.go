@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
+	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"time"
 
@@ -18,6 +21,8 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		outputs stringList
 		runs    int
 		warmup  int
+		cpuprof string
+		tracef  string
 	)
 	fs := newFlagSet("bench", "--graph G --input NAME=FILE.npy [--input ...] --output NODE [--runs N] [--threads T]", stderr)
 	ef.register(fs)
@@ -25,6 +30,8 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Var(&outputs, "output", "node to compute (repeatable, at least one)")
 	fs.IntVar(&runs, "runs", 50, "timed runs")
 	fs.IntVar(&warmup, "warmup", 5, "untimed runs first (buffers, caches, CPU frequency)")
+	fs.StringVar(&cpuprof, "cpuprofile", "", "write a CPU profile of the timed runs to `FILE` (go tool pprof)")
+	fs.StringVar(&tracef, "trace", "", "write an execution trace of the timed runs to `FILE` (go tool trace)")
 	if err := parse(fs, args, false); err != nil {
 		return err
 	}
@@ -62,6 +69,10 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	times := make([]time.Duration, runs)
 	var before, after runtime.MemStats
+	stop, err := startProfiles(cpuprof, tracef)
+	if err != nil {
+		return err
+	}
 	runtime.ReadMemStats(&before)
 	for i := range times {
 		start := time.Now()
@@ -71,6 +82,9 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		times[i] = time.Since(start)
 	}
 	runtime.ReadMemStats(&after)
+	if err := stop(); err != nil {
+		return err
+	}
 	s := summarize(times)
 	flops := m.Info().FLOPs
 	gflops := "unknown"
@@ -81,6 +95,56 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		ef.engine, ms(s.median), ms(s.p10), ms(s.p90), gflops, runs, threads, flops,
 		(after.Mallocs-before.Mallocs)/uint64(runs), (after.TotalAlloc-before.TotalAlloc)/uint64(runs))
 	return nil
+}
+
+// startProfiles starts a CPU profile and an execution trace into the files
+// named (either may be empty) and returns the function that stops them and
+// closes the files.
+func startProfiles(cpuprof, tracef string) (stop func() error, err error) {
+	var files []*os.File
+	var stops []func()
+	stop = func() error {
+		for _, s := range stops {
+			s()
+		}
+		var first error
+		for _, f := range files {
+			if err := f.Close(); err != nil && first == nil {
+				first = err
+			}
+		}
+		return first
+	}
+	create := func(name string) (*os.File, error) {
+		f, err := os.Create(name)
+		if err == nil {
+			files = append(files, f)
+		}
+		return f, err
+	}
+	if cpuprof != "" {
+		f, err := create(cpuprof)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			stop()
+			return nil, fmt.Errorf("cpu profile: %w", err)
+		}
+		stops = append(stops, pprof.StopCPUProfile)
+	}
+	if tracef != "" {
+		f, err := create(tracef)
+		if err == nil {
+			err = trace.Start(f)
+		}
+		if err != nil {
+			stop()
+			return nil, fmt.Errorf("trace: %w", err)
+		}
+		stops = append(stops, trace.Stop)
+	}
+	return stop, nil
 }
 
 func ms(d time.Duration) float64 { return d.Seconds() * 1e3 }

@@ -54,7 +54,7 @@ func Conv(threads int, x []float32, g *ConvGeom, b *PackedB, y []float32, ep *Ep
 		buf := bufPool.Get().(*fbuf)
 		defer bufPool.Put(buf)
 		var pg ConvGeom
-		x, pg = padInput(buf, x, g, 1)
+		x, pg = padInput(threads, buf, x, g, 1)
 		g = &pg
 	}
 	rows := g.N * g.OH
@@ -74,19 +74,36 @@ type fbuf struct{ a, b []float32 }
 
 var bufPool = sync.Pool{New: func() any { return new(fbuf) }}
 
+// minParallelCopy is the element count below which a copy pass (padding,
+// subsampling, copy-out) stays on one goroutine.
+const minParallelCopy = 1 << 15
+
+// copyParallel calls f on ranges of [0, rows) of a copy pass moving elems
+// values in all, on up to threads goroutines when it is large enough: at
+// batch 1 these passes were the serial remainder of a parallel convolution
+// (Inception v3's padded 3x3 and 1x7 layers, a tenth of a run at 2 threads).
+func copyParallel(threads, rows, elems int, f func(r0, r1 int)) {
+	if threads < 2 || elems < minParallelCopy {
+		f(0, rows)
+		return
+	}
+	Parallel(min(threads, elems/(minParallelCopy/2)), rows, f)
+}
+
 // padInput copies x into buf.a zero-padded so that every window of g lies
-// inside, its width rounded up to a multiple of align, and returns the
-// copy with its geometry (no padding).
-func padInput(buf *fbuf, x []float32, g *ConvGeom, align int) ([]float32, ConvGeom) {
+// inside, its width rounded up to a multiple of align, on up to threads
+// goroutines, and returns the copy with its geometry (no padding).
+func padInput(threads int, buf *fbuf, x []float32, g *ConvGeom, align int) ([]float32, ConvGeom) {
 	c := g.C
 	hp := (g.OH-1)*g.SH + (g.KH-1)*g.DH + 1
 	wp := (g.OW-1)*g.SW + (g.KW-1)*g.DW + 1
 	wp = (wp + align - 1) / align * align
 	buf.a = grow(buf.a, g.N*hp*wp*c)
 	xp := buf.a
-	for bi := 0; bi < g.N; bi++ {
-		for r := 0; r < hp; r++ {
-			dst := xp[(bi*hp+r)*wp*c : (bi*hp+r+1)*wp*c]
+	copyParallel(threads, g.N*hp, g.N*hp*wp*c, func(r0, r1 int) {
+		for row := r0; row < r1; row++ {
+			bi, r := row/hp, row%hp
+			dst := xp[row*wp*c : (row+1)*wp*c]
 			iy := r - g.PT
 			if iy < 0 || iy >= g.H {
 				clear(dst)
@@ -100,7 +117,7 @@ func padInput(buf *fbuf, x []float32, g *ConvGeom, align int) ([]float32, ConvGe
 			copy(dst[c0*c:c1*c], src[:(c1-c0)*c])
 			clear(dst[c1*c:])
 		}
-	}
+	})
 	pg := *g
 	pg.H, pg.W, pg.PT, pg.PL = hp, wp, 0, 0
 	return xp, pg
@@ -115,15 +132,16 @@ func subsampled(threads int, x []float32, g *ConvGeom, b *PackedB, y []float32, 
 	defer bufPool.Put(buf)
 	buf.a = grow(buf.a, m*c)
 	a := buf.a
-	for bi := 0; bi < g.N; bi++ {
-		for oy := 0; oy < g.OH; oy++ {
+	copyParallel(threads, g.N*g.OH, m*c, func(r0, r1 int) {
+		for r := r0; r < r1; r++ {
+			bi, oy := r/g.OH, r%g.OH
 			row := x[((bi*g.H+oy*g.SH)*g.W)*c:]
-			dst := a[((bi*g.OH+oy)*g.OW)*c:]
+			dst := a[r*g.OW*c:]
 			for ox := 0; ox < g.OW; ox++ {
 				copy(dst[ox*c:(ox+1)*c], row[ox*g.SW*c:ox*g.SW*c+c])
 			}
 		}
-	}
+	})
 	return Gemm(threads, &A{M: m, Data: a, Stride: c}, b, y, b.N, ep)
 }
 
@@ -138,7 +156,7 @@ func flat(threads int, x []float32, g *ConvGeom, b *PackedB, y []float32, ep *Ep
 	defer bufPool.Put(buf)
 	xp, pg := x, *g
 	if g.PT > 0 || g.PL > 0 || (g.OH-1)+(g.KH-1)*g.DH+1 != g.H || (g.OW-1)+(g.KW-1)*g.DW+1 != g.W {
-		xp, pg = padInput(buf, x, g, 1)
+		xp, pg = padInput(threads, buf, x, g, 1)
 	}
 	c, n, kern := g.C, b.N, b.kern
 	hp, wp := pg.H, pg.W
@@ -187,11 +205,12 @@ func flat(threads int, x []float32, g *ConvGeom, b *PackedB, y []float32, ep *Ep
 		Parallel(w, g.N*units*nu, work)
 	}
 	if wp != g.OW {
-		for bi := 0; bi < g.N; bi++ {
-			for oy := 0; oy < g.OH; oy++ {
-				copy(y[((bi*g.OH+oy)*g.OW)*n:((bi*g.OH+oy+1)*g.OW)*n], yv[(bi*mv+oy*wp)*n:])
+		copyParallel(threads, g.N*g.OH, g.N*g.OH*g.OW*n, func(r0, r1 int) {
+			for r := r0; r < r1; r++ {
+				bi, oy := r/g.OH, r%g.OH
+				copy(y[r*g.OW*n:(r+1)*g.OW*n], yv[(bi*mv+oy*wp)*n:])
 			}
-		}
+		})
 	}
 	return nil
 }

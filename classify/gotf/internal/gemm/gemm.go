@@ -233,10 +233,9 @@ func blockRows(mr, k int) int {
 }
 
 // minParallelFLOPs is the size below which a GEMM or convolution runs on
-// one goroutine: waking a second one costs microseconds (more on a loaded
-// machine), as much as it would save on MobileNet-sized layers of a few
-// MFLOP.
-const minParallelFLOPs = 1 << 22
+// one goroutine: about 7 us of work, where handing half of it to a
+// spinning helper (about 1 us, workers.go) stops paying.
+const minParallelFLOPs = 1 << 20
 
 // workersFor is how many goroutines an m x n x k product split into units
 // pieces should use: one below minParallelFLOPs, never more than units.
@@ -301,31 +300,6 @@ func columnGroups(mu, np, workers int) int {
 		return 1
 	}
 	return max(1, min(np, (4*workers+mu-1)/mu))
-}
-
-// Parallel splits [0, n) into up to workers contiguous ranges and calls f
-// on each, concurrently, on the package's persistent workers (workers.go);
-// the last range runs on the calling goroutine, which saves one hand-off.
-// It returns when all calls have. Safe for concurrent use; f must not
-// panic.
-func Parallel(workers, n int, f func(lo, hi int)) {
-	workers = max(1, min(workers, n))
-	if workers == 1 {
-		f(0, n)
-		return
-	}
-	per := (n + workers - 1) / workers
-	var wg sync.WaitGroup
-	for lo := 0; lo < n; lo += per {
-		hi := min(n, lo+per)
-		if hi == n {
-			f(lo, hi)
-			break
-		}
-		wg.Add(1)
-		dispatch(task{f: f, lo: lo, hi: hi, wg: &wg})
-	}
-	wg.Wait()
 }
 
 // run computes rows m0..m1 of C, column panels p0..p1, on the calling

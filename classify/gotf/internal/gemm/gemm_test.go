@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -210,6 +212,71 @@ func TestParallelCoversOnce(t *testing.T) {
 				if h != 1 {
 					t.Fatalf("index %d computed %d times", i, h)
 				}
+			}
+		})
+	}
+}
+
+// TestParallelConcurrentCalls runs Parallel from many goroutines at once,
+// nested too (a range that calls Parallel itself): every index is computed
+// once, and no call has more than its workers running at the same time.
+func TestParallelConcurrentCalls(t *testing.T) {
+	var wg sync.WaitGroup
+	errs := make(chan string, 16)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for it := 0; it < 200; it++ {
+				workers, n := 1+(g+it)%4, (g*7+it*13)%40
+				hits := make([]int32, n)
+				var running, peak atomic.Int32
+				Parallel(workers, n, func(lo, hi int) {
+					r := running.Add(1)
+					for p := peak.Load(); r > p && !peak.CompareAndSwap(p, r); p = peak.Load() {
+					}
+					for i := lo; i < hi; i++ {
+						atomic.AddInt32(&hits[i], 1)
+					}
+					if it%10 == 0 {
+						Parallel(2, 3, func(lo, hi int) {})
+					}
+					running.Add(-1)
+				})
+				for i, h := range hits {
+					if h != 1 {
+						errs <- fmt.Sprintf("workers %d n %d: index %d computed %d times", workers, n, i, h)
+						return
+					}
+				}
+				if p := peak.Load(); int(p) > workers {
+					errs <- fmt.Sprintf("workers %d n %d: %d ranges ran at once", workers, n, p)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+}
+
+// BenchmarkParallel is the cost of one Parallel call whose ranges do almost
+// nothing: the hand-off to the helpers and back, as a network at batch 1
+// pays it per layer.
+func BenchmarkParallel(b *testing.B) {
+	for _, workers := range []int{1, 2, 4} {
+		b.Run(fmt.Sprintf("workers%d", workers), func(b *testing.B) {
+			b.ReportAllocs()
+			sink := make([]int64, 64)
+			for b.Loop() {
+				Parallel(workers, 64, func(lo, hi int) {
+					for i := lo; i < hi; i++ {
+						sink[i]++
+					}
+				})
 			}
 		})
 	}

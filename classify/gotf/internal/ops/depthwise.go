@@ -72,9 +72,9 @@ func buildDepthwise(n *Node, consts []*classify.Tensor, fused bool) (Op, error) 
 }
 
 // minParallelDW is the FLOP count below which a depthwise layer runs on one
-// goroutine: smaller layers finish about as soon as a second goroutine
-// would have started.
-const minParallelDW = 1 << 20
+// goroutine: about 8 us of work, where the hand-off to a spinning helper
+// (about 1 us) and the split's cache misses stop paying.
+const minParallelDW = 1 << 18
 
 func (op *depthwise) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, error) {
 	n := op.node
