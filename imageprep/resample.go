@@ -10,6 +10,7 @@ import (
 	"github.com/disintegration/imaging"
 
 	jpegdec "github.com/classifyd/classifyd/imageprep/jpeg"
+	pngdec "github.com/classifyd/classifyd/imageprep/png"
 )
 
 // This file is the one pass from decoded pixels to a model's tensor: the
@@ -123,6 +124,9 @@ func viewOf(img image.Image, r image.Rectangle) (view, bool) {
 	switch m := img.(type) {
 	case *jpegdec.Image:
 		return jpegView(m, 1, r.Sub(m.Rect.Min)), true
+	case *pngdec.RGBImage:
+		v.kind, v.pix, v.dx, v.dy, v.off = kindRGB, m.Pix, 3, m.Stride, m.PixOffset(r.Min.X, r.Min.Y)
+		return v, true
 	case *image.NRGBA:
 		v.kind, v.pix, v.dx, v.dy, v.off = kindNRGBA, m.Pix, 4, m.Stride, m.PixOffset(r.Min.X, r.Min.Y)
 	case *image.RGBA:

@@ -45,7 +45,7 @@ type Source struct {
 type plan struct {
 	pt      image.Point
 	regions []region
-	rows    int // not JPEG: the rows to decode (0 = all)
+	rows    int // a PNG: the rows to decode (0: none planned)
 
 	once sync.Once
 	imgs []*jpegdec.Image // regions[i]'s decode, nil once released
@@ -136,7 +136,7 @@ func (s *Source) Plan(ps []classify.Preprocess, pt image.Point) {
 		pl.left[i]++
 	}
 	pl.active = make([]int, len(pl.regions))
-	if s.hdr.Format != "png" || pl.rows >= s.hdr.Height {
+	if s.hdr.Format != "png" {
 		pl.rows = 0
 	}
 	s.mu.Lock()
@@ -317,7 +317,7 @@ func (s *Source) prepareOther(pr *prep, pl *plan, p classify.Preprocess, pt imag
 
 // decodeRows decodes the PNG down to the planned row.
 func (pl *plan) decodeRows(s *Source) {
-	img, err := pngdec.Decode(s.data, pngdec.Options{MaxRows: pl.rows})
+	img, err := pngdec.Decode(s.data, pngdec.Options{MaxRows: pl.rows, RGB: true})
 	if err != nil {
 		pl.err = fmt.Errorf("%w: png: %v", ErrCorrupt, err)
 		return

@@ -19,6 +19,10 @@ type Options struct {
 	// MaxBytes refuses (ErrTooLarge) an image whose Header.CostRows
 	// exceeds it, before allocating anything; 0 means no limit.
 	MaxBytes int64
+	// RGB returns an 8-bit RGB image without tRNS that is not interlaced
+	// as *RGBImage: its rows as inflated, 3 bytes a pixel, with no conversion
+	// to NRGBA. Other images are decoded as without it.
+	RGB bool
 }
 
 // errPanic marks a recovered panic: a bug in this package, reported as an
@@ -67,6 +71,9 @@ func Decode(data []byte, opt Options) (img image.Image, err error) {
 	if err := d.idat.enter(); err != nil {
 		return nil, err
 	}
+	if d.flat(opt.RGB) {
+		return d.decodeFlat()
+	}
 	d.zr = newInflater(&d.idat, h.rawSize()+winBuf)
 	if h.outGray() {
 		d.gray = image.NewGray(image.Rect(0, 0, h.Width, rows))
@@ -113,6 +120,60 @@ type decoder struct {
 	pix    []byte
 	stride int
 	outBpp int
+}
+
+// flat reports whether every raw row, once unfiltered, is byte for byte
+// an output row: 8-bit RGBA as NRGBA, 8-bit opaque gray as Gray, and with
+// rgb 8-bit RGB without tRNS as RGB, not interlaced. Such an image is
+// inflated straight into one buffer of all its raw rows and unfiltered in
+// place there, which then is the image's Pix, each row's filter byte
+// before it.
+func (d *decoder) flat(rgb bool) bool {
+	h := d.h
+	return !h.Interlaced && h.BitDepth == 8 &&
+		(h.ColorType == RGBA || h.outGray() || (rgb && h.ColorType == RGB && !h.HasTRNS))
+}
+
+// decodeFlat decodes an image for which flat is true.
+func (d *decoder) decodeFlat() (image.Image, error) {
+	w := d.h.Width
+	n := int(d.h.rowBytes(w))
+	rs := n + 1
+	size := d.rows * rs
+	buf := make([]byte, size+winSlack)
+	f := newFlatInflater(&d.idat, buf)
+	if err := f.fillTo(size); err != nil {
+		return nil, d.zlibErr(err)
+	}
+	whole := d.rows == d.h.Height
+	if whole {
+		f.sumTo(size) // before unfiltering changes the bytes
+	}
+	bpp := d.bytesPerPixel()
+	prev := make([]byte, n) // zeros above the first row
+	for y := 0; y < d.rows; y++ {
+		cur := buf[y*rs+1 : (y+1)*rs]
+		if err := unfilter(buf[y*rs], cur, prev, bpp); err != nil {
+			return nil, err
+		}
+		prev = cur
+	}
+	if whole {
+		if err := f.end(size); err != nil {
+			return nil, d.zlibErr(err)
+		}
+		if err := d.trailingChunks(); err != nil {
+			return nil, err
+		}
+	}
+	pix, r := buf[1:size:size], image.Rect(0, 0, w, d.rows)
+	switch d.h.ColorType {
+	case RGB:
+		return &RGBImage{Pix: pix, Stride: rs, Rect: r}, nil
+	case RGBA:
+		return &image.NRGBA{Pix: pix, Stride: rs, Rect: r}, nil
+	}
+	return &image.Gray{Pix: pix, Stride: rs, Rect: r}, nil
 }
 
 // zlibErr turns an error from reading the inflated data into ours.
@@ -236,6 +297,11 @@ func (d *decoder) finish() error {
 	if err != io.EOF {
 		return d.zlibErr(err)
 	}
+	return d.trailingChunks()
+}
+
+// trailingChunks checks, after the zlib stream, the chunks up to IEND.
+func (d *decoder) trailingChunks() error {
 	if d.idat.err != nil {
 		return d.idat.err
 	}

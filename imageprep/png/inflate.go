@@ -42,6 +42,10 @@ type inflater struct {
 	// image size and a little more), so that no input, however made,
 	// keeps the inflater busy for longer than its image.
 	limit int64
+	// flat: win is the whole output (see newFlatInflater), never slid;
+	// win[:summed] is in adler already.
+	flat   bool
+	summed int
 }
 
 const (
@@ -66,6 +70,9 @@ var (
 	errDeflate  = errors.New("invalid deflate data")
 	errTrailing = errors.New("IDAT after the end of the zlib stream")
 	errTooLong  = errors.New("more image data than the header declares")
+	// errFlatRange is a caller's bug: asking a flat inflater for more
+	// than its buffer holds.
+	errFlatRange = errors.New("inflate past the end of the output buffer")
 )
 
 // huffTable is one canonical Huffman code: fast[b] for the next fastBits
@@ -288,6 +295,62 @@ func newInflater(r *idatReader, limit int64) *inflater {
 	return &inflater{in: r, win: make([]byte, winBuf), adler: 1, checkSum: true, limit: limit}
 }
 
+// newFlatInflater starts reading the zlib stream at r into buf, which
+// takes the whole output in place: nothing is copied out of a window, and
+// the caller reads buf[:n] once fillTo(n) has returned (and may change it
+// after sumTo(n)). The stream can
+// inflate to at most len(buf)-winSlack bytes (a little more is decoded
+// into the slack when a match crosses that point).
+func newFlatInflater(r *idatReader, buf []byte) *inflater {
+	return &inflater{in: r, win: buf, adler: 1, checkSum: true, flat: true}
+}
+
+// fillTo decodes into a flat inflater's buffer until it holds at least
+// want bytes (at most len(buf)-winSlack); io.ErrUnexpectedEOF if the
+// stream ends first.
+func (f *inflater) fillTo(want int) error {
+	if want > len(f.win)-winSlack {
+		return errFlatRange
+	}
+	for f.wp < want {
+		if f.err != nil {
+			return f.err
+		}
+		if f.state == stEnd {
+			return io.ErrUnexpectedEOF
+		}
+		// Each call makes progress: the buffer has room up to want.
+		f.err = f.decode()
+	}
+	return nil
+}
+
+// sumTo adds a flat inflater's output up to n to its checksum, which the
+// caller must do before it changes those bytes if it will call end.
+func (f *inflater) sumTo(n int) {
+	if f.checkSum && n > f.summed {
+		f.adler = adler32Update(f.adler, f.win[f.summed:n])
+		f.summed = n
+	}
+}
+
+// end decodes the rest of a flat inflater's stream, which must inflate to
+// exactly n bytes (n = len(buf)-winSlack): this verifies its Adler-32 too.
+func (f *inflater) end(n int) error {
+	for f.err == nil && f.state != stEnd && f.wp <= n {
+		f.err = f.decode()
+	}
+	switch {
+	case f.err != nil:
+		return f.err
+	case f.wp > n:
+		return errTooLong
+	case f.wp < n:
+		return io.ErrUnexpectedEOF
+	}
+	return nil
+}
+
 // Read implements io.Reader.
 func (f *inflater) Read(p []byte) (int, error) {
 	for f.wp-f.rp < len(p) && f.err == nil && f.state != stEnd {
@@ -315,7 +378,7 @@ func (f *inflater) Close() error { return nil }
 // room makes space to decode at least winSlack bytes into the window,
 // sliding it when it is full of data Read has returned.
 func (f *inflater) room() {
-	if len(f.win)-f.wp >= winSlack {
+	if f.flat || len(f.win)-f.wp >= winSlack {
 		return
 	}
 	keep := max(0, f.wp-windowSize)
@@ -683,7 +746,7 @@ func (f *inflater) trailer() error {
 	if err := f.overrun(); err != nil {
 		return err
 	}
-	f.adler = adler32Update(f.adler, f.win[:f.wp])
+	f.adler = adler32Update(f.adler, f.win[f.summed:f.wp])
 	f.checkSum = false
 	if f.adler != want {
 		return errors.New("zlib: invalid checksum")
