@@ -7,6 +7,8 @@ import (
 	"image"
 	"io"
 	"math"
+	"runtime"
+	"sync"
 )
 
 // Options control Decode.
@@ -74,7 +76,11 @@ func Decode(data []byte, opt Options) (img image.Image, err error) {
 	if d.flat(opt.RGB) {
 		return d.decodeFlat()
 	}
-	d.zr = newInflater(&d.idat, h.rawSize()+winBuf)
+	zr := newInflater(&d.idat, h.rawSize()+winBuf)
+	if rows < h.Height {
+		zr.noChecksum()
+	}
+	d.zr = zr
 	if h.outGray() {
 		d.gray = image.NewGray(image.Rect(0, 0, h.Width, rows))
 		d.pix, d.stride, d.outBpp = d.gray.Pix, d.gray.Stride, 1
@@ -142,21 +148,18 @@ func (d *decoder) decodeFlat() (image.Image, error) {
 	size := d.rows * rs
 	buf := make([]byte, size+winSlack)
 	f := newFlatInflater(&d.idat, buf)
-	if err := f.fillTo(size); err != nil {
-		return nil, d.zlibErr(err)
-	}
 	whole := d.rows == d.h.Height
-	if whole {
-		f.sumTo(size) // before unfiltering changes the bytes
+	if !whole {
+		f.noChecksum()
 	}
-	bpp := d.bytesPerPixel()
-	prev := make([]byte, n) // zeros above the first row
-	for y := 0; y < d.rows; y++ {
-		cur := buf[y*rs+1 : (y+1)*rs]
-		if err := unfilter(buf[y*rs], cur, prev, bpp); err != nil {
-			return nil, err
-		}
-		prev = cur
+	var err error
+	if size >= pipelineMin && runtime.GOMAXPROCS(0) > 1 {
+		err = d.unfilterBehind(f, size, rs, whole)
+	} else {
+		err = d.unfilterAfter(f, size, rs, whole)
+	}
+	if err != nil {
+		return nil, err
 	}
 	if whole {
 		if err := f.end(size); err != nil {
@@ -174,6 +177,115 @@ func (d *decoder) decodeFlat() (image.Image, error) {
 		return &image.NRGBA{Pix: pix, Stride: rs, Rect: r}, nil
 	}
 	return &image.Gray{Pix: pix, Stride: rs, Rect: r}, nil
+}
+
+// unfilterAfter inflates all rows, then unfilters them.
+func (d *decoder) unfilterAfter(f *inflater, size, rs int, whole bool) error {
+	if err := f.fillTo(size); err != nil {
+		return d.zlibErr(err)
+	}
+	if whole {
+		f.sumTo(size) // before unfiltering changes the bytes
+	}
+	return d.unfilterRows(f.win, 0, d.rows, rs, nil)
+}
+
+// unfilterRows unfilters rows [y0, y1) of the flat buffer buf in place,
+// given the unfiltered row above y0 (nil: zeros).
+func (d *decoder) unfilterRows(buf []byte, y0, y1, rs int, prev []byte) error {
+	if prev == nil {
+		prev = make([]byte, rs-1)
+	}
+	bpp := d.bytesPerPixel()
+	for y := y0; y < y1; y++ {
+		cur := buf[y*rs+1 : (y+1)*rs]
+		if err := unfilter(buf[y*rs], cur, prev, bpp); err != nil {
+			return err
+		}
+		prev = cur
+	}
+	return nil
+}
+
+// pipelineMin is the raw size from which a flat decode inflates on a
+// goroutine of its own while the caller's unfilters the rows behind it:
+// below it, handing over costs more than the overlap saves.
+const pipelineMin = 256 << 10
+
+// pipeStep is how far the inflater goes between reports of its progress.
+const pipeStep = 32 << 10
+
+// unfilterBehind inflates on another goroutine and unfilters the rows as
+// they arrive, at least a window (32 KiB) behind the inflater, since its
+// matches copy from the raw bytes up to that far back.
+func (d *decoder) unfilterBehind(f *inflater, size, rs int, whole bool) error {
+	var (
+		mu   sync.Mutex
+		cond = sync.NewCond(&mu)
+		done int   // bytes inflated (and summed when whole), under mu
+		ierr error // the inflater's error, under mu
+		stop bool  // the caller gave up, under mu
+		exit = make(chan struct{})
+	)
+	go func() {
+		defer close(exit)
+		defer func() {
+			if p := recover(); p != nil {
+				mu.Lock()
+				ierr = fmt.Errorf("%w: %w: %v", ErrCorrupt, errPanic, p)
+				mu.Unlock()
+				cond.Signal()
+			}
+		}()
+		for at := 0; at < size; {
+			at = min(size, at+pipeStep)
+			err := f.fillTo(at)
+			if err == nil && whole {
+				f.sumTo(at) // before the caller changes the bytes
+			}
+			mu.Lock()
+			done, ierr = at, err
+			quit := stop
+			mu.Unlock()
+			cond.Signal()
+			if err != nil || quit {
+				return
+			}
+		}
+	}()
+	wait := func() {
+		mu.Lock()
+		stop = true
+		mu.Unlock()
+		<-exit
+	}
+	var prev []byte
+	for y := 0; y < d.rows; {
+		mu.Lock()
+		for ierr == nil && done < size && done-windowSize < (y+1)*rs {
+			cond.Wait()
+		}
+		avail, err := done, ierr
+		mu.Unlock()
+		if err != nil {
+			<-exit
+			if errors.Is(err, errPanic) {
+				return err
+			}
+			return d.zlibErr(err)
+		}
+		if avail < size {
+			avail -= windowSize
+		}
+		y1 := min(d.rows, avail/rs)
+		if err := d.unfilterRows(f.win, y, y1, rs, prev); err != nil {
+			wait()
+			return err
+		}
+		prev, y = f.win[(y1-1)*rs+1:y1*rs], y1
+	}
+	<-exit
+	return nil
 }
 
 // zlibErr turns an error from reading the inflated data into ours.
