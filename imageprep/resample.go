@@ -45,6 +45,9 @@ type view struct {
 	// alpha: some pixel of the crop may be transparent, so rows are
 	// scanned as 4 bytes a pixel (NRGBA) and resized alpha-weighted.
 	alpha bool
+	// wait, if not nil, is called before row y is read, to wait until
+	// the decoder has finished it; it must be safe for concurrent use.
+	wait func(y int)
 }
 
 // channels is the bytes a pixel takes in scanned rows.
@@ -57,6 +60,9 @@ func (v *view) channels() int {
 
 // row writes crop row y into dst: RGB, or NRGBA when v.alpha.
 func (v *view) row(y int, dst []uint8) {
+	if v.wait != nil {
+		v.wait(y)
+	}
 	i := v.off + y*v.dy
 	w := v.w
 	switch v.kind {

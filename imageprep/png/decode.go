@@ -25,6 +25,16 @@ type Options struct {
 	// as *RGBImage: its rows as inflated, 3 bytes a pixel, with no conversion
 	// to NRGBA. Other images are decoded as without it.
 	RGB bool
+	// Rows, if not nil, is called as rows become final, from the
+	// goroutine that called Decode, with increasing n: rows [0, n) of
+	// img, the image Decode is making, hold their pixels and will not
+	// change. A flat decode (8-bit RGB with RGB, 8-bit RGBA, opaque
+	// gray; not interlaced) calls it every few rows, so a caller on
+	// another goroutine can start on the first rows; any other decode
+	// calls it once, when every row is done. After the last call Decode
+	// may still fail (a checksum, chunks after the data): only its
+	// return says whether img is good.
+	Rows func(img image.Image, n int)
 }
 
 // errPanic marks a recovered panic: a bug in this package, reported as an
@@ -73,6 +83,7 @@ func Decode(data []byte, opt Options) (img image.Image, err error) {
 	if err := d.idat.enter(); err != nil {
 		return nil, err
 	}
+	d.onRows = opt.Rows
 	if d.flat(opt.RGB) {
 		return d.decodeFlat()
 	}
@@ -96,15 +107,19 @@ func Decode(data []byte, opt Options) (img image.Image, err error) {
 	if err != nil {
 		return nil, err
 	}
+	img = d.nrgba
+	if d.gray != nil {
+		img = d.gray
+	}
+	if d.onRows != nil {
+		d.onRows(img, rows)
+	}
 	if rows == h.Height {
 		if err := d.finish(); err != nil {
 			return nil, err
 		}
 	}
-	if d.gray != nil {
-		return d.gray, nil
-	}
-	return d.nrgba, nil
+	return img, nil
 }
 
 // decoder is the state of one Decode.
@@ -123,6 +138,8 @@ type decoder struct {
 
 	gray   *image.Gray
 	nrgba  *image.NRGBA
+	onRows func(image.Image, int) // Options.Rows
+	img    image.Image            // a flat decode's output, made first
 	pix    []byte
 	stride int
 	outBpp int
@@ -147,6 +164,15 @@ func (d *decoder) decodeFlat() (image.Image, error) {
 	rs := n + 1
 	size := d.rows * rs
 	buf := make([]byte, size+winSlack)
+	pix, r := buf[1:size:size], image.Rect(0, 0, w, d.rows)
+	switch d.h.ColorType {
+	case RGB:
+		d.img = &RGBImage{Pix: pix, Stride: rs, Rect: r}
+	case RGBA:
+		d.img = &image.NRGBA{Pix: pix, Stride: rs, Rect: r}
+	default:
+		d.img = &image.Gray{Pix: pix, Stride: rs, Rect: r}
+	}
 	f := newFlatInflater(&d.idat, buf)
 	whole := d.rows == d.h.Height
 	if !whole {
@@ -169,14 +195,7 @@ func (d *decoder) decodeFlat() (image.Image, error) {
 			return nil, err
 		}
 	}
-	pix, r := buf[1:size:size], image.Rect(0, 0, w, d.rows)
-	switch d.h.ColorType {
-	case RGB:
-		return &RGBImage{Pix: pix, Stride: rs, Rect: r}, nil
-	case RGBA:
-		return &image.NRGBA{Pix: pix, Stride: rs, Rect: r}, nil
-	}
-	return &image.Gray{Pix: pix, Stride: rs, Rect: r}, nil
+	return d.img, nil
 }
 
 // unfilterAfter inflates all rows, then unfilters them.
@@ -203,9 +222,19 @@ func (d *decoder) unfilterRows(buf []byte, y0, y1, rs int, prev []byte) error {
 			return err
 		}
 		prev = cur
+		if d.onRows != nil && (y+1)%rowsStep == 0 {
+			d.onRows(d.img, y+1)
+		}
+	}
+	if d.onRows != nil && y1%rowsStep != 0 {
+		d.onRows(d.img, y1)
 	}
 	return nil
 }
+
+// rowsStep is how many rows a flat decode unfilters between calls of
+// Options.Rows.
+const rowsStep = 16
 
 // pipelineMin is the raw size from which a flat decode inflates on a
 // goroutine of its own while the caller's unfilters the rows behind it:

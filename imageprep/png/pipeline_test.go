@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
+	"image"
 	"math/rand/v2"
 	"runtime"
 	"testing"
@@ -153,3 +154,55 @@ func TestPipelinedErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestRowsCallback: Options.Rows reports rows in increasing order, each
+// time with those rows already as the finished image has them, ending
+// with every row; on small and pipelined images, flat or not.
+func TestRowsCallback(t *testing.T) {
+	files := map[string][]byte{
+		"small rgb": spec{w: 30, h: 70, depth: 8, ct: RGB, seed: 21}.encode(),
+		"16-bit":    spec{w: 30, h: 20, depth: 16, ct: RGBA, seed: 22}.encode(),
+		"adam7":     spec{w: 30, h: 20, depth: 8, ct: RGB, interlace: true, seed: 23}.encode(),
+	}
+	if runtime.GOMAXPROCS(0) >= 2 {
+		for n, d := range pipelined(t) {
+			files[n] = d
+		}
+	}
+	for name, data := range files {
+		want, err := Decode(data, Options{RGB: true})
+		if err != nil {
+			t.Fatal(name, err)
+		}
+		for _, rows := range []int{0, 17} {
+			last, calls := 0, 0
+			got, err := Decode(data, Options{RGB: true, MaxRows: rows, Rows: func(img image.Image, n int) {
+				calls++
+				if n <= last || n > img.Bounds().Dy() {
+					t.Fatalf("%s: %d rows after %d, of %d", name, n, last, img.Bounds().Dy())
+				}
+				same(t, name+" rows so far", cropRows(img, n), want, n)
+				last = n
+			}})
+			if err != nil {
+				t.Fatal(name, err)
+			}
+			if last != got.Bounds().Dy() || calls == 0 {
+				t.Fatalf("%s MaxRows %d: last call at %d rows of %d", name, rows, last, got.Bounds().Dy())
+			}
+		}
+	}
+}
+
+// cropRows is the first n rows of img.
+func cropRows(img image.Image, n int) image.Image {
+	b := img.Bounds()
+	return rowsView{img, image.Rect(b.Min.X, b.Min.Y, b.Max.X, b.Min.Y+n)}
+}
+
+type rowsView struct {
+	image.Image
+	r image.Rectangle
+}
+
+func (v rowsView) Bounds() image.Rectangle { return v.r }
