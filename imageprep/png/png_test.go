@@ -76,7 +76,7 @@ func sameAsStd(t *testing.T, name string, data []byte) {
 					g = got.NRGBAAt(x, y)
 				case *RGBImage:
 					c := got.At(x, y).(color.RGBA)
-					g = color.NRGBA{c.R, c.G, c.B, c.A}
+					g = color.NRGBA(c)
 				default:
 					t.Fatalf("%s: unexpected %T", name, got)
 				}
