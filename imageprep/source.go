@@ -45,12 +45,19 @@ type Source struct {
 type plan struct {
 	pt      image.Point
 	regions []region
-	rows    int // not JPEG: the rows to decode (0 = all)
+	rows    int // a PNG: the rows to decode (0: none planned)
 
 	once sync.Once
 	imgs []*jpegdec.Image // regions[i]'s decode, nil once released
-	img  image.Image      // not JPEG: the image, rows [0, rows)
-	err  error
+	err  error            // a JPEG's after once; a PNG's under pngMu once pngDone
+
+	// A PNG is decoded on a goroutine of its own, started by the first
+	// Prepare; models read the rows as they become final.
+	pngMu    sync.Mutex
+	pngCond  *sync.Cond
+	pngImg   image.Image // the image being decoded (rows [0, rows)), once known
+	pngReady int         // rows of pngImg that are final
+	pngDone  bool        // the decode has returned; err is its error
 
 	// Guarded by Source.mu: planned uses of imgs[i] not yet begun, and
 	// uses under way; the image goes back to the pool when both are 0.
@@ -136,7 +143,7 @@ func (s *Source) Plan(ps []classify.Preprocess, pt image.Point) {
 		pl.left[i]++
 	}
 	pl.active = make([]int, len(pl.regions))
-	if s.hdr.Format != "png" || pl.rows >= s.hdr.Height {
+	if s.hdr.Format != "png" {
 		pl.rows = 0
 	}
 	s.mu.Lock()
@@ -286,26 +293,20 @@ func regionOpts(regions []region) []jpegdec.Options {
 // full one.
 func (s *Source) prepareOther(pr *prep, pl *plan, p classify.Preprocess, pt image.Point) (*classify.Tensor, error) {
 	crop := CropRect(s.hdr.Size(), p, pt)
-	var img image.Image
 	if pl != nil && pl.rows > 0 && crop.Max.Y <= pl.rows {
-		pl.once.Do(func() { pl.decodeRows(s) })
-		if pl.err != nil {
-			return nil, pl.err
-		}
-		img = pl.img // a PNG: its size is the header's
-	} else {
-		var err error
-		if img, err = s.Full(); err != nil {
-			return nil, err
-		}
-		// A GIF's first frame may be smaller than its screen: the crop
-		// is the frame's, as Prepare makes it.
-		size := img.Bounds().Size()
-		if pt.X >= size.X || pt.Y >= size.Y {
-			return nil, fmt.Errorf("%w: (%d,%d) not in the %dx%d frame", ErrPoint, pt.X, pt.Y, size.X, size.Y)
-		}
-		crop = CropRect(size, p, pt)
+		return pl.preparePNG(s, pr, crop)
 	}
+	img, err := s.Full()
+	if err != nil {
+		return nil, err
+	}
+	// A GIF's first frame may be smaller than its screen: the crop is
+	// the frame's, as Prepare makes it.
+	size := img.Bounds().Size()
+	if pt.X >= size.X || pt.Y >= size.Y {
+		return nil, fmt.Errorf("%w: (%d,%d) not in the %dx%d frame", ErrPoint, pt.X, pt.Y, size.X, size.Y)
+	}
+	crop = CropRect(size, p, pt)
 	r := crop.Add(img.Bounds().Min)
 	v, ok := viewOf(img, r)
 	if !ok {
@@ -315,18 +316,84 @@ func (s *Source) prepareOther(pr *prep, pl *plan, p classify.Preprocess, pt imag
 	return pr.run(&v), nil
 }
 
-// decodeRows decodes the PNG down to the planned row.
+// preparePNG prepares a model's input from the planned PNG decode,
+// starting it if no model has: an opaque image is resized row by row as
+// the decoder finishes them (the two overlap on two CPUs), any other once
+// it is complete. The input is returned only if the whole decode succeeds.
+func (pl *plan) preparePNG(s *Source, pr *prep, crop image.Rectangle) (*classify.Tensor, error) {
+	pl.once.Do(func() {
+		pl.pngCond = sync.NewCond(&pl.pngMu)
+		go pl.decodeRows(s)
+	})
+	pl.pngMu.Lock()
+	for pl.pngImg == nil && !pl.pngDone {
+		pl.pngCond.Wait()
+	}
+	img := pl.pngImg
+	pl.pngMu.Unlock()
+	if img == nil {
+		return nil, pl.wait()
+	}
+	v, _ := viewOf(img, crop) // a PNG: its size is the header's
+	switch img.(type) {
+	case *pngdec.RGBImage, *image.Gray:
+		v.wait = func(y int) { pl.waitRows(crop.Min.Y + y + 1) }
+	default:
+		// viewOf has looked for transparency in rows not yet final:
+		// look again once they are.
+		if err := pl.wait(); err != nil {
+			return nil, err
+		}
+		v, _ = viewOf(img, crop)
+	}
+	x := pr.run(&v)
+	if err := pl.wait(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// decodeRows decodes the PNG down to the planned row, publishing the rows
+// as they are done.
 func (pl *plan) decodeRows(s *Source) {
-	img, err := pngdec.Decode(s.data, pngdec.Options{MaxRows: pl.rows})
+	img, err := pngdec.Decode(s.data, pngdec.Options{MaxRows: pl.rows, RGB: true, Rows: func(m image.Image, n int) {
+		if b := m.Bounds(); b.Dx() != s.hdr.Width || b.Dy() != pl.rows {
+			return // refused once Decode returns
+		}
+		pl.pngMu.Lock()
+		pl.pngImg, pl.pngReady = m, n
+		pl.pngMu.Unlock()
+		pl.pngCond.Broadcast()
+	}})
 	if err != nil {
-		pl.err = fmt.Errorf("%w: png: %v", ErrCorrupt, err)
-		return
+		err = fmt.Errorf("%w: png: %v", ErrCorrupt, err)
+	} else if b := img.Bounds(); b.Dx() != s.hdr.Width || b.Dy() != pl.rows {
+		err = fmt.Errorf("%w: png header says %dx%d, decoded %dx%d of %d rows", ErrCorrupt, s.hdr.Width, s.hdr.Height, b.Dx(), b.Dy(), pl.rows)
 	}
-	if b := img.Bounds(); b.Dx() != s.hdr.Width || b.Dy() != pl.rows {
-		pl.err = fmt.Errorf("%w: png header says %dx%d, decoded %dx%d of %d rows", ErrCorrupt, s.hdr.Width, s.hdr.Height, b.Dx(), b.Dy(), pl.rows)
-		return
+	pl.pngMu.Lock()
+	pl.err, pl.pngDone = err, true
+	pl.pngMu.Unlock()
+	pl.pngCond.Broadcast()
+}
+
+// waitRows waits until the PNG's first n rows are final or the decode
+// has ended (then a row past those done is garbage: wait reports why).
+func (pl *plan) waitRows(n int) {
+	pl.pngMu.Lock()
+	for pl.pngReady < n && !pl.pngDone {
+		pl.pngCond.Wait()
 	}
-	pl.img = img
+	pl.pngMu.Unlock()
+}
+
+// wait waits for the PNG decode to end and returns its error.
+func (pl *plan) wait() error {
+	pl.pngMu.Lock()
+	defer pl.pngMu.Unlock()
+	for !pl.pngDone {
+		pl.pngCond.Wait()
+	}
+	return pl.err
 }
 
 // Full decodes the whole image once (see Decode) and returns it.

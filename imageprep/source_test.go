@@ -281,7 +281,7 @@ func TestSourcePNGRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h := s.plan.img.Bounds().Dy(); h != 55 {
+	if h := s.plan.pngImg.Bounds().Dy(); h != 55 {
 		t.Errorf("decoded %d rows, want 55", h)
 	}
 	full, _, err := Decode(data, Limits{})

@@ -240,7 +240,7 @@ func (s *server) parse(c *gin.Context, rd reader) (*request, error) {
 		if params["boundary"] == "" {
 			return nil, fmt.Errorf("%w: multipart body without boundary", api.ErrBadRequest)
 		}
-		return s.parseMultipart(multipart.NewReader(body, params["boundary"]), rd)
+		return s.parseMultipart(multipart.NewReader(body, params["boundary"]), size, rd)
 	case ct == "application/json":
 		return s.parseJSON(r.Context(), body, size, rd)
 	case strings.HasPrefix(ct, "image/") || ct == "application/octet-stream":
@@ -265,7 +265,9 @@ const (
 	maxModels = 64
 )
 
-func (s *server) parseMultipart(mr *multipart.Reader, rd reader) (*request, error) {
+// parseMultipart reads the fields of a multipart body of size bytes (0:
+// not known).
+func (s *server) parseMultipart(mr *multipart.Reader, size int64, rd reader) (*request, error) {
 	req := &request{source: "multipart"}
 	var x, y, topK string
 	var models []string
@@ -285,7 +287,9 @@ func (s *server) parseMultipart(mr *multipart.Reader, rd reader) (*request, erro
 			if req.data != nil {
 				return nil, fmt.Errorf("%w: more than one image", api.ErrBadRequest)
 			}
-			if req.data, _, err = rd.readAll(part, 0, s.o.MaxBodyBytes); err != nil {
+			// The body's length bounds the image's: its buffer is
+			// allocated once, not grown and copied as it arrives.
+			if req.data, _, err = rd.readAll(part, size, s.o.MaxBodyBytes); err != nil {
 				return nil, readError(err)
 			}
 		case "x", "y", "top_k", "models":

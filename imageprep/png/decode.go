@@ -7,6 +7,8 @@ import (
 	"image"
 	"io"
 	"math"
+	"runtime"
+	"sync"
 )
 
 // Options control Decode.
@@ -19,6 +21,20 @@ type Options struct {
 	// MaxBytes refuses (ErrTooLarge) an image whose Header.CostRows
 	// exceeds it, before allocating anything; 0 means no limit.
 	MaxBytes int64
+	// RGB returns an 8-bit RGB image without tRNS that is not interlaced
+	// as *RGBImage: its rows as inflated, 3 bytes a pixel, with no conversion
+	// to NRGBA. Other images are decoded as without it.
+	RGB bool
+	// Rows, if not nil, is called as rows become final, from the
+	// goroutine that called Decode, with increasing n: rows [0, n) of
+	// img, the image Decode is making, hold their pixels and will not
+	// change. A flat decode (8-bit RGB with RGB, 8-bit RGBA, opaque
+	// gray; not interlaced) calls it every few rows, so a caller on
+	// another goroutine can start on the first rows; any other decode
+	// calls it once, when every row is done. After the last call Decode
+	// may still fail (a checksum, chunks after the data): only its
+	// return says whether img is good.
+	Rows func(img image.Image, n int)
 }
 
 // errPanic marks a recovered panic: a bug in this package, reported as an
@@ -67,7 +83,15 @@ func Decode(data []byte, opt Options) (img image.Image, err error) {
 	if err := d.idat.enter(); err != nil {
 		return nil, err
 	}
-	d.zr = newInflater(&d.idat, h.rawSize()+winBuf)
+	d.onRows = opt.Rows
+	if d.flat(opt.RGB) {
+		return d.decodeFlat()
+	}
+	zr := newInflater(&d.idat, h.rawSize()+winBuf)
+	if rows < h.Height {
+		zr.noChecksum()
+	}
+	d.zr = zr
 	if h.outGray() {
 		d.gray = image.NewGray(image.Rect(0, 0, h.Width, rows))
 		d.pix, d.stride, d.outBpp = d.gray.Pix, d.gray.Stride, 1
@@ -83,15 +107,19 @@ func Decode(data []byte, opt Options) (img image.Image, err error) {
 	if err != nil {
 		return nil, err
 	}
+	img = d.nrgba
+	if d.gray != nil {
+		img = d.gray
+	}
+	if d.onRows != nil {
+		d.onRows(img, rows)
+	}
 	if rows == h.Height {
 		if err := d.finish(); err != nil {
 			return nil, err
 		}
 	}
-	if d.gray != nil {
-		return d.gray, nil
-	}
-	return d.nrgba, nil
+	return img, nil
 }
 
 // decoder is the state of one Decode.
@@ -110,9 +138,183 @@ type decoder struct {
 
 	gray   *image.Gray
 	nrgba  *image.NRGBA
+	onRows func(image.Image, int) // Options.Rows
+	img    image.Image            // a flat decode's output, made first
 	pix    []byte
 	stride int
 	outBpp int
+}
+
+// flat reports whether every raw row, once unfiltered, is byte for byte
+// an output row: 8-bit RGBA as NRGBA, 8-bit opaque gray as Gray, and with
+// rgb 8-bit RGB without tRNS as RGB, not interlaced. Such an image is
+// inflated straight into one buffer of all its raw rows and unfiltered in
+// place there, which then is the image's Pix, each row's filter byte
+// before it.
+func (d *decoder) flat(rgb bool) bool {
+	h := d.h
+	return !h.Interlaced && h.BitDepth == 8 &&
+		(h.ColorType == RGBA || h.outGray() || (rgb && h.ColorType == RGB && !h.HasTRNS))
+}
+
+// decodeFlat decodes an image for which flat is true.
+func (d *decoder) decodeFlat() (image.Image, error) {
+	w := d.h.Width
+	n := int(d.h.rowBytes(w))
+	rs := n + 1
+	size := d.rows * rs
+	buf := make([]byte, size+winSlack)
+	pix, r := buf[1:size:size], image.Rect(0, 0, w, d.rows)
+	switch d.h.ColorType {
+	case RGB:
+		d.img = &RGBImage{Pix: pix, Stride: rs, Rect: r}
+	case RGBA:
+		d.img = &image.NRGBA{Pix: pix, Stride: rs, Rect: r}
+	default:
+		d.img = &image.Gray{Pix: pix, Stride: rs, Rect: r}
+	}
+	f := newFlatInflater(&d.idat, buf)
+	whole := d.rows == d.h.Height
+	if !whole {
+		f.noChecksum()
+	}
+	var err error
+	if size >= pipelineMin && runtime.GOMAXPROCS(0) > 1 {
+		err = d.unfilterBehind(f, size, rs, whole)
+	} else {
+		err = d.unfilterAfter(f, size, rs, whole)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if whole {
+		if err := f.end(size); err != nil {
+			return nil, d.zlibErr(err)
+		}
+		if err := d.trailingChunks(); err != nil {
+			return nil, err
+		}
+	}
+	return d.img, nil
+}
+
+// unfilterAfter inflates all rows, then unfilters them.
+func (d *decoder) unfilterAfter(f *inflater, size, rs int, whole bool) error {
+	if err := f.fillTo(size); err != nil {
+		return d.zlibErr(err)
+	}
+	if whole {
+		f.sumTo(size) // before unfiltering changes the bytes
+	}
+	return d.unfilterRows(f.win, 0, d.rows, rs, nil)
+}
+
+// unfilterRows unfilters rows [y0, y1) of the flat buffer buf in place,
+// given the unfiltered row above y0 (nil: zeros).
+func (d *decoder) unfilterRows(buf []byte, y0, y1, rs int, prev []byte) error {
+	if prev == nil {
+		prev = make([]byte, rs-1)
+	}
+	bpp := d.bytesPerPixel()
+	for y := y0; y < y1; y++ {
+		cur := buf[y*rs+1 : (y+1)*rs]
+		if err := unfilter(buf[y*rs], cur, prev, bpp); err != nil {
+			return err
+		}
+		prev = cur
+		if d.onRows != nil && (y+1)%rowsStep == 0 {
+			d.onRows(d.img, y+1)
+		}
+	}
+	if d.onRows != nil && y1%rowsStep != 0 {
+		d.onRows(d.img, y1)
+	}
+	return nil
+}
+
+// rowsStep is how many rows a flat decode unfilters between calls of
+// Options.Rows.
+const rowsStep = 16
+
+// pipelineMin is the raw size from which a flat decode inflates on a
+// goroutine of its own while the caller's unfilters the rows behind it:
+// below it, handing over costs more than the overlap saves.
+const pipelineMin = 256 << 10
+
+// pipeStep is how far the inflater goes between reports of its progress.
+const pipeStep = 32 << 10
+
+// unfilterBehind inflates on another goroutine and unfilters the rows as
+// they arrive, at least a window (32 KiB) behind the inflater, since its
+// matches copy from the raw bytes up to that far back.
+func (d *decoder) unfilterBehind(f *inflater, size, rs int, whole bool) error {
+	var (
+		mu   sync.Mutex
+		cond = sync.NewCond(&mu)
+		done int   // bytes inflated (and summed when whole), under mu
+		ierr error // the inflater's error, under mu
+		stop bool  // the caller gave up, under mu
+		exit = make(chan struct{})
+	)
+	go func() {
+		defer close(exit)
+		defer func() {
+			if p := recover(); p != nil {
+				mu.Lock()
+				ierr = fmt.Errorf("%w: %w: %v", ErrCorrupt, errPanic, p)
+				mu.Unlock()
+				cond.Signal()
+			}
+		}()
+		for at := 0; at < size; {
+			at = min(size, at+pipeStep)
+			err := f.fillTo(at)
+			if err == nil && whole {
+				f.sumTo(at) // before the caller changes the bytes
+			}
+			mu.Lock()
+			done, ierr = at, err
+			quit := stop
+			mu.Unlock()
+			cond.Signal()
+			if err != nil || quit {
+				return
+			}
+		}
+	}()
+	wait := func() {
+		mu.Lock()
+		stop = true
+		mu.Unlock()
+		<-exit
+	}
+	var prev []byte
+	for y := 0; y < d.rows; {
+		mu.Lock()
+		for ierr == nil && done < size && done-windowSize < (y+1)*rs {
+			cond.Wait()
+		}
+		avail, err := done, ierr
+		mu.Unlock()
+		if err != nil {
+			<-exit
+			if errors.Is(err, errPanic) {
+				return err
+			}
+			return d.zlibErr(err)
+		}
+		if avail < size {
+			avail -= windowSize
+		}
+		y1 := min(d.rows, avail/rs)
+		if err := d.unfilterRows(f.win, y, y1, rs, prev); err != nil {
+			wait()
+			return err
+		}
+		prev, y = f.win[(y1-1)*rs+1:y1*rs], y1
+	}
+	<-exit
+	return nil
 }
 
 // zlibErr turns an error from reading the inflated data into ours.
@@ -236,6 +438,11 @@ func (d *decoder) finish() error {
 	if err != io.EOF {
 		return d.zlibErr(err)
 	}
+	return d.trailingChunks()
+}
+
+// trailingChunks checks, after the zlib stream, the chunks up to IEND.
+func (d *decoder) trailingChunks() error {
 	if d.idat.err != nil {
 		return d.idat.err
 	}

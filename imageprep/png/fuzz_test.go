@@ -3,6 +3,7 @@ package png
 import (
 	"bytes"
 	"errors"
+	"image"
 	stdpng "image/png"
 	"testing"
 )
@@ -31,17 +32,18 @@ func FuzzDecode(f *testing.F) {
 			return
 		}
 		b := img.Bounds()
+		rgb, err := Decode(data, Options{MaxBytes: opt.MaxBytes, RGB: true})
+		if err != nil {
+			t.Fatalf("decode works, with Options.RGB fails: %v", err)
+		}
+		same(t, "Options.RGB", rgb, img, b.Dy())
 		if b.Dy() > 1 {
-			part, err := Decode(data, Options{MaxRows: b.Dy() / 2, MaxBytes: opt.MaxBytes})
-			if err != nil {
-				t.Fatalf("full decode works, first rows fail: %v", err)
-			}
-			for y := 0; y < b.Dy()/2; y++ {
-				for x := 0; x < b.Dx(); x++ {
-					if part.At(x, y) != img.At(x, y) {
-						t.Fatalf("MaxRows (%d,%d) %v, full %v", x, y, part.At(x, y), img.At(x, y))
-					}
+			for _, rgb := range []bool{false, true} {
+				part, err := Decode(data, Options{MaxRows: b.Dy() / 2, MaxBytes: opt.MaxBytes, RGB: rgb})
+				if err != nil {
+					t.Fatalf("full decode works, first rows (rgb %v) fail: %v", rgb, err)
 				}
+				same(t, "MaxRows", part, img, b.Dy()/2)
 			}
 		}
 		want, err := stdpng.Decode(bytes.NewReader(data))
@@ -59,4 +61,20 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// same fails unless the first rows of got and want have the same pixels.
+func same(t *testing.T, what string, got, want image.Image, rows int) {
+	t.Helper()
+	b := want.Bounds()
+	if got.Bounds() != image.Rect(0, 0, b.Dx(), rows) {
+		t.Fatalf("%s: bounds %v, want %v", what, got.Bounds(), image.Rect(0, 0, b.Dx(), rows))
+	}
+	for y := 0; y < rows; y++ {
+		for x := 0; x < b.Dx(); x++ {
+			if g, w := reference(got.At(x, y)), reference(want.At(x, y)); g != w {
+				t.Fatalf("%s (%d,%d) %v, full %v", what, x, y, g, w)
+			}
+		}
+	}
 }

@@ -1,15 +1,18 @@
 // Package png decodes PNG images for the service: always to 8 bits per
-// channel, streaming the inflated data row by row so it never holds more
-// than two raw rows, optionally only the first rows of the image, and with
-// the memory it will take known from the header before anything is
-// allocated.
+// channel, optionally only the first rows of the image, and with the
+// memory it will take known from the header before anything is allocated.
+// An image whose raw rows are its output pixels (8-bit RGBA, opaque gray,
+// and RGB as *RGBImage with Options.RGB) is inflated into its output
+// buffer and unfiltered there; any other streams the inflated data row by
+// row, holding no more than two raw rows besides its output.
 //
 // The standard image/png decodes a 16-bit image into a 64-bit-per-pixel
 // image and always decodes every row; a 311 KB 16-bit 6000x6000 file then
 // costs 288 MB and seconds of CPU, though the service only needs 8-bit
 // pixels and, for a crop near the top, only the rows down to the crop.
 //
-// Output types: *image.Gray for opaque grayscale (color type 0 without
+// Output types: *RGBImage for 8-bit RGB with Options.RGB (see there),
+// *image.Gray for opaque grayscale (color type 0 without
 // tRNS), *image.NRGBA for everything else (alpha 255 where the image is
 // opaque). 16-bit samples are reduced to their high byte (v>>8), which is
 // what image/png followed by color.NRGBAModel/color.GrayModel, and the
@@ -150,8 +153,13 @@ func (h Header) CostRows(rows int) int64 {
 		return math.MaxInt64
 	}
 	out := px * per
-	rowBufs := 2*(h.rowBytes(h.Width)+1) + int64(h.Width)*per // two raw rows + an interlace scratch row
-	return out + rowBufs + inflaterCost + 1024
+	n := h.rowBytes(h.Width)
+	rowBufs := 2*(n+1) + int64(h.Width)*per // two raw rows + an interlace scratch row
+	// A flat decode (decoder.flat) holds the raw rows instead, with the
+	// inflater's slack and a row of zeros; with Options.RGB an RGB image
+	// is decoded so, for less than the NRGBA image costs.
+	flat := int64(rows)*(n+1) + winSlack + n
+	return max(out+rowBufs, flat) + inflaterCost + 1024
 }
 
 // maxDeflateRatio is the most output one byte of deflate data can yield: a

@@ -28,6 +28,10 @@ type inflater struct {
 
 	win    []byte
 	rp, wp int
+	// hi is the last wp at which decoding may go on: a symbol decoded
+	// there may write up to winSlack bytes (len(win)-winSlack, or less
+	// for a flat inflater asked for less).
+	hi int
 
 	state    int // stHeader, stBlock (between blocks), stStored, stHuff, stEnd
 	final    bool
@@ -37,11 +41,16 @@ type inflater struct {
 	adler    uint32
 	total    int64
 	err      error
-	checkSum bool
+	checkSum bool // adler is kept up to date (until the trailer)
+	verify   bool // the trailer checks adler
 	// limit bounds the bytes the stream may inflate to (a PNG's raw
 	// image size and a little more), so that no input, however made,
 	// keeps the inflater busy for longer than its image.
 	limit int64
+	// flat: win is the whole output (see newFlatInflater), never slid;
+	// win[:summed] is in adler already.
+	flat   bool
+	summed int
 }
 
 const (
@@ -66,6 +75,9 @@ var (
 	errDeflate  = errors.New("invalid deflate data")
 	errTrailing = errors.New("IDAT after the end of the zlib stream")
 	errTooLong  = errors.New("more image data than the header declares")
+	// errFlatRange is a caller's bug: asking a flat inflater for more
+	// than its buffer holds.
+	errFlatRange = errors.New("inflate past the end of the output buffer")
 )
 
 // huffTable is one canonical Huffman code: fast[b] for the next fastBits
@@ -285,15 +297,77 @@ func init() {
 
 // newInflater starts reading the zlib stream at r.
 func newInflater(r *idatReader, limit int64) *inflater {
-	return &inflater{in: r, win: make([]byte, winBuf), adler: 1, checkSum: true, limit: limit}
+	return &inflater{in: r, win: make([]byte, winBuf), hi: winBuf - winSlack, adler: 1, checkSum: true, verify: true, limit: limit}
+}
+
+// newFlatInflater starts reading the zlib stream at r into buf, which
+// takes the whole output in place: nothing is copied out of a window, and
+// the caller reads buf[:n] once fillTo(n) has returned (and may change it
+// after sumTo(n)). The stream can
+// inflate to at most len(buf)-winSlack bytes (a little more is decoded
+// into the slack when a match crosses that point).
+func newFlatInflater(r *idatReader, buf []byte) *inflater {
+	return &inflater{in: r, win: buf, hi: len(buf) - winSlack, adler: 1, checkSum: true, verify: true, flat: true}
+}
+
+// fillTo decodes into a flat inflater's buffer until it holds at least
+// want bytes (at most len(buf)-winSlack); io.ErrUnexpectedEOF if the
+// stream ends first.
+func (f *inflater) fillTo(want int) error {
+	if want > len(f.win)-winSlack {
+		return errFlatRange
+	}
+	f.hi = want // stop soon after: a caller asking for part wants it now
+	for f.wp < want {
+		if f.err != nil {
+			return f.err
+		}
+		if f.state == stEnd {
+			return io.ErrUnexpectedEOF
+		}
+		// Each call makes progress: the buffer has room up to want.
+		f.err = f.decode()
+	}
+	return nil
+}
+
+// noChecksum turns the Adler-32 off, for a caller that stops before the
+// stream's end (where it would be checked).
+func (f *inflater) noChecksum() { f.checkSum, f.verify = false, false }
+
+// sumTo adds a flat inflater's output up to n to its checksum, which the
+// caller must do before it changes those bytes if it will call end.
+func (f *inflater) sumTo(n int) {
+	if f.checkSum && n > f.summed {
+		f.adler = adler32Update(f.adler, f.win[f.summed:n])
+		f.summed = n
+	}
+}
+
+// end decodes the rest of a flat inflater's stream, which must inflate to
+// exactly n bytes (n = len(buf)-winSlack): this verifies its Adler-32 too.
+func (f *inflater) end(n int) error {
+	f.hi = len(f.win) - winSlack
+	for f.err == nil && f.state != stEnd && f.wp <= n {
+		f.err = f.decode()
+	}
+	switch {
+	case f.err != nil:
+		return f.err
+	case f.wp > n:
+		return errTooLong
+	case f.wp < n:
+		return io.ErrUnexpectedEOF
+	}
+	return nil
 }
 
 // Read implements io.Reader.
 func (f *inflater) Read(p []byte) (int, error) {
 	for f.wp-f.rp < len(p) && f.err == nil && f.state != stEnd {
 		f.err = f.decode()
-		if len(f.win)-f.wp < winSlack && f.err == nil {
-			if f.room(); len(f.win)-f.wp < winSlack {
+		if f.wp > f.hi && f.err == nil {
+			if f.room(); f.wp > f.hi {
 				break // p is longer than the window holds: return part
 			}
 		}
@@ -315,7 +389,7 @@ func (f *inflater) Close() error { return nil }
 // room makes space to decode at least winSlack bytes into the window,
 // sliding it when it is full of data Read has returned.
 func (f *inflater) room() {
-	if len(f.win)-f.wp >= winSlack {
+	if f.flat || f.wp <= f.hi {
 		return
 	}
 	keep := max(0, f.wp-windowSize)
@@ -372,7 +446,7 @@ func (f *inflater) decode() error {
 			if f.room(); f.err != nil {
 				return f.err
 			}
-			if len(f.win)-f.wp < winSlack {
+			if f.wp > f.hi {
 				return nil // full: Read must take some first
 			}
 			n := min(f.stored, len(f.win)-f.wp)
@@ -483,11 +557,11 @@ func (f *inflater) dynamic() error {
 // huff decodes a Huffman block's symbols until its end or a full window.
 func (f *inflater) huff() error {
 	for {
-		if len(f.win)-f.wp < winSlack {
+		if f.wp > f.hi {
 			if f.room(); f.err != nil {
 				return f.err
 			}
-			if len(f.win)-f.wp < winSlack {
+			if f.wp > f.hi {
 				return f.overrun()
 			}
 		}
@@ -498,7 +572,7 @@ func (f *inflater) huff() error {
 			if f.state != stHuff {
 				return nil
 			}
-			if f.in.end-f.in.pos >= 8 && len(f.win)-f.wp >= winSlack {
+			if f.in.end-f.in.pos >= 8 && f.wp <= f.hi {
 				// Stopped at a code longer than the tables hold.
 				if err := f.huffOne(); err != nil || f.state != stHuff {
 					return err
@@ -526,11 +600,11 @@ func (f *inflater) huffFast() error {
 	r := f.in
 	data, pos := r.data[:r.end], r.pos
 	win := f.win
-	wp := f.wp
+	wp, hi := f.wp, min(f.hi, len(win)-winSlack)
 	bitbuf, nb := f.bits, f.nbits
 	lit, dist := &f.lit.ent, &f.dist.ent
 	const mask = 1<<fastBits - 1
-	for wp <= len(win)-winSlack && len(data)-pos >= 8 {
+	for wp <= hi && len(data)-pos >= 8 {
 		bitbuf |= binary.LittleEndian.Uint64(data[pos:]) << nb
 		pos += int((63 - nb) >> 3)
 		nb |= 56
@@ -683,9 +757,11 @@ func (f *inflater) trailer() error {
 	if err := f.overrun(); err != nil {
 		return err
 	}
-	f.adler = adler32Update(f.adler, f.win[:f.wp])
+	if f.checkSum {
+		f.adler = adler32Update(f.adler, f.win[f.summed:f.wp])
+	}
 	f.checkSum = false
-	if f.adler != want {
+	if f.verify && f.adler != want {
 		return errors.New("zlib: invalid checksum")
 	}
 	// Bytes read ahead into the bit buffer come after the stream: in

@@ -48,6 +48,29 @@ func inflateAll(r *idatReader, n int) ([]byte, error) {
 	}
 }
 
+// inflateFlat inflates a whole stream with a flat inflater that expects
+// exactly n bytes, taking them in steps of step bytes (0: all at once), as
+// a flat decode of rows does.
+func inflateFlat(r *idatReader, n, step int) ([]byte, error) {
+	buf := make([]byte, n+winSlack)
+	f := newFlatInflater(r, buf)
+	if step <= 0 {
+		step = max(n, 1)
+	}
+	for k := 0; k < n; k += step {
+		if err := f.fillTo(min(k+step, n)); err != nil {
+			return nil, err
+		}
+	}
+	out := bytes.Clone(buf[:n])
+	f.sumTo(n)
+	clear(buf[:n]) // what the caller does to the bytes must not matter
+	if err := f.end(n); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func zlibStream(t testing.TB, data []byte, level int) []byte {
 	var b bytes.Buffer
 	w, err := zlib.NewWriterLevel(&b, level)
@@ -92,6 +115,10 @@ func TestInflateMatchesZlib(t *testing.T) {
 					if !bytes.Equal(got, data) {
 						t.Fatalf("%s level %d split %v reads %d: %d bytes differ from the %d written", name, level, split, n, len(got), len(data))
 					}
+					got, err = inflateFlat(idatRun(s, split...), len(data), n)
+					if err != nil || !bytes.Equal(got, data) {
+						t.Fatalf("%s level %d split %v flat in steps of %d: %v, equal %v", name, level, split, n, err, bytes.Equal(got, data))
+					}
 				}
 			}
 		}
@@ -117,6 +144,21 @@ func TestInflateErrors(t *testing.T) {
 	bad[0] = 0x79
 	if _, err := inflateAll(idatRun(bad), 0); err == nil {
 		t.Error("bad header: no error")
+	}
+	// Flat: a stream longer or shorter than expected, a bad checksum.
+	data := testPayloads()["mixed"]
+	for _, n := range []int{0, len(data) - 1, len(data) + 1} {
+		if _, err := inflateFlat(idatRun(s), n, 0); err == nil {
+			t.Errorf("flat, %d bytes expected of %d: no error", n, len(data))
+		}
+	}
+	if _, err := inflateFlat(idatRun(bad), len(data), 0); err == nil {
+		t.Error("flat, bad header: no error")
+	}
+	bad = bytes.Clone(s)
+	bad[len(bad)-1] ^= 1
+	if _, err := inflateFlat(idatRun(bad), len(data), 1000); err == nil {
+		t.Error("flat, wrong checksum: no error")
 	}
 	// A fixed-Huffman block starting with a match of distance 1.
 	if _, err := inflateAll(idatRun([]byte{0x78, 0x9c, 0x03, 0x02, 0x00}), 0); !errors.Is(err, errDeflate) {
@@ -153,6 +195,23 @@ func FuzzInflate(f *testing.F) {
 		}
 		if werr != nil && gerr == nil {
 			t.Fatalf("zlib fails (%v), we inflate %d bytes", werr, len(got))
+		}
+		if gerr != nil {
+			return
+		}
+		// A flat inflater expecting what the stream holds gives the same;
+		// expecting one byte more or less, it fails.
+		flat, err := inflateFlat(idatRun(s, int(split)), len(got), int(split))
+		if err != nil || !bytes.Equal(flat, got) {
+			t.Fatalf("flat inflater: %v, equal %v", err, bytes.Equal(flat, got))
+		}
+		if _, err := inflateFlat(idatRun(s, int(split)), len(got)+1, 0); err == nil {
+			t.Fatal("flat inflater expecting a byte more: no error")
+		}
+		if len(got) > 0 {
+			if _, err := inflateFlat(idatRun(s, int(split)), len(got)-1, 0); err == nil {
+				t.Fatal("flat inflater expecting a byte less: no error")
+			}
 		}
 	})
 }

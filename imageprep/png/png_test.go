@@ -35,45 +35,54 @@ func reference(c color.Color) color.NRGBA {
 	return color.NRGBAModel.Convert(c).(color.NRGBA)
 }
 
-// sameAsStd decodes data with both decoders and reports the first pixel
-// that differs.
+// sameAsStd decodes data with both decoders (ours with and without
+// Options.RGB) and reports the first pixel that differs.
 func sameAsStd(t *testing.T, name string, data []byte) {
 	t.Helper()
 	want, err := stdpng.Decode(bytes.NewReader(data))
 	if err != nil {
 		t.Fatalf("%s: image/png: %v", name, err)
 	}
-	got, err := Decode(data, Options{})
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	if got.Bounds() != want.Bounds() {
-		t.Fatalf("%s: bounds %v, image/png %v", name, got.Bounds(), want.Bounds())
-	}
-	h, _ := DecodeConfig(data)
-	if _, isGray := got.(*image.Gray); isGray != h.outGray() {
-		t.Fatalf("%s: got %T for header %+v", name, got, h)
-	}
-	b := want.Bounds()
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			w := reference(want.At(x, y))
-			var g color.NRGBA
-			switch got := got.(type) {
-			case *image.Gray:
-				v := got.GrayAt(x, y).Y
-				g = color.NRGBA{v, v, v, 255}
-				// Gray output must also be what color.GrayModel gives.
-				if gm := color.GrayModel.Convert(want.At(x, y)).(color.Gray).Y; gm != v {
-					t.Fatalf("%s: (%d,%d) gray %d, color.GrayModel %d", name, x, y, v, gm)
+	for _, opt := range []Options{{}, {RGB: true}} {
+		got, err := Decode(data, opt)
+		if err != nil {
+			t.Fatalf("%s %+v: %v", name, opt, err)
+		}
+		if got.Bounds() != want.Bounds() {
+			t.Fatalf("%s: bounds %v, image/png %v", name, got.Bounds(), want.Bounds())
+		}
+		h, _ := DecodeConfig(data)
+		if _, isGray := got.(*image.Gray); isGray != h.outGray() {
+			t.Fatalf("%s: got %T for header %+v", name, got, h)
+		}
+		rgb := opt.RGB && h.ColorType == RGB && h.BitDepth == 8 && !h.Interlaced && !h.HasTRNS
+		if _, isRGB := got.(*RGBImage); isRGB != rgb {
+			t.Fatalf("%s %+v: got %T for header %+v", name, opt, got, h)
+		}
+		b := want.Bounds()
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			for x := b.Min.X; x < b.Max.X; x++ {
+				w := reference(want.At(x, y))
+				var g color.NRGBA
+				switch got := got.(type) {
+				case *image.Gray:
+					v := got.GrayAt(x, y).Y
+					g = color.NRGBA{v, v, v, 255}
+					// Gray output must also be what color.GrayModel gives.
+					if gm := color.GrayModel.Convert(want.At(x, y)).(color.Gray).Y; gm != v {
+						t.Fatalf("%s: (%d,%d) gray %d, color.GrayModel %d", name, x, y, v, gm)
+					}
+				case *image.NRGBA:
+					g = got.NRGBAAt(x, y)
+				case *RGBImage:
+					c := got.At(x, y).(color.RGBA)
+					g = color.NRGBA(c)
+				default:
+					t.Fatalf("%s: unexpected %T", name, got)
 				}
-			case *image.NRGBA:
-				g = got.NRGBAAt(x, y)
-			default:
-				t.Fatalf("%s: unexpected %T", name, got)
-			}
-			if g != w {
-				t.Fatalf("%s: (%d,%d) = %v, image/png gives %v (%T)", name, x, y, g, w, want.At(x, y))
+				if g != w {
+					t.Fatalf("%s %+v: (%d,%d) = %v, image/png gives %v (%T)", name, opt, x, y, g, w, want.At(x, y))
+				}
 			}
 		}
 	}
@@ -121,15 +130,19 @@ func TestTruncated(t *testing.T) {
 		spec{w: 9, h: 7, depth: 8, ct: RGBA, idatSize: 40, seed: 1}.encode(),
 		spec{w: 9, h: 7, depth: 2, ct: Paletted, plte: 3, trns: []byte{9}, seed: 2}.encode(),
 		spec{w: 9, h: 7, depth: 16, ct: RGB, interlace: true, seed: 3}.encode(),
+		spec{w: 9, h: 7, depth: 8, ct: RGB, idatSize: 40, seed: 4}.encode(),
+		spec{w: 9, h: 7, depth: 8, ct: Gray, idatSize: 20, seed: 5}.encode(),
 	}
 	for _, data := range files {
-		if _, err := Decode(data, Options{}); err != nil {
-			t.Fatal(err)
-		}
-		for n := 0; n < len(data); n++ {
-			img, err := Decode(data[:n], Options{})
-			if !errors.Is(err, ErrCorrupt) || errors.Is(err, errPanic) || img != nil {
-				t.Fatalf("prefix of %d of %d bytes: %v, %v", n, len(data), img, err)
+		for _, opt := range []Options{{}, {RGB: true}} {
+			if _, err := Decode(data, opt); err != nil {
+				t.Fatal(err)
+			}
+			for n := 0; n < len(data); n++ {
+				img, err := Decode(data[:n], opt)
+				if !errors.Is(err, ErrCorrupt) || errors.Is(err, errPanic) || img != nil {
+					t.Fatalf("prefix of %d of %d bytes (%+v): %v, %v", n, len(data), opt, img, err)
+				}
 			}
 		}
 	}
@@ -251,21 +264,23 @@ func TestMaxRows(t *testing.T) {
 		}
 		hgt := full.Bounds().Dy()
 		for _, rows := range []int{1, hgt / 2, hgt - 1, hgt, hgt + 5} {
-			if rows <= 0 {
-				continue
-			}
-			part, err := Decode(data, Options{MaxRows: rows})
-			if err != nil {
-				t.Fatal(name, rows, err)
-			}
-			want := min(rows, hgt)
-			if part.Bounds() != image.Rect(0, 0, full.Bounds().Dx(), want) {
-				t.Fatalf("%s rows %d: bounds %v", name, rows, part.Bounds())
-			}
-			for y := 0; y < want; y++ {
-				for x := 0; x < full.Bounds().Dx(); x++ {
-					if part.At(x, y) != full.At(x, y) {
-						t.Fatalf("%s rows %d: (%d,%d) %v, full %v", name, rows, x, y, part.At(x, y), full.At(x, y))
+			for _, rgb := range []bool{false, true} {
+				if rows <= 0 {
+					continue
+				}
+				part, err := Decode(data, Options{MaxRows: rows, RGB: rgb})
+				if err != nil {
+					t.Fatal(name, rows, err)
+				}
+				want := min(rows, hgt)
+				if part.Bounds() != image.Rect(0, 0, full.Bounds().Dx(), want) {
+					t.Fatalf("%s rows %d: bounds %v", name, rows, part.Bounds())
+				}
+				for y := 0; y < want; y++ {
+					for x := 0; x < full.Bounds().Dx(); x++ {
+						if g, w := reference(part.At(x, y)), reference(full.At(x, y)); g != w {
+							t.Fatalf("%s rows %d rgb %v: (%d,%d) %v, full %v", name, rows, rgb, x, y, g, w)
+						}
 					}
 				}
 			}
@@ -282,8 +297,10 @@ func TestMaxRows(t *testing.T) {
 	if _, err := Decode(data, Options{}); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("full decode of a corrupt last IDAT: %v", err)
 	}
-	if _, err := Decode(data, Options{MaxRows: 4}); err != nil {
-		t.Fatalf("first rows read past themselves: %v", err)
+	for _, rgb := range []bool{false, true} {
+		if _, err := Decode(data, Options{MaxRows: 4, RGB: rgb}); err != nil {
+			t.Fatalf("first rows (rgb %v) read past themselves: %v", rgb, err)
+		}
 	}
 }
 
@@ -321,14 +338,16 @@ func TestCostBound(t *testing.T) {
 		if err != nil {
 			t.Fatal(name, err)
 		}
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		if _, err := Decode(data, Options{}); err != nil {
-			t.Fatal(name, err)
-		}
-		runtime.ReadMemStats(&after)
-		if got := int64(after.TotalAlloc - before.TotalAlloc); got > h.Cost() {
-			t.Errorf("%s: allocated %d bytes, Cost %d", name, got, h.Cost())
+		for _, opt := range []Options{{}, {RGB: true}, {MaxRows: h.Height / 2, RGB: true}} {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			if _, err := Decode(data, opt); err != nil {
+				t.Fatal(name, err)
+			}
+			runtime.ReadMemStats(&after)
+			if got, c := int64(after.TotalAlloc-before.TotalAlloc), h.CostRows(opt.MaxRows); got > c {
+				t.Errorf("%s %+v: allocated %d bytes, CostRows %d", name, opt, got, c)
+			}
 		}
 	}
 }
@@ -379,8 +398,10 @@ func TestMalformed(t *testing.T) {
 		{"tRNS too long", insert("IDAT", "tRNS", make([]byte, 257)), ErrCorrupt},
 		{"bad filter type", badFilter, ErrCorrupt},
 	} {
-		if _, err := Decode(c.data, Options{}); !errors.Is(err, c.want) {
-			t.Errorf("%s: %v, want %v", c.name, err, c.want)
+		for _, opt := range []Options{{}, {RGB: true}} {
+			if _, err := Decode(c.data, opt); !errors.Is(err, c.want) {
+				t.Errorf("%s %+v: %v, want %v", c.name, opt, err, c.want)
+			}
 		}
 		// image/png ignores unknown chunks, so only the corrupt cases can
 		// be cross-checked against it.

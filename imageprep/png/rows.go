@@ -6,40 +6,15 @@ import (
 	"io"
 )
 
-// direct reports whether a raw row is byte for byte an output row (8-bit
-// RGBA into NRGBA, 8-bit opaque gray into Gray), so rows can be inflated
-// and unfiltered in place in the output image, saving a copy.
-func (d *decoder) direct() bool {
-	return d.h.BitDepth == 8 && (d.h.ColorType == RGBA || d.h.outGray())
-}
-
 // bytesPerPixel is the filter's "bpp": bytes per complete pixel, at least 1.
 func (d *decoder) bytesPerPixel() int { return max(1, d.h.bitsPerPixel()/8) }
 
-// sequential decodes a non-interlaced image, stopping after d.rows rows.
+// sequential decodes a non-interlaced image that is not flat (see
+// decoder.flat), stopping after d.rows rows.
 func (d *decoder) sequential() error {
 	w := d.h.Width
 	n := int(d.h.rowBytes(w))
 	bpp := d.bytesPerPixel()
-	if d.direct() {
-		zero := make([]byte, n)
-		var ft [1]byte
-		prev := zero
-		for y := 0; y < d.rows; y++ {
-			cur := d.pix[y*d.stride : y*d.stride+n]
-			if _, err := io.ReadFull(d.zr, ft[:]); err != nil {
-				return d.zlibErr(err)
-			}
-			if _, err := io.ReadFull(d.zr, cur); err != nil {
-				return d.zlibErr(err)
-			}
-			if err := unfilter(ft[0], cur, prev, bpp); err != nil {
-				return err
-			}
-			prev = cur
-		}
-		return nil
-	}
 	cur, prev := make([]byte, 1+n), make([]byte, 1+n)
 	for y := 0; y < d.rows; y++ {
 		if _, err := io.ReadFull(d.zr, cur); err != nil {
