@@ -274,15 +274,13 @@ var winoPool = sync.Pool{New: func() any { return new(winoScratch) }}
 const winoBlockBudget = 256 * 1024
 
 // blockTiles is how many tiles one block holds: as many as the budget
-// allows, a multiple of the kernel's MR, at least one MR panel, and no
+// allows (a multiple of the kernel's MR, at least one MR panel), and no
 // more than an even share of the tiles among the workers.
 func (w *Winograd) blockTiles(tiles, workers int) int {
 	mr := w.kern.MR
 	nb := winoBlockBudget / (w.a * w.a * (w.cp + w.kp)) / mr * mr
 	nb = max(mr, nb)
-	share := (tiles + workers - 1) / workers
-	share = (share + mr - 1) / mr * mr
-	return max(1, min(nb, share))
+	return max(1, min(nb, (tiles+workers-1)/workers))
 }
 
 // Conv computes y = epilogue(conv(x, filter)) for the geometry g (which
@@ -328,6 +326,14 @@ func (w *Winograd) Conv(threads int, x []float32, g *ConvGeom, y []float32, ep *
 	tiles := g.N * th * tw
 	workers := workersFor(threads, g.N*g.OH*g.OW, w.k, 9*w.c, tiles)
 	nb := w.blockTiles(tiles, workers)
+	// With under two MR panels of tiles a worker, splitting the tiles
+	// would have every worker stream all of U for a few rows (ResNet's
+	// 7x7 layers: 16 tiles, 16 MiB of U): one block instead, each point
+	// GEMM split over the workers by columns.
+	gemmThreads := 1
+	if workers > 1 && tiles < 2*w.kern.MR*workers {
+		nb, gemmThreads = tiles, workers
+	}
 	blocks := (tiles + nb - 1) / nb
 	job := func(b0, b1 int) {
 		s := winoPool.Get().(*winoScratch)
@@ -341,10 +347,10 @@ func (w *Winograd) Conv(threads int, x []float32, g *ConvGeom, y []float32, ep *
 		s.rtile = grow(s.rtile, w.m*w.m*w.kp)
 		for b := b0; b < b1; b++ {
 			t0 := b * nb
-			w.block(s, x, g, y, ep, res, post, th, tw, nb, t0, min(tiles, t0+nb))
+			w.block(s, x, g, y, ep, res, post, th, tw, nb, t0, min(tiles, t0+nb), gemmThreads)
 		}
 	}
-	if workers == 1 || blocks == 1 {
+	if workers == 1 || blocks == 1 || gemmThreads > 1 {
 		job(0, blocks)
 	} else {
 		Parallel(workers, blocks, job)
@@ -353,7 +359,8 @@ func (w *Winograd) Conv(threads int, x []float32, g *ConvGeom, y []float32, ep *
 }
 
 // block computes tiles t0..t1 (numbered image by image, row by row).
-func (w *Winograd) block(s *winoScratch, x []float32, g *ConvGeom, y []float32, ep *Epilogue, res []float32, post *Epilogue, th, tw, nb, t0, t1 int) {
+// The point GEMMs use gemmThreads workers.
+func (w *Winograd) block(s *winoScratch, x []float32, g *ConvGeom, y []float32, ep *Epilogue, res []float32, post *Epilogue, th, tw, nb, t0, t1, gemmThreads int) {
 	m, a, c, k, cp, kp := w.m, w.a, w.c, w.k, w.cp, w.kp
 	direct := c%16 == 0
 	for i := 0; i < t1-t0; i++ {
@@ -374,7 +381,7 @@ func (w *Winograd) block(s *winoScratch, x []float32, g *ConvGeom, y []float32, 
 	for p := 0; p < a*a; p++ {
 		// Cannot fail: the sizes are right by construction.
 		s.a = A{M: rows, Data: s.v[p*nb*cp:], Stride: cp}
-		_ = Gemm(1, &s.a, w.u[p], s.mm[p*nb*kp:], kp, w.zero)
+		_ = Gemm(gemmThreads, &s.a, w.u[p], s.mm[p*nb*kp:], kp, w.zero)
 	}
 	lo, hi := post.lo, post.hi
 	fn := w.fns.out
