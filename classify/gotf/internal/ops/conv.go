@@ -3,7 +3,8 @@ package ops
 // Convolutions: Conv2D and grappler's _FusedConv2D (conv + BiasAdd +
 // activation). Both run as gemm.Conv, an implicit GEMM: rows are output
 // pixels, columns output channels, K the kh*kw*cin window read in place
-// from the NHWC input. Constant filters are packed at load.
+// from the NHWC input; or, for stride-1 3x3 filters, as a Winograd
+// convolution (winograd.go). Constant filters are packed at load.
 
 import (
 	"fmt"
@@ -224,6 +225,10 @@ type conv2D struct {
 	act    gemm.Act
 	alpha  float32
 	packed *gemm.PackedB // constant filter, or nil
+	// wino is the constant filter's Winograd forms (nil: none); the
+	// filter is then packed for gemm.Conv by lazy, on first use.
+	wino   *convWino
+	lazy   *lazyPacked
 	fshape classify.Shape
 	ep     *gemm.Epilogue // constant bias (or none when not fused), or nil
 	runs   sync.Pool      // *convRun
@@ -275,7 +280,15 @@ func buildConv2D(n *Node, consts []*classify.Tensor, fused bool) (Op, error) {
 		}
 		op.fshape = f.Shape.Clone()
 		k := f.Shape[0] * f.Shape[1] * f.Shape[2]
-		op.packed = gemm.PackBWith(gemm.Choose(gemmKernel, f.Shape[3]), f.Float32s(), k, f.Shape[3], f.Shape[3], false)
+		kern, fd, oc := gemm.Choose(gemmKernel, f.Shape[3]), f.Float32s(), f.Shape[3]
+		if len(fd) != f.Shape.NumElements() {
+			return nil, n.Errorf("filter has %d values for shape %v", len(fd), f.Shape)
+		}
+		if op.wino = newConvWino(&attrs, kern, fd, f.Shape[0], f.Shape[1], f.Shape[2], oc); op.wino != nil {
+			op.lazy = &lazyPacked{pack: func() *gemm.PackedB { return gemm.PackBWith(kern, fd, k, oc, oc, false) }}
+		} else {
+			op.packed = gemm.PackBWith(kern, fd, k, oc, oc, false)
+		}
 	}
 	if !fused {
 		if op.fshape != nil {
@@ -316,8 +329,16 @@ func (op *conv2D) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, erro
 	y := out.Float32s()
 	r := op.runs.Get().(*convRun)
 	defer op.runs.Put(r)
+	cg := gemm.ConvGeom{N: g.n, H: g.h, W: g.w, C: g.c, KH: kh, KW: kw, SH: g.sh, SW: g.sw, DH: g.dh, DW: g.dw, PT: g.pt, PL: g.pl, OH: g.oh, OW: g.ow}
+	wino, err := op.wino.pick(&cg)
+	if err != nil {
+		return nil, fmt.Errorf("node %q (%s): %w", n.Name, n.Op, err)
+	}
 	pb := op.packed
-	if pb == nil {
+	if wino == nil && op.lazy != nil {
+		pb = op.lazy.get()
+	}
+	if pb == nil && wino == nil {
 		r.pb.Repack(gemm.Choose(gemmKernel, oc), in[1].Float32s(), kh*kw*ic, oc, oc, false)
 		pb = &r.pb
 	}
@@ -332,11 +353,11 @@ func (op *conv2D) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, erro
 		r.ep.Reset(bias, oc, op.act, op.alpha)
 		ep = &r.ep
 	}
-	cg := gemm.ConvGeom{N: g.n, H: g.h, W: g.w, C: g.c, KH: kh, KW: kw, SH: g.sh, SW: g.sw, DH: g.dh, DW: g.dw, PT: g.pt, PL: g.pl, OH: g.oh, OW: g.ow}
+	cv := convolver{pb: pb, wino: wino, oc: oc}
 	if op.add {
-		return op.runAdd(ctx, in[3], x, &cg, pb, ep)
+		return op.runAdd(ctx, in[3], x, &cg, cv, ep)
 	}
-	if err := gemm.Conv(ctx.Workers(), x, &cg, pb, y, ep); err != nil {
+	if err := cv.conv(ctx.Workers(), x, &cg, y, ep); err != nil {
 		return nil, fmt.Errorf("node %q (%s): %w", n.Name, n.Op, err)
 	}
 	return []*classify.Tensor{out}, nil
@@ -346,15 +367,15 @@ func (op *conv2D) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, erro
 // of the output's shape is added in the GEMM's write-back (1x1 stride-1
 // convolutions) or in one pass after it; one that broadcasts goes through
 // AddV2's kernel.
-func (op *conv2D) runAdd(ctx *Ctx, r *classify.Tensor, x []float32, cg *gemm.ConvGeom, pb *gemm.PackedB, ep *gemm.Epilogue) ([]*classify.Tensor, error) {
+func (op *conv2D) runAdd(ctx *Ctx, r *classify.Tensor, x []float32, cg *gemm.ConvGeom, cv convolver, ep *gemm.Epilogue) ([]*classify.Tensor, error) {
 	n := op.node
-	shape := []int{cg.N, cg.OH, cg.OW, pb.N}
+	shape := []int{cg.N, cg.OH, cg.OW, cv.oc}
 	if r == nil || r.DType != classify.Float32 || len(r.Float32s()) != r.Shape.NumElements() {
 		return nil, n.InputErrorf("addend is not a float32 tensor")
 	}
 	if !r.Shape.Equal(shape) {
 		conv := ctx.Output(1, classify.Float32, shape...)
-		if err := gemm.Conv(ctx.Workers(), x, cg, pb, conv.Float32s(), ep); err != nil {
+		if err := cv.conv(ctx.Workers(), x, cg, conv.Float32s(), ep); err != nil {
 			return nil, fmt.Errorf("node %q (%s): %w", n.Name, n.Op, err)
 		}
 		sub := *ctx
@@ -372,7 +393,9 @@ func (op *conv2D) runAdd(ctx *Ctx, r *classify.Tensor, x []float32, cg *gemm.Con
 		return nil, n.InputErrorf("addend aliases the output")
 	}
 	var err error
-	if cg.KH == 1 && cg.KW == 1 && cg.SH == 1 && cg.SW == 1 && cg.OH == cg.H && cg.OW == cg.W {
+	if cv.wino != nil {
+		err = cv.wino.Conv(ctx.Workers(), x, cg, y, ep, rd, op.post)
+	} else if pb := cv.pb; cg.KH == 1 && cg.KW == 1 && cg.SH == 1 && cg.SW == 1 && cg.OH == cg.H && cg.OW == cg.W {
 		err = gemm.GemmResidual(ctx.Workers(), &gemm.A{M: cg.N * cg.H * cg.W, Data: x, Stride: cg.C}, pb, y, pb.N, ep, rd, op.post)
 	} else if err = gemm.Conv(ctx.Workers(), x, cg, pb, y, ep); err == nil {
 		for i, v := range rd {
@@ -384,6 +407,21 @@ func (op *conv2D) runAdd(ctx *Ctx, r *classify.Tensor, x []float32, cg *gemm.Con
 		return nil, fmt.Errorf("node %q (%s): %w", n.Name, n.Op, err)
 	}
 	return []*classify.Tensor{out}, nil
+}
+
+// convolver is how one run computes the convolution: as a Winograd
+// convolution when wino is set, else as gemm.Conv with the packed filter.
+type convolver struct {
+	pb   *gemm.PackedB
+	wino *gemm.Winograd
+	oc   int
+}
+
+func (cv convolver) conv(threads int, x []float32, cg *gemm.ConvGeom, y []float32, ep *gemm.Epilogue) error {
+	if cv.wino != nil {
+		return cv.wino.Conv(threads, x, cg, y, ep, nil, nil)
+	}
+	return gemm.Conv(threads, x, cg, cv.pb, y, ep)
 }
 
 // activatePost applies a residual form's activation.

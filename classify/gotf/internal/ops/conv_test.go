@@ -86,6 +86,11 @@ func convCases() []convSpec {
 		{name: "conv_1x1_stride2", op: "Conv2D", x: []int{1, 7, 7, 8}, f: []int{1, 1, 8, 16}, strides: []int{1, 2, 2, 1}, padding: "SAME", seed: 160},
 		{name: "conv_3x5_stride21", op: "Conv2D", x: []int{1, 8, 9, 3}, f: []int{3, 5, 3, 33}, strides: []int{1, 2, 1, 1}, padding: "SAME", seed: 170},
 		{name: "conv_14x14x32_48", op: "Conv2D", x: []int{1, 14, 14, 32}, f: []int{3, 3, 32, 48}, padding: "SAME", seed: 180, atol: 1e-4},
+		// Winograd (winograd.go): F(2,3) on a small VALID output, F(4,3)
+		// with edge tiles and batch 2, and a fed filter (never Winograd).
+		{name: "conv_winograd_f2_valid", op: "Conv2D", x: []int{1, 6, 7, 16}, f: []int{3, 3, 16, 20}, padding: "VALID", seed: 182, atol: 1e-4},
+		{name: "fused_conv_winograd_f4_relu6", op: "_FusedConv2D", x: []int{2, 15, 13, 24}, f: []int{3, 3, 24, 40}, padding: "SAME", fused: []string{"BiasAdd", "Relu6"}, biasChannel: 40, seed: 184, atol: 1e-4},
+		{name: "conv_winograd_fed_filter", op: "Conv2D", x: []int{1, 9, 9, 16}, f: []int{3, 3, 16, 16}, padding: "SAME", feedFilter: true, seed: 186, atol: 1e-4},
 		{name: "conv_fed_filter", op: "Conv2D", x: []int{1, 6, 6, 4}, f: []int{2, 2, 4, 5}, padding: "VALID", feedFilter: true, seed: 190},
 		{name: "fused_conv_bias", op: "_FusedConv2D", x: []int{1, 6, 6, 4}, f: []int{3, 3, 4, 7}, padding: "SAME", fused: []string{"BiasAdd"}, biasChannel: 7, seed: 200},
 		{name: "fused_conv_relu", op: "_FusedConv2D", x: []int{1, 6, 6, 4}, f: []int{3, 3, 4, 7}, padding: "SAME", fused: []string{"BiasAdd", "Relu"}, biasChannel: 7, seed: 210},
@@ -299,6 +304,10 @@ func benchConv(b *testing.B, op string, x, f []int, strides []int, fused []strin
 	}
 	ctx := &Ctx{Threads: threads, Slots: make([]*classify.Tensor, 1)}
 	flops := o.(Flopper).FLOPs([]classify.Shape{x, f})
+	// One run first: some filters are transformed on first use (Winograd).
+	if _, err := o.Run(ctx, in); err != nil {
+		b.Fatal(err)
+	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
