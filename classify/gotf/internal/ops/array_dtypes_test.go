@@ -106,12 +106,12 @@ func TestArrayOpsNewDTypes(t *testing.T) {
 // TestDTypeGate: an op that has not declared a new dtype refuses it at
 // load time, naming the op, the attribute and the dtype.
 func TestDTypeGate(t *testing.T) {
-	x := &classify.Tensor{DType: classify.Float16, Shape: classify.Shape{2}, Data: []classify.F16{0x3c00, 0x4000}}
-	_, err := runOp(t, "TopKV2", graphdef.Attrs{"T": classify.Float16}, x, i32([]int32{1}))
+	x := &classify.Tensor{DType: classify.Float16, Shape: classify.Shape{}, Data: []classify.F16{0x3c00}}
+	_, err := runOp(t, "LinSpace", graphdef.Attrs{"T": classify.Float16, "Tidx": classify.Int32}, x, x, i32([]int32{3}))
 	if !errors.Is(err, classify.ErrUnsupportedOp) {
-		t.Fatalf("TopKV2 on float16: got %v, want ErrUnsupportedOp", err)
+		t.Fatalf("LinSpace on float16: got %v, want ErrUnsupportedOp", err)
 	}
-	for _, want := range []string{"TopKV2", "float16", "attribute T"} {
+	for _, want := range []string{"LinSpace", "float16", "attribute T"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}

@@ -54,6 +54,13 @@ func GatedDTypes(op string) []string {
 	for dt := range allowedDTypes[op] {
 		s = append(s, dt.String())
 	}
+	if r := promoteRules[op]; r != nil {
+		for dt := range r.dtypes {
+			if !allowedDTypes[op][dt] {
+				s = append(s, dt.String())
+			}
+		}
+	}
 	sort.Strings(s)
 	return s
 }
@@ -95,20 +102,18 @@ func attrTypes(a *apb.AttrValue) []classify.DType {
 	return nil
 }
 
-// gate wraps a builder with the dtype gate.
+// gate wraps a builder with the dtype gate: a node of a gated dtype its op
+// promotes (promote.go) is built on the wider kernel.
 func gate(b Builder) Builder {
 	return func(n *Node, consts []*classify.Tensor) (Op, error) {
+		if dt := promotedDType(n); dt != classify.Invalid {
+			return buildPromoted(b, n, consts, dt)
+		}
 		if err := checkDTypes(n); err != nil {
 			return nil, err
 		}
 		return b(n, consts)
 	}
-}
-
-// unsupportedDType is the run-time error of a kernel handed a dtype it has
-// no loop for (where no attribute told the gate).
-func unsupportedDType(n *Node, dt classify.DType) error {
-	return fmt.Errorf("node %q (%s): %w: dtype %v is not supported by %s", n.Name, n.Op, classify.ErrUnsupportedOp, dt, n.Op)
 }
 
 func init() {
