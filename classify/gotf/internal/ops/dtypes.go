@@ -46,25 +46,6 @@ func allowDTypes(op string, dts ...classify.DType) {
 	}
 }
 
-// GatedDTypes lists the dtypes beyond float32, float64, int32, int64,
-// uint8, bool and string that op declares (sorted by name), for `classify
-// ops`.
-func GatedDTypes(op string) []string {
-	var s []string
-	for dt := range allowedDTypes[op] {
-		s = append(s, dt.String())
-	}
-	if r := promoteRules[op]; r != nil {
-		for dt := range r.dtypes {
-			if !allowedDTypes[op][dt] {
-				s = append(s, dt.String())
-			}
-		}
-	}
-	sort.Strings(s)
-	return s
-}
-
 // checkDTypes is the gate for node n.
 func checkDTypes(n *Node) error {
 	for _, k := range sortedAttrNames(n.Attr) {

@@ -302,8 +302,9 @@ func init() {
 		promote(op, "T", nil, halfDTypes...)
 	}
 	// uint8 is not gated, but these ops have no uint8 loop of their own.
+	// (TensorFlow's CPU MatMul has no uint8 kernel, so neither has this.)
 	for _, op := range strings.Fields("Add AddV2 Sub Mul SquaredDifference BiasAdd BiasAddV1 AddN Square Neg Sum Prod " +
-		"MatMul BatchMatMul BatchMatMulV2 Maximum Minimum Div Pow Abs Sign Relu Relu6 Max Min Round") {
+		"Maximum Minimum Div Pow Abs Sign Relu Relu6 Max Min Round") {
 		promote(op, "T", nil, classify.Uint8)
 	}
 	// FusedBatchNorm: x and y are T, the statistics U (float32).
