@@ -23,9 +23,21 @@ const (
 	// lists (DT_VARIANT). Data is []any; its values are immutable, so
 	// Clone copies the slice, not what it points to.
 	Variant // []any
+	// Float16 is IEEE 754 binary16 (TensorFlow's DT_HALF), BFloat16 the
+	// top 16 bits of a float32 (DT_BFLOAT16); both are held as their bit
+	// patterns in named uint16 types, converted with the functions of
+	// half.go.
+	Float16  // []F16
+	BFloat16 // []BF16
+	Int8     // []int8
+	Int16    // []int16
+	Uint16   // []uint16
+	Uint32   // []uint32
+	Uint64   // []uint64
 )
 
-var dtypeNames = [...]string{"invalid", "float32", "int32", "int64", "bool", "uint8", "string", "float64", "variant"}
+var dtypeNames = [...]string{"invalid", "float32", "int32", "int64", "bool", "uint8", "string", "float64", "variant",
+	"float16", "bfloat16", "int8", "int16", "uint16", "uint32", "uint64"}
 
 func (d DType) String() string {
 	if int(d) < len(dtypeNames) {
@@ -34,15 +46,18 @@ func (d DType) String() string {
 	return fmt.Sprintf("dtype(%d)", d)
 }
 
-// Size is the number of bytes one element takes (0 for String).
+// Size is the number of bytes one element takes (0 for String and
+// Variant).
 func (d DType) Size() int {
 	switch d {
-	case Float32, Int32:
+	case Float32, Int32, Uint32:
 		return 4
-	case Int64, Float64:
+	case Int64, Float64, Uint64:
 		return 8
-	case Bool, Uint8:
+	case Bool, Uint8, Int8:
 		return 1
+	case Float16, BFloat16, Int16, Uint16:
+		return 2
 	}
 	return 0
 }
@@ -151,6 +166,20 @@ func NewTensor(dt DType, shape ...int) *Tensor {
 		data = make([]float64, n)
 	case Variant:
 		data = make([]any, n)
+	case Float16:
+		data = make([]F16, n)
+	case BFloat16:
+		data = make([]BF16, n)
+	case Int8:
+		data = make([]int8, n)
+	case Int16:
+		data = make([]int16, n)
+	case Uint16:
+		data = make([]uint16, n)
+	case Uint32:
+		data = make([]uint32, n)
+	case Uint64:
+		data = make([]uint64, n)
 	default:
 		panic(fmt.Sprintf("classify.NewTensor: bad dtype %v", dt))
 	}
@@ -196,6 +225,20 @@ func (t *Tensor) Len() int {
 		return len(d)
 	case []any:
 		return len(d)
+	case []F16:
+		return len(d)
+	case []BF16:
+		return len(d)
+	case []int8:
+		return len(d)
+	case []int16:
+		return len(d)
+	case []uint16:
+		return len(d)
+	case []uint32:
+		return len(d)
+	case []uint64:
+		return len(d)
 	}
 	return 0
 }
@@ -229,6 +272,20 @@ func (t *Tensor) Validate() error {
 		_, ok = t.Data.([]float64)
 	case Variant:
 		_, ok = t.Data.([]any)
+	case Float16:
+		_, ok = t.Data.([]F16)
+	case BFloat16:
+		_, ok = t.Data.([]BF16)
+	case Int8:
+		_, ok = t.Data.([]int8)
+	case Int16:
+		_, ok = t.Data.([]int16)
+	case Uint16:
+		_, ok = t.Data.([]uint16)
+	case Uint32:
+		_, ok = t.Data.([]uint32)
+	case Uint64:
+		_, ok = t.Data.([]uint64)
 	}
 	if !ok {
 		return fmt.Errorf("%w: dtype %v does not match data of type %T", ErrInvalidInput, t.DType, t.Data)
@@ -259,6 +316,20 @@ func (t *Tensor) Clone() *Tensor {
 		c.Data = append([]float64(nil), d...)
 	case []any:
 		c.Data = append([]any(nil), d...)
+	case []F16:
+		c.Data = append([]F16(nil), d...)
+	case []BF16:
+		c.Data = append([]BF16(nil), d...)
+	case []int8:
+		c.Data = append([]int8(nil), d...)
+	case []int16:
+		c.Data = append([]int16(nil), d...)
+	case []uint16:
+		c.Data = append([]uint16(nil), d...)
+	case []uint32:
+		c.Data = append([]uint32(nil), d...)
+	case []uint64:
+		c.Data = append([]uint64(nil), d...)
 	}
 	return c
 }

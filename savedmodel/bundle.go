@@ -14,6 +14,7 @@ import (
 
 	"github.com/classifyd/classifyd/classify"
 	"github.com/classifyd/classifyd/internal/graphdef"
+	"github.com/classifyd/classifyd/internal/rawtensor"
 )
 
 // Bundle is a TensorBundle (a TF2 checkpoint): the index table
@@ -169,7 +170,10 @@ func (b *Bundle) tensor(key string) (*classify.Tensor, error) {
 			return nil, fmt.Errorf("%w: %d bytes for %d elements of %v", ErrCorrupt, len(raw), n, dt)
 		}
 		crc = crc32.Checksum(raw, castagnoli)
-		t = decodeNumbers(raw, dt, shape, b.header.GetEndianness() == pb.BundleHeaderProto_BIG)
+		t, err = decodeNumbers(raw, dt, shape, b.header.GetEndianness() == pb.BundleHeaderProto_BIG)
+		if err != nil {
+			return nil, err
+		}
 	}
 	if maskCRC(crc) != e.GetCrc32C() {
 		return nil, fmt.Errorf("%w: checksum mismatch (stored %#x, computed %#x)", ErrCorrupt, e.GetCrc32C(), maskCRC(crc))
@@ -177,38 +181,21 @@ func (b *Bundle) tensor(key string) (*classify.Tensor, error) {
 	return t, nil
 }
 
-// decodeNumbers converts raw little- or big-endian elements.
-func decodeNumbers(raw []byte, dt classify.DType, shape classify.Shape, big bool) *classify.Tensor {
+// decodeNumbers converts raw little- or big-endian elements (the caller
+// checked the length against the shape).
+func decodeNumbers(raw []byte, dt classify.DType, shape classify.Shape, big bool) (*classify.Tensor, error) {
 	var order binary.ByteOrder = binary.LittleEndian
 	if big {
 		order = binary.BigEndian
 	}
-	t := classify.NewTensor(dt, shape...)
-	switch d := t.Data.(type) {
-	case []float32:
-		for i := range d {
-			d[i] = math.Float32frombits(order.Uint32(raw[4*i:]))
-		}
-	case []float64:
-		for i := range d {
-			d[i] = math.Float64frombits(order.Uint64(raw[8*i:]))
-		}
-	case []int32:
-		for i := range d {
-			d[i] = int32(order.Uint32(raw[4*i:]))
-		}
-	case []int64:
-		for i := range d {
-			d[i] = int64(order.Uint64(raw[8*i:]))
-		}
-	case []uint8:
-		copy(d, raw)
-	case []bool:
-		for i := range d {
-			d[i] = raw[i] != 0
-		}
+	if dt.Size() == 0 {
+		return classify.NewTensor(dt, shape...), nil // an empty variant entry
 	}
-	return t
+	t, err := rawtensor.Decode(dt, shape, raw, order)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnsupported, err)
+	}
+	return t, nil
 }
 
 // decodeStrings reads TensorFlow's string tensor layout (WriteStringTensor

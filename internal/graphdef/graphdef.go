@@ -8,7 +8,6 @@ package graphdef
 import (
 	"encoding/binary"
 	"fmt"
-	"math"
 	"os"
 	"sort"
 	"strings"
@@ -25,6 +24,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/classifyd/classifyd/classify"
+	"github.com/classifyd/classifyd/internal/rawtensor"
 )
 
 // Output names one output of a node: "name" (output 0) or "name:1".
@@ -243,6 +243,20 @@ func DTypeProto(d classify.DType) typb.DataType {
 		return typb.DataType_DT_STRING
 	case classify.Variant:
 		return typb.DataType_DT_VARIANT
+	case classify.Float16:
+		return typb.DataType_DT_HALF
+	case classify.BFloat16:
+		return typb.DataType_DT_BFLOAT16
+	case classify.Int8:
+		return typb.DataType_DT_INT8
+	case classify.Int16:
+		return typb.DataType_DT_INT16
+	case classify.Uint16:
+		return typb.DataType_DT_UINT16
+	case classify.Uint32:
+		return typb.DataType_DT_UINT32
+	case classify.Uint64:
+		return typb.DataType_DT_UINT64
 	}
 	return typb.DataType_DT_INVALID
 }
@@ -259,49 +273,22 @@ func ShapeProto(s classify.Shape) *spb.TensorShapeProto {
 // TensorProto encodes t with tensor_content (strings in string_val).
 func TensorProto(t *classify.Tensor) *tpb.TensorProto {
 	p := &tpb.TensorProto{Dtype: DTypeProto(t.DType), TensorShape: ShapeProto(t.Shape)}
-	var buf []byte
-	switch d := t.Data.(type) {
-	case []float32:
-		buf = make([]byte, 4*len(d))
-		for i, v := range d {
-			binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
-		}
-	case []float64:
-		buf = make([]byte, 8*len(d))
-		for i, v := range d {
-			binary.LittleEndian.PutUint64(buf[8*i:], math.Float64bits(v))
-		}
-	case []int32:
-		buf = make([]byte, 4*len(d))
-		for i, v := range d {
-			binary.LittleEndian.PutUint32(buf[4*i:], uint32(v))
-		}
-	case []int64:
-		buf = make([]byte, 8*len(d))
-		for i, v := range d {
-			binary.LittleEndian.PutUint64(buf[8*i:], uint64(v))
-		}
-	case []uint8:
-		buf = append([]byte(nil), d...)
-	case []bool:
-		buf = make([]byte, len(d))
-		for i, v := range d {
-			if v {
-				buf[i] = 1
-			}
-		}
-	case [][]byte:
+	if d, ok := t.Data.([][]byte); ok {
 		p.StringVal = d
 		return p
 	}
-	p.TensorContent = buf
+	// Only fixed-size dtypes are left, which Append encodes.
+	p.TensorContent, _ = rawtensor.Append(nil, t, binary.LittleEndian)
 	return p
 }
 
 // TensorFromProto decodes a TensorProto, from tensor_content or from the
 // typed repeated fields (where a single value fills the whole tensor, as
-// TensorFlow allows). It checks every size against the shape, so a hostile
-// file cannot make it allocate more than its shape says or read past data.
+// TensorFlow allows). The typed fields are tensor.proto's: half and
+// bfloat16 bit patterns in half_val, int8, int16, uint8 and uint16 in
+// int_val, uint32 and uint64 in their own fields. It checks every size
+// against the shape, so a hostile file cannot make it allocate more than
+// its shape says or read past data.
 func TensorFromProto(p *tpb.TensorProto) (*classify.Tensor, error) {
 	dt := DTypeFromProto(p.GetDtype())
 	if dt == classify.Invalid || dt == classify.Variant {
@@ -329,30 +316,9 @@ func TensorFromProto(p *tpb.TensorProto) (*classify.Tensor, error) {
 		if dt == classify.String || len(content) != n*dt.Size() {
 			return nil, fmt.Errorf("%w: constant of shape %v has %d content bytes, want %d", classify.ErrInvalidGraph, shape, len(content), n*dt.Size())
 		}
-		t := classify.NewTensor(dt, shape...)
-		switch d := t.Data.(type) {
-		case []float32:
-			for i := range d {
-				d[i] = math.Float32frombits(binary.LittleEndian.Uint32(content[4*i:]))
-			}
-		case []float64:
-			for i := range d {
-				d[i] = math.Float64frombits(binary.LittleEndian.Uint64(content[8*i:]))
-			}
-		case []int32:
-			for i := range d {
-				d[i] = int32(binary.LittleEndian.Uint32(content[4*i:]))
-			}
-		case []int64:
-			for i := range d {
-				d[i] = int64(binary.LittleEndian.Uint64(content[8*i:]))
-			}
-		case []uint8:
-			copy(d, content)
-		case []bool:
-			for i := range d {
-				d[i] = content[i] != 0
-			}
+		t, err := rawtensor.Decode(dt, shape, content, binary.LittleEndian)
+		if err != nil {
+			return nil, fmt.Errorf("%w: constant: %v", classify.ErrInvalidGraph, err)
 		}
 		return t, nil
 	}
@@ -377,6 +343,22 @@ func TensorFromProto(p *tpb.TensorProto) (*classify.Tensor, error) {
 		err = fill(d, p.GetBoolVal())
 	case [][]byte:
 		err = fill(d, p.GetStringVal())
+	case []classify.F16:
+		err = fillConv(d, p.GetHalfVal(), func(v int32) classify.F16 { return classify.F16(v) })
+	case []classify.BF16:
+		err = fillConv(d, p.GetHalfVal(), func(v int32) classify.BF16 { return classify.BF16(v) })
+	case []int8:
+		err = fillConv(d, p.GetIntVal(), func(v int32) int8 { return int8(v) })
+	case []int16:
+		err = fillConv(d, p.GetIntVal(), func(v int32) int16 { return int16(v) })
+	case []uint16:
+		err = fillConv(d, p.GetIntVal(), func(v int32) uint16 { return uint16(v) })
+	case []uint32:
+		err = fill(d, p.GetUint32Val())
+	case []uint64:
+		err = fill(d, p.GetUint64Val())
+	default:
+		err = fmt.Errorf("%w: dtype %v", classify.ErrUnsupportedOp, dt)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("constant of shape %v: %w", shape, err)
@@ -425,6 +407,20 @@ func DTypeFromProto(t typb.DataType) classify.DType {
 		return classify.String
 	case typb.DataType_DT_VARIANT:
 		return classify.Variant
+	case typb.DataType_DT_HALF:
+		return classify.Float16
+	case typb.DataType_DT_BFLOAT16:
+		return classify.BFloat16
+	case typb.DataType_DT_INT8:
+		return classify.Int8
+	case typb.DataType_DT_INT16:
+		return classify.Int16
+	case typb.DataType_DT_UINT16:
+		return classify.Uint16
+	case typb.DataType_DT_UINT32:
+		return classify.Uint32
+	case typb.DataType_DT_UINT64:
+		return classify.Uint64
 	}
 	return classify.Invalid
 }

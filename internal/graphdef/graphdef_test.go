@@ -3,10 +3,12 @@ package graphdef
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"testing"
 
 	tpb "github.com/galeone/tensorflow/tensorflow/go/core/framework/tensor_go_proto"
 	typb "github.com/galeone/tensorflow/tensorflow/go/core/framework/types_go_proto"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/classifyd/classifyd/classify"
 )
@@ -18,6 +20,13 @@ func TestTensorRoundTrip(t *testing.T) {
 		{DType: classify.Int64, Shape: classify.Shape{}, Data: []int64{5}},
 		{DType: classify.Bool, Shape: classify.Shape{2}, Data: []bool{true, false}},
 		{DType: classify.Uint8, Shape: classify.Shape{2}, Data: []uint8{7, 255}},
+		{DType: classify.Float16, Shape: classify.Shape{2}, Data: []classify.F16{0x3c00, 0x8001}},
+		{DType: classify.BFloat16, Shape: classify.Shape{2}, Data: []classify.BF16{0x3f80, 0xff80}},
+		{DType: classify.Int8, Shape: classify.Shape{2}, Data: []int8{-128, 5}},
+		{DType: classify.Int16, Shape: classify.Shape{2}, Data: []int16{-32768, 5}},
+		{DType: classify.Uint16, Shape: classify.Shape{1}, Data: []uint16{65535}},
+		{DType: classify.Uint32, Shape: classify.Shape{1}, Data: []uint32{1<<32 - 1}},
+		{DType: classify.Uint64, Shape: classify.Shape{1}, Data: []uint64{1<<64 - 1}},
 	} {
 		got, err := TensorFromProto(TensorProto(want))
 		if err != nil {
@@ -46,6 +55,101 @@ func TestTensorFromProtoRepeatedFields(t *testing.T) {
 	if _, err := TensorFromProto(p); !errors.Is(err, classify.ErrInvalidGraph) {
 		t.Errorf("short content: got %v", err)
 	}
+}
+
+// TestTensorFromProtoNewDTypes decodes the typed fields tensor.proto puts
+// each dtype in: half and bfloat16 bit patterns in half_val (as int32),
+// int8/int16/uint16 values in int_val, uint32 and uint64 in their own
+// fields; and tensor_content as little-endian bytes.
+func TestTensorFromProtoNewDTypes(t *testing.T) {
+	for _, c := range []struct {
+		p    *tpb.TensorProto
+		want any
+	}{
+		{&tpb.TensorProto{Dtype: typb.DataType_DT_HALF, HalfVal: []int32{0x3c00, 0xc000}}, []classify.F16{0x3c00, 0xc000, 0xc000}},
+		{&tpb.TensorProto{Dtype: typb.DataType_DT_BFLOAT16, HalfVal: []int32{0x3f80}}, []classify.BF16{0x3f80, 0x3f80, 0x3f80}},
+		{&tpb.TensorProto{Dtype: typb.DataType_DT_INT8, IntVal: []int32{-128, 127, -1}}, []int8{-128, 127, -1}},
+		{&tpb.TensorProto{Dtype: typb.DataType_DT_INT16, IntVal: []int32{-32768, 7}}, []int16{-32768, 7, 7}},
+		{&tpb.TensorProto{Dtype: typb.DataType_DT_UINT16, IntVal: []int32{65535}}, []uint16{65535, 65535, 65535}},
+		{&tpb.TensorProto{Dtype: typb.DataType_DT_UINT32, Uint32Val: []uint32{1<<32 - 1, 0}}, []uint32{1<<32 - 1, 0, 0}},
+		{&tpb.TensorProto{Dtype: typb.DataType_DT_UINT64, Uint64Val: []uint64{1<<64 - 1}}, []uint64{1<<64 - 1, 1<<64 - 1, 1<<64 - 1}},
+		{&tpb.TensorProto{Dtype: typb.DataType_DT_HALF, TensorContent: []byte{0, 0x3c, 1, 0, 0, 0x80}}, []classify.F16{0x3c00, 1, 0x8000}},
+		{&tpb.TensorProto{Dtype: typb.DataType_DT_INT16, TensorContent: []byte{0xff, 0xff, 0, 0x80, 1, 0}}, []int16{-1, -32768, 1}},
+		{&tpb.TensorProto{Dtype: typb.DataType_DT_UINT32}, []uint32{0, 0, 0}},
+	} {
+		c.p.TensorShape = ShapeProto(classify.Shape{3})
+		got, err := TensorFromProto(c.p)
+		if err != nil {
+			t.Fatalf("%v: %v", c.p.Dtype, err)
+		}
+		if err := got.Validate(); err != nil {
+			t.Fatalf("%v: %v", c.p.Dtype, err)
+		}
+		if DTypeProto(got.DType) != c.p.Dtype || fmt.Sprint(got.Data) != fmt.Sprint(c.want) {
+			t.Errorf("%v: got %v %v, want %v", c.p.Dtype, got.DType, got.Data, c.want)
+		}
+	}
+	bad := &tpb.TensorProto{Dtype: typb.DataType_DT_HALF, TensorShape: ShapeProto(classify.Shape{2}), TensorContent: []byte{1, 2, 3}}
+	if _, err := TensorFromProto(bad); !errors.Is(err, classify.ErrInvalidGraph) {
+		t.Errorf("odd half content: got %v", err)
+	}
+	bad = &tpb.TensorProto{Dtype: typb.DataType_DT_INT8, TensorShape: ShapeProto(classify.Shape{1}), IntVal: []int32{1, 2}}
+	if _, err := TensorFromProto(bad); !errors.Is(err, classify.ErrInvalidGraph) {
+		t.Errorf("too many int8 values: got %v", err)
+	}
+}
+
+// FuzzTensorFromProto feeds arbitrary TensorProto bytes: decoding must
+// return a valid tensor of the shape's size or an error, never panic, and
+// a decoded tensor must survive a round trip unchanged.
+func FuzzTensorFromProto(f *testing.F) {
+	for _, t := range []*classify.Tensor{
+		classify.FromFloat32([]float32{1, 2}, 2),
+		{DType: classify.Float16, Shape: classify.Shape{2}, Data: []classify.F16{1, 2}},
+		{DType: classify.Uint64, Shape: classify.Shape{1, 1}, Data: []uint64{9}},
+		{DType: classify.Int8, Shape: classify.Shape{3}, Data: []int8{1, -2, 3}},
+	} {
+		b, _ := proto.Marshal(TensorProto(t))
+		f.Add(b)
+	}
+	for _, p := range []*tpb.TensorProto{
+		{Dtype: typb.DataType_DT_HALF, TensorShape: ShapeProto(classify.Shape{4}), HalfVal: []int32{0x3c00}},
+		{Dtype: typb.DataType_DT_UINT16, TensorShape: ShapeProto(classify.Shape{2}), IntVal: []int32{-1}},
+		{Dtype: typb.DataType_DT_UINT32, TensorShape: ShapeProto(classify.Shape{2}), Uint32Val: []uint32{3}},
+	} {
+		b, _ := proto.Marshal(p)
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := &tpb.TensorProto{}
+		if proto.Unmarshal(data, p) != nil {
+			return
+		}
+		// Shapes over a million elements are legal but slow to fuzz.
+		n := int64(1)
+		for _, d := range p.GetTensorShape().GetDim() {
+			if d.GetSize() > 0 {
+				n *= min(d.GetSize(), 1<<20)
+			}
+			if n > 1<<20 {
+				return
+			}
+		}
+		x, err := TensorFromProto(p)
+		if err != nil {
+			return
+		}
+		if err := x.Validate(); err != nil {
+			t.Fatalf("invalid tensor: %v", err)
+		}
+		y, err := TensorFromProto(TensorProto(x))
+		if err != nil {
+			t.Fatalf("round trip: %v", err)
+		}
+		if a, b := TensorProto(x), TensorProto(y); !bytes.Equal(a.TensorContent, b.TensorContent) || y.DType != x.DType || !y.Shape.Equal(x.Shape) {
+			t.Fatalf("round trip changed %v to %v", x, y)
+		}
+	})
 }
 
 func TestMarshalDeterministic(t *testing.T) {

@@ -1,6 +1,8 @@
 // Package npy reads and writes NumPy .npy files (format 1.0–3.0, C order,
 // little-endian float32, float64, int32, int64, uint8 and bool), the format
 // in which tensors cross between this project, the oracle and the tests.
+// It also reads and writes float16, int8, int16, uint16, uint32 and uint64
+// ('<f2', '|i1', '<i2', '<u2', '<u4', '<u8'; big-endian variants are read).
 package npy
 
 import (
@@ -10,13 +12,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/classifyd/classifyd/classify"
+	"github.com/classifyd/classifyd/internal/rawtensor"
 )
 
 // ErrFormat means the data is not a .npy file this package can read.
@@ -113,48 +115,20 @@ func Read(r io.Reader) (*classify.Tensor, error) {
 		n *= d
 		shape = append(shape, d)
 	}
-	t := &classify.Tensor{DType: dt, Shape: shape}
-	raw := make([]byte, n*dt.Size())
-	if _, err := io.ReadFull(r, raw); err != nil {
-		return nil, fmt.Errorf("%w: data: want %d bytes: %v", ErrFormat, len(raw), err)
+	// Read through a growing buffer rather than allocating what the
+	// header claims, so a truncated or hostile file costs what it holds.
+	want := int64(n) * int64(dt.Size())
+	var raw bytes.Buffer
+	if got, err := io.CopyN(&raw, r, want); err != nil {
+		return nil, fmt.Errorf("%w: data: want %d bytes, have %d: %v", ErrFormat, want, got, err)
 	}
 	var order binary.ByteOrder = binary.LittleEndian
 	if bigEndian {
 		order = binary.BigEndian
 	}
-	switch dt {
-	case classify.Float32:
-		d := make([]float32, n)
-		for i := range d {
-			d[i] = math.Float32frombits(order.Uint32(raw[4*i:]))
-		}
-		t.Data = d
-	case classify.Float64:
-		d := make([]float64, n)
-		for i := range d {
-			d[i] = math.Float64frombits(order.Uint64(raw[8*i:]))
-		}
-		t.Data = d
-	case classify.Int32:
-		d := make([]int32, n)
-		for i := range d {
-			d[i] = int32(order.Uint32(raw[4*i:]))
-		}
-		t.Data = d
-	case classify.Int64:
-		d := make([]int64, n)
-		for i := range d {
-			d[i] = int64(order.Uint64(raw[8*i:]))
-		}
-		t.Data = d
-	case classify.Uint8:
-		t.Data = raw
-	case classify.Bool:
-		d := make([]bool, n)
-		for i, b := range raw {
-			d[i] = b != 0
-		}
-		t.Data = d
+	t, err := rawtensor.Decode(dt, shape, raw.Bytes(), order)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
 	}
 	return t, nil
 }
@@ -177,6 +151,18 @@ func parseDescr(d string) (classify.DType, bool, error) {
 		return classify.Uint8, false, nil
 	case "b1":
 		return classify.Bool, false, nil
+	case "i1":
+		return classify.Int8, false, nil
+	case "f2":
+		return classify.Float16, big, nil
+	case "i2":
+		return classify.Int16, big, nil
+	case "u2":
+		return classify.Uint16, big, nil
+	case "u4":
+		return classify.Uint32, big, nil
+	case "u8":
+		return classify.Uint64, big, nil
 	}
 	return 0, false, fmt.Errorf("%w: unsupported dtype %q", ErrFormat, d)
 }
@@ -190,10 +176,19 @@ func WriteFile(path string, t *classify.Tensor) error {
 	return os.WriteFile(path, buf.Bytes(), 0o644)
 }
 
-// Write encodes t as .npy version 1.0.
+// Write encodes t as .npy version 1.0. NumPy has no bfloat16, so a
+// BFloat16 tensor is written as float32 ('<f4'), which holds every bfloat16
+// value exactly; reading the file back gives that float32 tensor.
 func Write(w io.Writer, t *classify.Tensor) error {
 	if err := t.Validate(); err != nil {
 		return err
+	}
+	if d, ok := t.Data.([]classify.BF16); ok {
+		f := make([]float32, len(d))
+		for i, v := range d {
+			f[i] = v.Float32()
+		}
+		t = classify.FromFloat32(f, t.Shape...)
 	}
 	var descr string
 	switch t.DType {
@@ -209,6 +204,18 @@ func Write(w io.Writer, t *classify.Tensor) error {
 		descr = "|u1"
 	case classify.Bool:
 		descr = "|b1"
+	case classify.Float16:
+		descr = "<f2"
+	case classify.Int8:
+		descr = "|i1"
+	case classify.Int16:
+		descr = "<i2"
+	case classify.Uint16:
+		descr = "<u2"
+	case classify.Uint32:
+		descr = "<u4"
+	case classify.Uint64:
+		descr = "<u8"
 	default:
 		return fmt.Errorf("npy: cannot write dtype %v", t.DType)
 	}
@@ -231,30 +238,10 @@ func Write(w io.Writer, t *classify.Tensor) error {
 	b.Write([]byte{1, 0})
 	binary.Write(&b, binary.LittleEndian, uint16(len(h)))
 	b.WriteString(h)
-	switch d := t.Data.(type) {
-	case []float32:
-		for _, v := range d {
-			binary.Write(&b, binary.LittleEndian, math.Float32bits(v))
-		}
-	case []float64:
-		for _, v := range d {
-			binary.Write(&b, binary.LittleEndian, math.Float64bits(v))
-		}
-	case []int32:
-		binary.Write(&b, binary.LittleEndian, d)
-	case []int64:
-		binary.Write(&b, binary.LittleEndian, d)
-	case []uint8:
-		b.Write(d)
-	case []bool:
-		for _, v := range d {
-			if v {
-				b.WriteByte(1)
-			} else {
-				b.WriteByte(0)
-			}
-		}
+	data, err := rawtensor.Append(b.Bytes(), t, binary.LittleEndian)
+	if err != nil {
+		return fmt.Errorf("npy: %v", err)
 	}
-	_, err := w.Write(b.Bytes())
+	_, err = w.Write(data)
 	return err
 }

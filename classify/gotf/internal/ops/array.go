@@ -101,6 +101,20 @@ func arrCopy(workers int, shape []int, dst *classify.Tensor, d arrRegion, src *c
 		return arrCopyAs(workers, shape, dd, d, src.Data, s)
 	case []float64:
 		return arrCopyAs(workers, shape, dd, d, src.Data, s)
+	case []classify.F16:
+		return arrCopyAs(workers, shape, dd, d, src.Data, s)
+	case []classify.BF16:
+		return arrCopyAs(workers, shape, dd, d, src.Data, s)
+	case []int8:
+		return arrCopyAs(workers, shape, dd, d, src.Data, s)
+	case []int16:
+		return arrCopyAs(workers, shape, dd, d, src.Data, s)
+	case []uint16:
+		return arrCopyAs(workers, shape, dd, d, src.Data, s)
+	case []uint32:
+		return arrCopyAs(workers, shape, dd, d, src.Data, s)
+	case []uint64:
+		return arrCopyAs(workers, shape, dd, d, src.Data, s)
 	case [][]byte:
 		return arrCopyAs(workers, shape, dd, d, src.Data, s)
 	}
@@ -284,6 +298,20 @@ func arrView(t *classify.Tensor, off int, shape []int) *classify.Tensor {
 	case []uint8:
 		data = d[lo:hi:hi]
 	case []float64:
+		data = d[lo:hi:hi]
+	case []classify.F16:
+		data = d[lo:hi:hi]
+	case []classify.BF16:
+		data = d[lo:hi:hi]
+	case []int8:
+		data = d[lo:hi:hi]
+	case []int16:
+		data = d[lo:hi:hi]
+	case []uint16:
+		data = d[lo:hi:hi]
+	case []uint32:
+		data = d[lo:hi:hi]
+	case []uint64:
 		data = d[lo:hi:hi]
 	case [][]byte:
 		data = d[lo:hi:hi]

@@ -126,4 +126,7 @@ func tensorBytes(t *classify.Tensor) ([]byte, bool) {
 
 func init() {
 	Register("Bitcast", buildBitcast)
+	// Bitcast knows a dtype only by its size, so the gated dtypes need
+	// no code of their own here.
+	allowDTypes("Bitcast", allNewDTypes...)
 }

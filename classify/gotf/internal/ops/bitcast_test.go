@@ -33,6 +33,34 @@ func bitcastRefBytes(t *testing.T, x *classify.Tensor) []byte {
 		}
 	case []uint8:
 		b = append(b, d...)
+	case []int8:
+		for _, v := range d {
+			b = append(b, uint8(v))
+		}
+	case []int16:
+		for _, v := range d {
+			b = e.AppendUint16(b, uint16(v))
+		}
+	case []uint16:
+		for _, v := range d {
+			b = e.AppendUint16(b, v)
+		}
+	case []classify.F16:
+		for _, v := range d {
+			b = e.AppendUint16(b, uint16(v))
+		}
+	case []classify.BF16:
+		for _, v := range d {
+			b = e.AppendUint16(b, uint16(v))
+		}
+	case []uint32:
+		for _, v := range d {
+			b = e.AppendUint32(b, v)
+		}
+	case []uint64:
+		for _, v := range d {
+			b = e.AppendUint64(b, v)
+		}
 	default:
 		t.Fatalf("no reference encoding for %v", x.DType)
 	}
@@ -57,6 +85,20 @@ func bitcastRefDecode(t *testing.T, b []byte, dt classify.DType, shape classify.
 			d[i] = int64(e.Uint64(w))
 		case []uint8:
 			d[i] = w[0]
+		case []int8:
+			d[i] = int8(w[0])
+		case []int16:
+			d[i] = int16(e.Uint16(w))
+		case []uint16:
+			d[i] = e.Uint16(w)
+		case []classify.F16:
+			d[i] = classify.F16(e.Uint16(w))
+		case []classify.BF16:
+			d[i] = classify.BF16(e.Uint16(w))
+		case []uint32:
+			d[i] = e.Uint32(w)
+		case []uint64:
+			d[i] = e.Uint64(w)
 		default:
 			t.Fatalf("no reference decoding for %v", dt)
 		}
@@ -93,6 +135,14 @@ func TestBitcast(t *testing.T) {
 		{"scalar_to_narrower", saI32([]int32{-7}), u8, classify.Shape{4}},
 		{"empty_wider", classify.NewTensor(f32, 0, 3), u8, classify.Shape{0, 3, 4}},
 		{"empty_narrower", classify.NewTensor(u8, 0, 4), i32, classify.Shape{0}},
+		{"f32_to_f16", nanF, classify.Float16, classify.Shape{2, 3, 2}},
+		{"f32_to_bf16", nanF, classify.BFloat16, classify.Shape{2, 3, 2}},
+		{"u8_to_i8", bytes, classify.Int8, classify.Shape{3, 8}},
+		{"u8_to_i16", &classify.Tensor{DType: u8, Shape: classify.Shape{3, 4, 2}, Data: bytes.Uint8s()}, classify.Int16, classify.Shape{3, 4}},
+		{"u8_to_u16", &classify.Tensor{DType: u8, Shape: classify.Shape{12, 2}, Data: bytes.Uint8s()}, classify.Uint16, classify.Shape{12}},
+		{"u8_to_u32", &classify.Tensor{DType: u8, Shape: classify.Shape{6, 4}, Data: bytes.Uint8s()}, classify.Uint32, classify.Shape{6}},
+		{"f16_to_u8", &classify.Tensor{DType: classify.Float16, Shape: classify.Shape{2}, Data: []classify.F16{classify.F16FromFloat32(1), classify.F16FromFloat32(-2.5)}}, u8, classify.Shape{2, 2}},
+		{"f64_to_u64", f64s, classify.Uint64, classify.Shape{3}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got := mustRun(t, "Bitcast", map[string]any{"T": c.x.DType, "type": c.to}, c.x)

@@ -342,6 +342,20 @@ func (o *selectOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, err
 		selectRun(d, cond, t.Bools(), e.Bools(), shape, cs, ts, es)
 	case [][]byte:
 		selectRun(d, cond, t.Data.([][]byte), e.Data.([][]byte), shape, cs, ts, es)
+	case []classify.F16:
+		selectRun(d, cond, t.Data.([]classify.F16), e.Data.([]classify.F16), shape, cs, ts, es)
+	case []classify.BF16:
+		selectRun(d, cond, t.Data.([]classify.BF16), e.Data.([]classify.BF16), shape, cs, ts, es)
+	case []int8:
+		selectRun(d, cond, t.Data.([]int8), e.Data.([]int8), shape, cs, ts, es)
+	case []int16:
+		selectRun(d, cond, t.Data.([]int16), e.Data.([]int16), shape, cs, ts, es)
+	case []uint16:
+		selectRun(d, cond, t.Data.([]uint16), e.Data.([]uint16), shape, cs, ts, es)
+	case []uint32:
+		selectRun(d, cond, t.Data.([]uint32), e.Data.([]uint32), shape, cs, ts, es)
+	case []uint64:
+		selectRun(d, cond, t.Data.([]uint64), e.Data.([]uint64), shape, cs, ts, es)
 	default:
 		return nil, o.n.InputErrorf("unsupported dtype %v", t.DType)
 	}

@@ -104,6 +104,20 @@ func (o *depthOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, erro
 		err = depthAs(ctx, d, x.Data, g)
 	case []float64:
 		err = depthAs(ctx, d, x.Data, g)
+	case []classify.F16:
+		err = depthAs(ctx, d, x.Data, g)
+	case []classify.BF16:
+		err = depthAs(ctx, d, x.Data, g)
+	case []int8:
+		err = depthAs(ctx, d, x.Data, g)
+	case []int16:
+		err = depthAs(ctx, d, x.Data, g)
+	case []uint16:
+		err = depthAs(ctx, d, x.Data, g)
+	case []uint32:
+		err = depthAs(ctx, d, x.Data, g)
+	case []uint64:
+		err = depthAs(ctx, d, x.Data, g)
 	case []int32:
 		err = depthAs(ctx, d, x.Data, g)
 	case []int64:

@@ -123,6 +123,20 @@ func (o *fillLikeOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, e
 			d[0] = 1
 		case []float64:
 			d[0] = 1
+		case []classify.F16:
+			d[0] = classify.F16FromFloat32(1)
+		case []classify.BF16:
+			d[0] = classify.BF16FromFloat32(1)
+		case []int8:
+			d[0] = 1
+		case []int16:
+			d[0] = 1
+		case []uint16:
+			d[0] = 1
+		case []uint32:
+			d[0] = 1
+		case []uint64:
+			d[0] = 1
 		default:
 			return nil, o.n.InputErrorf("no one of dtype %v", t.DType)
 		}

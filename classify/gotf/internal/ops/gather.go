@@ -120,6 +120,20 @@ func (o *gatherOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, err
 		err = gatherAs(d, params.Data, idx, g)
 	case []float64:
 		err = gatherAs(d, params.Data, idx, g)
+	case []classify.F16:
+		err = gatherAs(d, params.Data, idx, g)
+	case []classify.BF16:
+		err = gatherAs(d, params.Data, idx, g)
+	case []int8:
+		err = gatherAs(d, params.Data, idx, g)
+	case []int16:
+		err = gatherAs(d, params.Data, idx, g)
+	case []uint16:
+		err = gatherAs(d, params.Data, idx, g)
+	case []uint32:
+		err = gatherAs(d, params.Data, idx, g)
+	case []uint64:
+		err = gatherAs(d, params.Data, idx, g)
 	case [][]byte:
 		err = gatherAs(d, params.Data, idx, g)
 	default:

@@ -271,6 +271,36 @@ func asFloat64(t *classify.Tensor) []float64 {
 		for _, v := range d {
 			out = append(out, float64(v))
 		}
+	case []classify.F16:
+		for _, v := range d {
+			out = append(out, float64(v.Float32()))
+		}
+	case []classify.BF16:
+		for _, v := range d {
+			out = append(out, float64(v.Float32()))
+		}
+	case []int8:
+		for _, v := range d {
+			out = append(out, float64(v))
+		}
+	case []int16:
+		for _, v := range d {
+			out = append(out, float64(v))
+		}
+	case []uint16:
+		for _, v := range d {
+			out = append(out, float64(v))
+		}
+	case []uint32:
+		for _, v := range d {
+			out = append(out, float64(v))
+		}
+	case []uint64:
+		// Values above 2^53 lose bits here; tests of uint64 extremes
+		// compare the data itself.
+		for _, v := range d {
+			out = append(out, float64(v))
+		}
 	case []bool:
 		for _, v := range d {
 			if v {

@@ -73,7 +73,10 @@ func Lookup(op string) (Builder, bool) {
 	regMu.RLock()
 	defer regMu.RUnlock()
 	b, ok := builders[op]
-	return b, ok
+	if !ok {
+		return nil, false
+	}
+	return gate(b), true
 }
 
 // Registered lists the supported op types, sorted.
@@ -151,6 +154,20 @@ func capOf(d any) int {
 		return cap(d)
 	case []any:
 		return cap(d)
+	case []classify.F16:
+		return cap(d)
+	case []classify.BF16:
+		return cap(d)
+	case []int8:
+		return cap(d)
+	case []int16:
+		return cap(d)
+	case []uint16:
+		return cap(d)
+	case []uint32:
+		return cap(d)
+	case []uint64:
+		return cap(d)
 	}
 	return 0
 }
@@ -172,6 +189,20 @@ func resliceData(d any, n int) any {
 	case []float64:
 		return d[:n]
 	case []any:
+		return d[:n]
+	case []classify.F16:
+		return d[:n]
+	case []classify.BF16:
+		return d[:n]
+	case []int8:
+		return d[:n]
+	case []int16:
+		return d[:n]
+	case []uint16:
+		return d[:n]
+	case []uint32:
+		return d[:n]
+	case []uint64:
 		return d[:n]
 	}
 	return d

@@ -139,6 +139,20 @@ func (o *gatherNdOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, e
 		err = gatherNdAs(d, params.Data, offs, slice)
 	case []float64:
 		err = gatherNdAs(d, params.Data, offs, slice)
+	case []classify.F16:
+		err = gatherNdAs(d, params.Data, offs, slice)
+	case []classify.BF16:
+		err = gatherNdAs(d, params.Data, offs, slice)
+	case []int8:
+		err = gatherNdAs(d, params.Data, offs, slice)
+	case []int16:
+		err = gatherNdAs(d, params.Data, offs, slice)
+	case []uint16:
+		err = gatherNdAs(d, params.Data, offs, slice)
+	case []uint32:
+		err = gatherNdAs(d, params.Data, offs, slice)
+	case []uint64:
+		err = gatherNdAs(d, params.Data, offs, slice)
 	case []int32:
 		err = gatherNdAs(d, params.Data, offs, slice)
 	case []int64:
@@ -389,6 +403,20 @@ func (o *sparseToDenseOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tens
 	case []float32:
 		err = sparseToDenseAs(d, values.Data, def.Data, offs, scalar)
 	case []float64:
+		err = sparseToDenseAs(d, values.Data, def.Data, offs, scalar)
+	case []classify.F16:
+		err = sparseToDenseAs(d, values.Data, def.Data, offs, scalar)
+	case []classify.BF16:
+		err = sparseToDenseAs(d, values.Data, def.Data, offs, scalar)
+	case []int8:
+		err = sparseToDenseAs(d, values.Data, def.Data, offs, scalar)
+	case []int16:
+		err = sparseToDenseAs(d, values.Data, def.Data, offs, scalar)
+	case []uint16:
+		err = sparseToDenseAs(d, values.Data, def.Data, offs, scalar)
+	case []uint32:
+		err = sparseToDenseAs(d, values.Data, def.Data, offs, scalar)
+	case []uint64:
 		err = sparseToDenseAs(d, values.Data, def.Data, offs, scalar)
 	case []int32:
 		err = sparseToDenseAs(d, values.Data, def.Data, offs, scalar)

@@ -173,6 +173,20 @@ func (o *tileOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, error
 		err = arrTileAs(d, t.Data, t.Shape, m)
 	case []float64:
 		err = arrTileAs(d, t.Data, t.Shape, m)
+	case []classify.F16:
+		err = arrTileAs(d, t.Data, t.Shape, m)
+	case []classify.BF16:
+		err = arrTileAs(d, t.Data, t.Shape, m)
+	case []int8:
+		err = arrTileAs(d, t.Data, t.Shape, m)
+	case []int16:
+		err = arrTileAs(d, t.Data, t.Shape, m)
+	case []uint16:
+		err = arrTileAs(d, t.Data, t.Shape, m)
+	case []uint32:
+		err = arrTileAs(d, t.Data, t.Shape, m)
+	case []uint64:
+		err = arrTileAs(d, t.Data, t.Shape, m)
 	case [][]byte:
 		err = arrTileAs(d, t.Data, t.Shape, m)
 	default:
