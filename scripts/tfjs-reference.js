@@ -4,7 +4,11 @@
 // GraphDefs, run by gotf, are checked against.
 //
 //   NODE_PATH=~/.cache/tfjs-oracle/node_modules \
-//   node scripts/tfjs-reference.js MODEL.json --feed NAME=FILE.npy ... --fetch NODE[:N] ... --out DIR
+//   node scripts/tfjs-reference.js MODEL.json --feed NAME=FILE.npy ... --fetch NODE[:N] ... --out DIR [--backend cpu|wasm]
+//
+// --backend wasm (XNNPACK) gives a second TensorFlow.js run whose
+// difference from cpu shows how far float32 summation order alone moves a
+// model's outputs.
 //
 // .npy: <f4 float32, <i4 int32, |u1 uint8 (fed as int32, TensorFlow.js's
 // type for DT_UINT8), |b1 bool; outputs are written as float32, int32 or
@@ -39,8 +43,10 @@ function readNpy(file) {
 }
 
 function writeNpy(file, t, data) {
-  const descr = {float32: '<f4', int32: '<i4', bool: '|b1'}[t.dtype];
-  if (!descr) throw new Error('output dtype ' + t.dtype);
+  // The typed array tells what the values are: TensorFlow.js may label a
+  // tensor float32 whose data is an Int32Array (NonMaxSuppression indices).
+  const descr = t.dtype === 'bool' ? '|b1' : data instanceof Int32Array ? '<i4' : data instanceof Float32Array ? '<f4' : null;
+  if (!descr) throw new Error('output dtype ' + t.dtype + ' with ' + data.constructor.name);
   const shape = t.shape.length === 1 ? `(${t.shape[0]},)` : `(${t.shape.join(', ')})`;
   let h = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;
   while ((10 + h.length + 1) % 64 !== 0) h += ' ';
@@ -57,16 +63,18 @@ function writeNpy(file, t, data) {
   const argv = process.argv.slice(2);
   const modelPath = argv.shift();
   const feeds = {}, fetches = [];
-  let out = '.';
+  let out = '.', backend = 'cpu';
   while (argv.length) {
     const flag = argv.shift(), val = argv.shift();
     if (val === undefined) throw new Error('flag ' + flag + ' needs a value');
     if (flag === '--feed') { const i = val.indexOf('='); feeds[val.slice(0, i)] = readNpy(val.slice(i + 1)); }
     else if (flag === '--fetch') fetches.push(val);
     else if (flag === '--out') out = val;
+    else if (flag === '--backend') backend = val;
     else throw new Error('unknown flag ' + flag);
   }
-  await tf.setBackend('cpu');
+  if (backend === 'wasm') require('@tensorflow/tfjs-backend-wasm');
+  await tf.setBackend(backend);
   const m = JSON.parse(fs.readFileSync(modelPath));
   const dir = path.dirname(modelPath);
   // All groups' shards, concatenated in manifest order, as TensorFlow.js's

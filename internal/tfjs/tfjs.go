@@ -432,8 +432,11 @@ func HalfToFloat32(h uint16) float32 {
 	return math.Float32frombits(sign | (exp+112)<<23 | man<<13)
 }
 
-// attachWeights fills every Const node that has a weight. TensorFlow.js
-// takes a Const's dtype from its weight, so the node is given that dtype.
+// attachWeights fills every Const node that has a weight. The TensorFlow.js
+// converter stores DT_DOUBLE constants as float32 and DT_INT64 ones as int32
+// weights (TensorFlow.js has neither type); those are widened back to the
+// node's declared dtype, exactly, so the GraphDef stays well typed. Any
+// other Const takes its weight's dtype.
 func attachWeights(g *gpb.GraphDef, weights map[string]*decoded) error {
 	consts := 0
 	for _, n := range g.Node {
@@ -453,6 +456,7 @@ func attachWeights(g *gpb.GraphDef, weights map[string]*decoded) error {
 				return fmt.Errorf("%w: Const %s has shape %v in the graph and %v in the manifest", ErrFormat, n.Name, dims(want), w.shape)
 			}
 		}
+		w = widen(w, n.GetAttr()["dtype"].GetType())
 		sh := &spb.TensorShapeProto{}
 		for _, d := range w.shape {
 			sh.Dim = append(sh.Dim, &spb.TensorShapeProto_Dim{Size: d})
@@ -468,6 +472,28 @@ func attachWeights(g *gpb.GraphDef, weights map[string]*decoded) error {
 		return fmt.Errorf("%w: %d weights but no Const node", ErrFormat, len(weights))
 	}
 	return nil
+}
+
+// widen converts a float32 weight to float64 or an int32 one to int64 when
+// the Const node declares that dtype.
+func widen(w *decoded, want typb.DataType) *decoded {
+	switch {
+	case want == typb.DataType_DT_DOUBLE && w.dtype == typb.DataType_DT_FLOAT:
+		out := make([]byte, 2*len(w.data))
+		for i := 0; i+4 <= len(w.data); i += 4 {
+			f := math.Float32frombits(binary.LittleEndian.Uint32(w.data[i:]))
+			binary.LittleEndian.PutUint64(out[2*i:], math.Float64bits(float64(f)))
+		}
+		return &decoded{dtype: want, shape: w.shape, data: out}
+	case want == typb.DataType_DT_INT64 && w.dtype == typb.DataType_DT_INT32:
+		out := make([]byte, 2*len(w.data))
+		for i := 0; i+4 <= len(w.data); i += 4 {
+			v := int32(binary.LittleEndian.Uint32(w.data[i:]))
+			binary.LittleEndian.PutUint64(out[2*i:], uint64(int64(v)))
+		}
+		return &decoded{dtype: want, shape: w.shape, data: out}
+	}
+	return w
 }
 
 func dims(s *spb.TensorShapeProto) []int64 {
