@@ -85,14 +85,26 @@ function writeNpy(file, t, data) {
     for (const p of g.paths) bufs.push(fs.readFileSync(path.join(dir, p)));
   }
   const w = Buffer.concat(bufs);
-  const model = await tf.loadGraphModel(tf.io.fromMemory({
+  const artifacts = {
     modelTopology: m.modelTopology, weightSpecs: specs,
     weightData: w.buffer.slice(w.byteOffset, w.byteOffset + w.byteLength),
-    signature: m.signature, userDefinedMetadata: m.userDefinedMetadata}));
+    signature: m.signature, userDefinedMetadata: m.userDefinedMetadata};
+  // A layers-model (a Keras model_config) runs with tf.loadLayersModel and
+  // predict; its inputs and outputs are named by layer.
+  const layers = m.format === 'layers-model' || (m.modelTopology && m.modelTopology.model_config);
+  const model = layers ? await tf.loadLayersModel(tf.io.fromMemory(artifacts)) : await tf.loadGraphModel(tf.io.fromMemory(artifacts));
   fs.mkdirSync(out, {recursive: true});
   for (const name of fetches) {
     const feed = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, v.clone()]));
-    const t = await model.executeAsync(feed, name);
+    let t;
+    if (layers) {
+      const i = model.outputNames.indexOf(name);
+      if (i < 0) throw new Error('no output layer ' + name + ' (has ' + model.outputNames + ')');
+      const ys = model.predict(model.inputNames.map(n => { if (!feed[n]) throw new Error('no feed for input layer ' + n); return feed[n]; }));
+      t = Array.isArray(ys) ? ys[i] : ys;
+    } else {
+      t = await model.executeAsync(feed, name);
+    }
     const file = path.join(out, name.replace(/[^A-Za-z0-9_.-]/g, '_') + '.npy');
     writeNpy(file, t, await t.data());
     console.log(name, t.dtype, JSON.stringify(t.shape), '->', file);

@@ -37,10 +37,7 @@ func importTFJSCmd(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	fmt.Fprintf(stdout, "%s\t%d nodes, %d functions\n", out, len(m.Graph.GetNode()), len(m.Graph.GetLibrary().GetFunction()))
-	src := "graph (Placeholders; nodes nothing reads)"
-	if m.FromSignature {
-		src = "signature"
-	}
+	src := map[string]string{"signature": "model's signature", "graph": "graph (Placeholders; nodes nothing reads)", "layers": "Keras model's input and output layers"}[m.Source]
 	fmt.Fprintf(stdout, "inputs and outputs from the %s:\n", src)
 	for _, t := range m.Inputs {
 		fmt.Fprintf(stdout, "  input\t%s\t%s\t%s\n", t.Name, orUnknown(t.DType), shapeString(t.Shape))
@@ -49,7 +46,7 @@ func importTFJSCmd(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintf(stdout, "  output\t%s\t%s\t%s\n", t.Name, orUnknown(t.DType), shapeString(t.Shape))
 	}
 	if len(m.Notes) > 0 {
-		fmt.Fprintf(stdout, "rewritten TensorFlow.js ops: %s\n", strings.Join(m.Notes, "; "))
+		fmt.Fprintf(stdout, "converted: %s\n", strings.Join(m.Notes, "; "))
 	}
 	return nil
 }

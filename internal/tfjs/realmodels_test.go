@@ -53,7 +53,7 @@ const (
 	// this many times TensorFlow.js's own wasm-vs-cpu difference on that
 	// output (the largest one seen: one draw of float32 rounding noise).
 	spreadFactor = 2
-	photo         = "grace_hopper.jpg"
+	photo        = "grace_hopper.jpg"
 )
 
 type golden struct {

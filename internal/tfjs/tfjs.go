@@ -9,7 +9,9 @@
 // FusedDepthwiseConv2dNative becomes _FusedDepthwiseConv2dNative, and Prelu
 // (alone or fused into a convolution or matmul) becomes
 // Relu(x) + alpha*(x - Relu(x)), which equals TensorFlow.js's
-// x<0 ? alpha*x : x exactly for finite alpha.
+// x<0 ? alpha*x : x exactly for finite alpha. A layers-model (a Keras
+// model_config instead of a GraphDef) is built into a GraphDef for the
+// common vision layers (see layers.go).
 //
 // Every size is checked before it is used: model.json's length, each
 // weight's byte count against its shape, the shards' total against what the
@@ -85,10 +87,11 @@ type Model struct {
 	Graph   *gpb.GraphDef
 	Inputs  []TensorInfo
 	Outputs []TensorInfo
-	// FromSignature says Inputs/Outputs came from model.json's signature;
-	// otherwise they are the graph's Placeholders and the nodes nothing
-	// consumes, as TensorFlow.js picks them.
-	FromSignature bool
+	// Source says where Inputs/Outputs come from: "signature" (model.json's
+	// signature), "graph" (the Placeholders and the nodes nothing consumes,
+	// as TensorFlow.js picks them) or "layers" (a layers-model's input and
+	// output layers).
+	Source string
 	// Notes lists the rewrites made (op counts), for the user.
 	Notes []string
 }
@@ -147,14 +150,18 @@ func Convert(modelJSONBytes []byte, read ShardReader, lim Limits) (*Model, error
 	if err := json.Unmarshal(modelJSONBytes, &mj); err != nil {
 		return nil, fmt.Errorf("%w: model.json: %v", ErrFormat, err)
 	}
-	if mj.Format != "" && mj.Format != "graph-model" {
-		return nil, fmt.Errorf("%w: format %q (only graph-model; a layers-model has no GraphDef)", ErrUnsupported, mj.Format)
+	if mj.Format != "" && mj.Format != "graph-model" && mj.Format != "layers-model" {
+		return nil, fmt.Errorf("%w: format %q", ErrUnsupported, mj.Format)
 	}
 	if len(mj.ModelTopology) == 0 || string(mj.ModelTopology) == "null" {
 		return nil, fmt.Errorf("%w: model.json has no modelTopology", ErrFormat)
 	}
-	if isLayersModel(mj.ModelTopology) {
-		return nil, fmt.Errorf("%w: a layers-model (its modelTopology is a Keras model_config, not a GraphDef)", ErrUnsupported)
+	if mj.Format == "layers-model" || isLayersModel(mj.ModelTopology) {
+		weights, err := readWeights(mj.WeightsManifest, read, lim)
+		if err != nil {
+			return nil, err
+		}
+		return convertLayers(mj.ModelTopology, weights)
 	}
 	if len(mj.ModelInitializer) > 0 && string(mj.ModelInitializer) != "null" && string(mj.ModelInitializer) != "{}" {
 		return nil, fmt.Errorf("%w: modelInitializer (a graph of table initializers)", ErrUnsupported)
@@ -173,14 +180,16 @@ func Convert(modelJSONBytes []byte, read ShardReader, lim Limits) (*Model, error
 	}
 	m.Notes = rewrite(g)
 	if mj.Signature != nil && len(mj.Signature.Inputs)+len(mj.Signature.Outputs) > 0 {
-		m.FromSignature = true
+		m.Source = "signature"
 		m.Inputs = sigInfos(mj.Signature.Inputs)
 		m.Outputs = sigInfos(mj.Signature.Outputs)
 	}
 	if len(m.Inputs) == 0 {
+		m.Source = "graph"
 		m.Inputs = placeholders(g)
 	}
 	if len(m.Outputs) == 0 {
+		m.Source = "graph"
 		m.Outputs = sinks(g)
 	}
 	return m, nil

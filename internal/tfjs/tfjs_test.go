@@ -192,8 +192,12 @@ func TestConvertErrors(t *testing.T) {
 		substr string
 	}{
 		{"not json", []byte("{"), four, Limits{}, ErrFormat, "model.json"},
-		{"layers model", []byte(`{"modelTopology":{"model_config":{"class_name":"Model"}},"weightsManifest":[]}`), nil, Limits{}, ErrUnsupported, "layers-model"},
-		{"layers format", []byte(`{"format":"layers-model","modelTopology":{}}`), nil, Limits{}, ErrUnsupported, "layers-model"},
+		{"empty layers model", []byte(`{"modelTopology":{"model_config":{"class_name":"Model"}},"weightsManifest":[]}`), nil, Limits{}, ErrFormat, "without input or output layers"},
+		{"sequential", []byte(`{"format":"layers-model","modelTopology":{"model_config":{"class_name":"Sequential"}}}`), nil, Limits{}, ErrUnsupported, "Sequential"},
+		{"lstm", keras(`{"name":"l","class_name":"LSTM","config":{},"inbound_nodes":[[["x",0,0,{}]]]}`, "l"), make([]byte, 60), Limits{}, ErrUnsupported, "Keras layer LSTM"},
+		{"shared layer", keras(`{"name":"l","class_name":"Dropout","config":{},"inbound_nodes":[[["x",0,0,{}]],[["x",0,0,{}]]]}`, "l"), make([]byte, 60), Limits{}, ErrUnsupported, "shared layers"},
+		{"leaky relu", keras(`{"name":"l","class_name":"ReLU","config":{"negative_slope":0.1},"inbound_nodes":[[["x",0,0,{}]]]}`, "l"), make([]byte, 60), Limits{}, ErrUnsupported, "negative_slope"},
+		{"unknown input", keras(`{"name":"l","class_name":"Dropout","config":{},"inbound_nodes":[[["y",0,0,{}]]]}`, "l"), make([]byte, 60), Limits{}, ErrFormat, "not an earlier layer"},
 		{"no topology", []byte(`{"weightsManifest":[]}`), nil, Limits{}, ErrFormat, "modelTopology"},
 		{"short shard", model(one, w, ""), four[:3], Limits{}, ErrFormat, "declares 4"},
 		{"long shard", model(one, w, ""), append(four, 0), Limits{}, ErrFormat, "more than the 4 bytes"},
@@ -215,6 +219,60 @@ func TestConvertErrors(t *testing.T) {
 				t.Errorf("got %v, want %v containing %q", err, c.want, c.substr)
 			}
 		})
+	}
+}
+
+// keras wraps layers after an input layer "x" of shape [?,1,2,2] into a
+// layers-model whose output is the layer named out.
+func keras(layers, out string) []byte {
+	return []byte(`{"format":"layers-model","modelTopology":{"model_config":{"class_name":"Model","config":{"layers":[` +
+		`{"name":"x","class_name":"InputLayer","config":{"batch_input_shape":[null,1,2,2],"dtype":"float32"},"inbound_nodes":[]},` + layers +
+		`],"input_layers":[["x",0,0]],"output_layers":[["` + out + `",0,0]]}}},"weightsManifest":[{"paths":["w.bin"],"weights":[` +
+		`{"name":"d/kernel","shape":[4,3],"dtype":"float32"},{"name":"d/bias","shape":[3],"dtype":"float32"}]}]}`)
+}
+
+func TestLayersModel(t *testing.T) {
+	// Flatten -> Dense(3) -> ReLU(max_value 6), against the arithmetic.
+	mj := keras(`{"name":"f","class_name":"Flatten","config":{},"inbound_nodes":[[["x",0,0,{}]]]},`+
+		`{"name":"d","class_name":"Dense","config":{"units":3,"activation":"linear","use_bias":true},"inbound_nodes":[[["f",0,0,{}]]]},`+
+		`{"name":"r","class_name":"ReLU","config":{"max_value":6},"inbound_nodes":[[["d",0,0,{}]]]}`, "r")
+	kernel := []float32{1, -1, 2, 0.5, 0, 3, -2, 1, 1, 4, 0.25, -1}
+	bias := []float32{0.5, -0.5, 0}
+	var data []byte
+	for _, v := range append(append([]float32{}, kernel...), bias...) {
+		data = binary.LittleEndian.AppendUint32(data, math.Float32bits(v))
+	}
+	m, err := Convert(mj, shards(data), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Source != "layers" || len(m.Inputs) != 1 || m.Inputs[0].Name != "x" || len(m.Outputs) != 1 || m.Outputs[0].Name != "r" {
+		t.Fatalf("inputs %+v outputs %+v source %s", m.Inputs, m.Outputs, m.Source)
+	}
+	gm, err := gotf.OpenGraph(context.Background(), m.Graph, classify.OpenOptions{Inputs: []string{"x"}, Outputs: []string{"r"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gm.Close()
+	x := []float32{1, 2, -1, 0.5, 0, 1, 2, 3}
+	out, err := gm.Run(context.Background(), map[string]*classify.Tensor{"x": {DType: classify.Float32, Shape: classify.Shape{2, 1, 2, 2}, Data: x}}, []string{"r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !out[0].Shape.Equal(classify.Shape{2, 3}) {
+		t.Fatalf("shape %v", out[0].Shape)
+	}
+	for b := 0; b < 2; b++ {
+		for j := 0; j < 3; j++ {
+			s := float64(bias[j])
+			for i := 0; i < 4; i++ {
+				s += float64(x[4*b+i]) * float64(kernel[3*i+j])
+			}
+			want := math.Min(math.Max(s, 0), 6)
+			if got := float64(out[0].Data.([]float32)[3*b+j]); math.Abs(got-want) > 1e-6 {
+				t.Errorf("[%d,%d]: got %v, want %v", b, j, got, want)
+			}
+		}
 	}
 }
 
