@@ -311,6 +311,7 @@ func FuzzConvert(f *testing.F) {
 	f.Add(model(constNode("a", "DT_FLOAT"), `{"name":"a","shape":[1],"dtype":"float32","quantization":{"dtype":"float16"}}`, ""), []byte{0, 60})
 	f.Add(model(constNode("s", "DT_STRING"), `{"name":"s","shape":[1],"dtype":"string"}`, ""), []byte{1, 0, 0, 0, 'x'})
 	f.Add([]byte(`{"modelTopology":{"node":[{"name":"p","op":"Prelu","input":["x","y"]}],"library":{"function":[{"signature":{"name":"f"},"nodeDef":[{"name":"q","op":"FusedDepthwiseConv2dNative"}]}]}},"signature":{"inputs":{"x:0":{"name":"x:0","dtype":"DT_FLOAT","tensorShape":{"dim":[{"size":"-1"}]}}}}}`), []byte{})
+	f.Add(keras(`{"name":"f","class_name":"Flatten","config":{},"inbound_nodes":[[["x",0,0,{}]]]},{"name":"d","class_name":"Dense","config":{"activation":"softmax"},"inbound_nodes":[[["f",0,0,{}]]]}`, "d"), make([]byte, 60))
 	f.Add([]byte(base64.StdEncoding.EncodeToString([]byte("junk"))), []byte{})
 	f.Fuzz(func(t *testing.T, mj, data []byte) {
 		lim := Limits{MaxWeightBytes: 1 << 16, MaxElements: 1 << 16}
