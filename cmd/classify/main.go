@@ -7,6 +7,7 @@
 //	classify run     --graph G --input NAME=FILE.npy [--input ...] --output NODE [--output ...] --outdir DIR
 //	classify run     --dir D [--tag_set serve] [--signature_def serving_default] --inputs 'k=f.npy[;k2=f2.npy]' [--input_examples 'k=[{"x":[1.0]}]'] --outdir DIR
 //	classify freeze  --dir D [--tag_set serve] --signature_def S --out G.pb
+//	classify import-tfjs --model DIR/model.json --out frozen_graph.pb
 //	classify bench   --graph G --input NAME=FILE.npy --output NODE [--runs N] [--threads T]
 //	classify predict --config models/models.yaml [--x X --y Y] [--models a,b] [--top-k K] [--json] IMAGE...
 //	classify ops     [--json] [--op SUBSTRING]
@@ -62,6 +63,7 @@ var commands = []command{
 	{"run", "run a graph on .npy inputs and write its outputs as .npy", runCmd},
 	{"bench", "time a graph: median, p10 and p90 ms per run, GFLOP/s", benchCmd},
 	{"freeze", "write one signature of a SavedModel as a frozen GraphDef", freezeCmd},
+	{"import-tfjs", "convert a TensorFlow.js graph model (model.json) into a frozen GraphDef", importTFJSCmd},
 	{"predict", "classify image files with the models of a manifest", predictCmd},
 	{"ops", "list the op types the Go engine runs and how each is checked", opsCmd},
 }
@@ -105,7 +107,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: classify <command> [flags]\n\ncommands:")
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun `classify <command> -h` for its flags.")
 }

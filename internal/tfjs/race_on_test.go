@@ -1,0 +1,5 @@
+//go:build race
+
+package tfjs_test
+
+const raceEnabled = true
