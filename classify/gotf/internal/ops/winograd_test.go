@@ -125,3 +125,46 @@ func BenchmarkConvWinograd(b *testing.B) {
 		}
 	}
 }
+
+// TestConvWinogradAtLoad: shape inference with a known height and width
+// transforms the filter the way a batch of one will pick, before any run;
+// an unknown size leaves it to the first run.
+func TestConvWinogradAtLoad(t *testing.T) {
+	if !gemm.WinogradAvailable() {
+		t.Skip("no AVX-512 Winograd transforms on this CPU")
+	}
+	defer func(m int) { winoMode = m }(winoMode)
+	winoMode = -1
+	build, _ := Lookup("Conv2D")
+	for _, c := range []struct {
+		name string
+		x    classify.Shape
+		want int // form built (index 0: F(2,3), 1: F(4,3)), -1 none
+	}{
+		{"56x56, batch unknown", classify.Shape{-1, 56, 56, 16}, 1},
+		{"7x7, batch unknown", classify.Shape{-1, 7, 7, 16}, 0},
+		{"size unknown", classify.Shape{-1, -1, -1, 16}, -1},
+		{"rank unknown", nil, -1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := randF32(7, -0.2, 0.2, 3, 3, 16, 16)
+			attrs := map[string]*apb.AttrValue{
+				"strides": graphdef.Attr([]int{1, 1, 1, 1}),
+				"padding": graphdef.Attr("SAME"),
+			}
+			o, err := build(&Node{Name: "conv", Op: "Conv2D", NumInputs: 2, Attr: attrs}, []*classify.Tensor{nil, f})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cop := o.(*conv2D)
+			if _, err := cop.OutputInfo([]classify.TensorInfo{{DType: classify.Float32, Shape: c.x}, {DType: classify.Float32, Shape: f.Shape}}); err != nil {
+				t.Fatal(err)
+			}
+			for i := range cop.wino.forms {
+				if built := cop.wino.forms[i].w != nil; built != (i == c.want) {
+					t.Errorf("form %d built %v, want %v", i, built, i == c.want)
+				}
+			}
+		})
+	}
+}
