@@ -21,6 +21,7 @@ import (
 	"github.com/disintegration/imaging"
 
 	"github.com/classifyd/classifyd/classify"
+	"github.com/classifyd/classifyd/classify/classifytest"
 	"github.com/classifyd/classifyd/classify/gotf"
 	"github.com/classifyd/classifyd/internal/npy"
 	"github.com/classifyd/classifyd/internal/tfjs"
@@ -502,41 +503,8 @@ func sanitize(s string) string {
 	return string(b)
 }
 
-func values(x *classify.Tensor) []float64 {
-	var v []float64
-	switch d := x.Data.(type) {
-	case []float32:
-		for _, e := range d {
-			v = append(v, float64(e))
-		}
-	case []float64:
-		v = append(v, d...)
-	case []int32:
-		for _, e := range d {
-			v = append(v, float64(e))
-		}
-	case []int64:
-		for _, e := range d {
-			v = append(v, float64(e))
-		}
-	case []uint8:
-		for _, e := range d {
-			v = append(v, float64(e))
-		}
-	case []bool:
-		for _, e := range d {
-			if e {
-				v = append(v, 1)
-			} else {
-				v = append(v, 0)
-			}
-		}
-	}
-	return v
-}
-
 func subsample(name string, r *classify.Tensor) goldenOutput {
-	v := values(r)
+	v := classifytest.Float64s(r)
 	o := goldenOutput{Name: name, DType: r.DType.String(), Shape: append([]int{}, r.Shape...)}
 	n := len(v)
 	k := n
@@ -603,7 +571,7 @@ func spread(a, b *classify.Tensor) (float64, string) {
 	if !a.Shape.Equal(b.Shape) {
 		return 0, fmt.Sprintf("shapes %v and %v", a.Shape, b.Shape)
 	}
-	av, bv := values(a), values(b)
+	av, bv := classifytest.Float64s(a), classifytest.Float64s(b)
 	maxAbs, bad := 0.0, 0
 	for i := range av {
 		d := math.Abs(av[i] - bv[i])
@@ -620,7 +588,7 @@ func compareFull(t *testing.T, model, name string, got, want *classify.Tensor, s
 		t.Errorf("%s: output %s has shape %v, TensorFlow.js %v", model, name, got.Shape, want.Shape)
 		return fmt.Sprintf("FAIL shape %v, want %v", got.Shape, want.Shape)
 	}
-	return errStats(t, model, name, values(got), values(want), nil, spread)
+	return errStats(t, model, name, classifytest.Float64s(got), classifytest.Float64s(want), nil, spread)
 }
 
 func compareGolden(t *testing.T, model string, got *classify.Tensor, want *goldenOutput) string {
@@ -632,7 +600,7 @@ func compareGolden(t *testing.T, model string, got *classify.Tensor, want *golde
 	for i, v := range want.Values {
 		w[i] = float64(v)
 	}
-	return errStats(t, model, want.Name, values(got), w, want.Indices, want.Spread)
+	return errStats(t, model, want.Name, classifytest.Float64s(got), w, want.Indices, want.Spread)
 }
 
 func writeGolden(t *testing.T, path string, g *golden) {

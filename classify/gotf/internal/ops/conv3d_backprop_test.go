@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/classifyd/classifyd/classify"
+	"github.com/classifyd/classifyd/classify/classifytest"
 	"github.com/classifyd/classifyd/internal/graphdef"
 )
 
@@ -23,7 +24,7 @@ func refConv3DBackprop(size []int, f, dy *classify.Tensor, s, d [3]int, same boo
 	}
 	cin, cout := fs[3], fs[4]
 	dx := make([]float64, classify.Shape(size).NumElements())
-	fv, yv := asFloat64(f), asFloat64(dy)
+	fv, yv := classifytest.Float64s(f), classifytest.Float64s(dy)
 	for b := 0; b < ys[0]; b++ {
 		for od := 0; od < ys[1]; od++ {
 			for oh := 0; oh < ys[2]; oh++ {
@@ -114,10 +115,10 @@ func TestConv3DBackpropInput(t *testing.T) {
 				t.Fatal(err)
 			}
 			var lhs, rhs float64
-			for i, v := range asFloat64(y[0]) {
+			for i, v := range classifytest.Float64s(y[0]) {
 				lhs += v * float64(dy.Float32s()[i])
 			}
-			for i, v := range asFloat64(out[0]) {
+			for i, v := range classifytest.Float64s(out[0]) {
 				rhs += v * float64(x.Float32s()[i])
 			}
 			if math.Abs(lhs-rhs) > 1e-4*(1+math.Abs(lhs)) {

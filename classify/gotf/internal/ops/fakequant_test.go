@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/classifyd/classifyd/classify"
+	"github.com/classifyd/classifyd/classify/classifytest"
 	"github.com/classifyd/classifyd/internal/graphdef"
 )
 
@@ -27,7 +28,7 @@ func refFakeQuant(x, lo, hi float64, bits int, narrow bool) float64 {
 
 func TestFakeQuant(t *testing.T) {
 	x := randF32(2302, -8, 8, 2, 3, 4, 5)
-	xs := asFloat64(x)
+	xs := classifytest.Float64s(x)
 	for _, c := range []struct {
 		lo, hi float32
 		bits   int

@@ -25,6 +25,7 @@ import (
 	"testing"
 
 	"github.com/classifyd/classifyd/classify"
+	"github.com/classifyd/classifyd/classify/classifytest"
 	"github.com/classifyd/classifyd/internal/graphdef"
 	"github.com/classifyd/classifyd/internal/npy"
 )
@@ -222,7 +223,7 @@ func compare(got, want *classify.Tensor, atol, rtol float64) string {
 	if !got.Shape.Equal(want.Shape) {
 		return fmt.Sprintf("shape %v, want %v", got.Shape, want.Shape)
 	}
-	g, w := asFloat64(got), asFloat64(want)
+	g, w := classifytest.Float64s(got), classifytest.Float64s(want)
 	if g == nil || w == nil {
 		return fmt.Sprintf("dtype %v, want %v", got.DType, want.DType)
 	}
@@ -248,74 +249,6 @@ func compare(got, want *classify.Tensor, atol, rtol float64) string {
 		return fmt.Sprintf("%d of %d elements differ; worst at %d: got %v want %v", bad, len(w), at, g[at], w[at])
 	}
 	return ""
-}
-
-func asFloat64(t *classify.Tensor) []float64 {
-	var out []float64
-	switch d := t.Data.(type) {
-	case []float32:
-		for _, v := range d {
-			out = append(out, float64(v))
-		}
-	case []float64:
-		out = append(out, d...)
-	case []int32:
-		for _, v := range d {
-			out = append(out, float64(v))
-		}
-	case []int64:
-		for _, v := range d {
-			out = append(out, float64(v))
-		}
-	case []uint8:
-		for _, v := range d {
-			out = append(out, float64(v))
-		}
-	case []classify.F16:
-		for _, v := range d {
-			out = append(out, float64(v.Float32()))
-		}
-	case []classify.BF16:
-		for _, v := range d {
-			out = append(out, float64(v.Float32()))
-		}
-	case []int8:
-		for _, v := range d {
-			out = append(out, float64(v))
-		}
-	case []int16:
-		for _, v := range d {
-			out = append(out, float64(v))
-		}
-	case []uint16:
-		for _, v := range d {
-			out = append(out, float64(v))
-		}
-	case []uint32:
-		for _, v := range d {
-			out = append(out, float64(v))
-		}
-	case []uint64:
-		// Values above 2^53 lose bits here; tests of uint64 extremes
-		// compare the data itself.
-		for _, v := range d {
-			out = append(out, float64(v))
-		}
-	case []bool:
-		for _, v := range d {
-			if v {
-				out = append(out, 1)
-			} else {
-				out = append(out, 0)
-			}
-		}
-	default:
-		return nil
-	}
-	if out == nil {
-		out = []float64{}
-	}
-	return out
 }
 
 // randF32 returns a deterministic float32 tensor uniform in [lo, hi).

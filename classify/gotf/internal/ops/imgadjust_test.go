@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/classifyd/classifyd/classify"
+	"github.com/classifyd/classifyd/classify/classifytest"
 	"github.com/classifyd/classifyd/internal/graphdef"
 )
 
@@ -60,7 +61,7 @@ func checkClose(t *testing.T, got *classify.Tensor, want []float64, shape classi
 	if !got.Shape.Equal(shape) {
 		t.Fatalf("shape %v, want %v", got.Shape, shape)
 	}
-	g := asFloat64(got)
+	g := classifytest.Float64s(got)
 	for i, w := range want {
 		if d := math.Abs(g[i] - w); d > tol*(1+math.Abs(w)) || math.IsNaN(g[i]) {
 			t.Fatalf("element %d: got %v, want %v (diff %g)", i, g[i], w, d)
@@ -86,7 +87,7 @@ func TestAdjustContrastv2(t *testing.T) {
 		got := mustRun(t, "AdjustContrastv2", map[string]any{"T": classify.Float32}, x, scalarF32(c.f))
 		r := len(c.shape)
 		pix, ch := c.shape[r-3]*c.shape[r-2], c.shape[r-1]
-		xs := asFloat64(x)
+		xs := classifytest.Float64s(x)
 		want := make([]float64, len(xs))
 		for b := 0; b < len(xs)/(pix*ch); b++ {
 			for k := range ch {
@@ -117,7 +118,7 @@ func TestAdjustHue(t *testing.T) {
 	copy(img.Float32s(), []float32{0.3, 0.3, 0.3, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0.5, 0.5, 0.2, 0.2, 0.5, 0.5, 0, 0, 0})
 	for _, delta := range []float32{0, 0.2, -0.7, 0.999, 1, -1, 3.25, -2.5} {
 		got := mustRun(t, "AdjustHue", map[string]any{"T": classify.Float32}, img, scalarF32(delta))
-		xs := asFloat64(img)
+		xs := classifytest.Float64s(img)
 		want := make([]float64, len(xs))
 		for i := 0; i < len(xs); i += 3 {
 			hi := math.Max(xs[i], math.Max(xs[i+1], xs[i+2]))
@@ -150,7 +151,7 @@ func TestAdjustSaturation(t *testing.T) {
 	copy(img.Float32s(), []float32{0.3, 0.3, 0.3, 1, 0, 0, 0, 0, 0, 0.5, 0.5, 0.2, 0.9, 0.1, 0.1})
 	for _, f := range []float32{0, 0.5, 1, 2, 10} {
 		got := mustRun(t, "AdjustSaturation", map[string]any{"T": classify.Float32}, img, scalarF32(f))
-		xs := asFloat64(img)
+		xs := classifytest.Float64s(img)
 		want := make([]float64, len(xs))
 		for i := 0; i < len(xs); i += 3 {
 			h, s, v := refHSV(xs[i], xs[i+1], xs[i+2])
@@ -167,7 +168,7 @@ func TestRGBHSV(t *testing.T) {
 	for _, dt := range []classify.DType{classify.Float32, classify.Float64} {
 		rgb := randF32(1703, 0, 1, 4, 7, 3)
 		copy(rgb.Float32s(), []float32{0.3, 0.3, 0.3, 1, 0, 0, 0, 0, 0, 0.5, 0.5, 0.2, 0.2, 0.5, 0.5, 0, 0, 1, 1, 0, 1})
-		xs := asFloat64(rgb)
+		xs := classifytest.Float64s(rgb)
 		in := rgb
 		if dt == classify.Float64 {
 			in = f64T(rgb.Shape, xs)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/classifyd/classifyd/classify"
+	"github.com/classifyd/classifyd/classify/classifytest"
 	"github.com/classifyd/classifyd/internal/graphdef"
 )
 
@@ -69,7 +70,7 @@ func TestMathFnReference(t *testing.T) {
 			if got.DType != in.DType {
 				t.Errorf("%s: dtype %v", c.op, got.DType)
 			}
-			g := asFloat64(got)
+			g := classifytest.Float64s(got)
 			for i, v := range x {
 				w := c.ref(v)
 				if in.DType == classify.Float32 {

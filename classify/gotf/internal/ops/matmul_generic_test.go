@@ -8,6 +8,7 @@ import (
 	apb "github.com/galeone/tensorflow/tensorflow/go/core/framework/attr_value_go_proto"
 
 	"github.com/classifyd/classifyd/classify"
+	"github.com/classifyd/classifyd/classify/classifytest"
 	"github.com/classifyd/classifyd/internal/graphdef"
 )
 
@@ -32,7 +33,7 @@ func TestMatMulIntGolden(t *testing.T) {
 }
 
 func toF64(t *classify.Tensor) *classify.Tensor {
-	return &classify.Tensor{DType: classify.Float64, Shape: t.Shape.Clone(), Data: asFloat64(t)}
+	return &classify.Tensor{DType: classify.Float64, Shape: t.Shape.Clone(), Data: classifytest.Float64s(t)}
 }
 
 // TestMatMulFloat64 checks the float64 kernels against the float32 GEMM

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/classifyd/classifyd/classify"
+	"github.com/classifyd/classifyd/classify/classifytest"
 	"github.com/classifyd/classifyd/internal/graphdef"
 )
 
@@ -164,7 +165,7 @@ func TestNMSPadding(t *testing.T) {
 				if padded[k].Len() != 40 {
 					t.Fatalf("%s: output %d has %d elements, want 40", op, k, padded[k].Len())
 				}
-				g, w := asFloat64(padded[k]), asFloat64(plain[k])
+				g, w := classifytest.Float64s(padded[k]), classifytest.Float64s(plain[k])
 				for i := range g {
 					if i < n && g[i] != w[i] || i >= n && g[i] != 0 {
 						t.Fatalf("%s sigma %v: output %d element %d = %v", op, sigma, k, i, g[i])

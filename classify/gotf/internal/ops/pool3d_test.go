@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/classifyd/classifyd/classify"
+	"github.com/classifyd/classifyd/classify/classifytest"
 	"github.com/classifyd/classifyd/internal/graphdef"
 )
 
@@ -94,7 +95,7 @@ func refPool3D(x []float64, shape []int, k, s [3]int, same, isMax bool) ([]float
 // against refPool3D.
 func TestPool3DFloat64(t *testing.T) {
 	shape := []int{2, 4, 5, 3, 2}
-	x := &classify.Tensor{DType: classify.Float64, Shape: shape, Data: asFloat64(randF32(1603, -2, 2, shape...))}
+	x := &classify.Tensor{DType: classify.Float64, Shape: shape, Data: classifytest.Float64s(randF32(1603, -2, 2, shape...))}
 	for _, c := range []struct {
 		op   string
 		pad  string

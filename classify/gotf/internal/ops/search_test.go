@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/classifyd/classifyd/classify"
+	"github.com/classifyd/classifyd/classify/classifytest"
 	"github.com/classifyd/classifyd/internal/graphdef"
 )
 
@@ -151,12 +152,12 @@ func TestBucketize(t *testing.T) {
 	at := map[string]any{"boundaries": bounds}
 	x := randF32(2405, -4, 4, 3, 7)
 	copy(x.Float32s(), []float32{-2, -0.5, 0, 1.5, 3, -3, 4})
-	for _, in := range []*classify.Tensor{x, f64T(x.Shape, asFloat64(x)), saI32([]int32{-3, -2, -1, 0, 1, 2, 3, 4}, 8), saI64([]int64{-2, 0, 1, 2, 1 << 40}, 5)} {
+	for _, in := range []*classify.Tensor{x, f64T(x.Shape, classifytest.Float64s(x)), saI32([]int32{-3, -2, -1, 0, 1, 2, 3, 4}, 8), saI64([]int64{-2, 0, 1, 2, 1 << 40}, 5)} {
 		got := mustRun(t, "Bucketize", at, in)
 		if got.DType != classify.Int32 || !got.Shape.Equal(in.Shape) {
 			t.Fatalf("%v: got %v %v", in.DType, got.DType, got.Shape)
 		}
-		for i, v := range asFloat64(in) {
+		for i, v := range classifytest.Float64s(in) {
 			if g, w := got.Int32s()[i], count(v); g != w {
 				t.Errorf("%v %v: bucket %d, want %d", in.DType, v, g, w)
 			}

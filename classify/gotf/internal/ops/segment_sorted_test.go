@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/classifyd/classifyd/classify"
+	"github.com/classifyd/classifyd/classify/classifytest"
 )
 
 // TestSortedSegment checks the sorted segment reductions against a
@@ -13,7 +14,7 @@ import (
 func TestSortedSegment(t *testing.T) {
 	ids := []int32{0, 0, 2, 2, 2, 4, 5}
 	x := randF32(2501, -2, 2, 7, 3)
-	xs := asFloat64(x)
+	xs := classifytest.Float64s(x)
 	for _, op := range []string{"SegmentProd", "SegmentMax", "SegmentMin", "SegmentMean"} {
 		got := mustRun(t, op, nil, x, saI32(ids, 7))
 		want := make([]float64, 6*3)

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/classifyd/classifyd/classify"
+	"github.com/classifyd/classifyd/classify/classifytest"
 	"github.com/classifyd/classifyd/internal/graphdef"
 )
 
@@ -34,8 +35,8 @@ func TestTensorScatter(t *testing.T) {
 	up := randF32(2206, -1, 1, 4, 2)
 	for _, op := range []string{"TensorScatterUpdate", "TensorScatterAdd", "TensorScatterSub", "TensorScatterMax", "TensorScatterMin", "ScatterNdNonAliasingAdd"} {
 		t.Run(op, func(t *testing.T) {
-			want := asFloat64(x)
-			u := asFloat64(up)
+			want := classifytest.Float64s(x)
+			u := classifytest.Float64s(up)
 			iv := idx.Int32s()
 			for k := range 4 {
 				base := (int(iv[2*k])*3 + int(iv[2*k+1])) * 2

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/classifyd/classifyd/classify"
+	"github.com/classifyd/classifyd/classify/classifytest"
 	"github.com/classifyd/classifyd/internal/graphdef"
 )
 
@@ -99,8 +100,8 @@ func TestTopKDTypes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			wv, wi := refTopK(asFloat64(x), rows, cols, k)
-			gv, gi := asFloat64(out[0]), asFloat64(out[1])
+			wv, wi := refTopK(classifytest.Float64s(x), rows, cols, k)
+			gv, gi := classifytest.Float64s(out[0]), classifytest.Float64s(out[1])
 			if out[0].DType != dt || out[1].DType != it {
 				t.Fatalf("%v/%v: dtypes %v, %v", dt, it, out[0].DType, out[1].DType)
 			}
