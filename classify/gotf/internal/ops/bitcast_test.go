@@ -7,101 +7,25 @@ import (
 
 	"github.com/classifyd/classifyd/classify"
 	"github.com/classifyd/classifyd/internal/graphdef"
+	"github.com/classifyd/classifyd/internal/rawtensor"
 )
 
 // bitcastRefBytes encodes t's elements one by one in host byte order, the
-// order TensorFlow's Bitcast reinterprets on its host.
+// order TensorFlow's Bitcast reinterprets on its host, with the codec of
+// TensorProto contents and .npy files.
 func bitcastRefBytes(t *testing.T, x *classify.Tensor) []byte {
-	var b []byte
-	e := binary.NativeEndian
-	switch d := x.Data.(type) {
-	case []float32:
-		for _, v := range d {
-			b = e.AppendUint32(b, math.Float32bits(v))
-		}
-	case []float64:
-		for _, v := range d {
-			b = e.AppendUint64(b, math.Float64bits(v))
-		}
-	case []int32:
-		for _, v := range d {
-			b = e.AppendUint32(b, uint32(v))
-		}
-	case []int64:
-		for _, v := range d {
-			b = e.AppendUint64(b, uint64(v))
-		}
-	case []uint8:
-		b = append(b, d...)
-	case []int8:
-		for _, v := range d {
-			b = append(b, uint8(v))
-		}
-	case []int16:
-		for _, v := range d {
-			b = e.AppendUint16(b, uint16(v))
-		}
-	case []uint16:
-		for _, v := range d {
-			b = e.AppendUint16(b, v)
-		}
-	case []classify.F16:
-		for _, v := range d {
-			b = e.AppendUint16(b, uint16(v))
-		}
-	case []classify.BF16:
-		for _, v := range d {
-			b = e.AppendUint16(b, uint16(v))
-		}
-	case []uint32:
-		for _, v := range d {
-			b = e.AppendUint32(b, v)
-		}
-	case []uint64:
-		for _, v := range d {
-			b = e.AppendUint64(b, v)
-		}
-	default:
-		t.Fatalf("no reference encoding for %v", x.DType)
+	b, err := rawtensor.Append(nil, x, binary.NativeEndian)
+	if err != nil {
+		t.Fatalf("no reference encoding for %v: %v", x.DType, err)
 	}
 	return b
 }
 
-// bitcastRefDecode decodes bytes as n elements of dt.
+// bitcastRefDecode decodes bytes as elements of dt in host byte order.
 func bitcastRefDecode(t *testing.T, b []byte, dt classify.DType, shape classify.Shape) *classify.Tensor {
-	e := binary.NativeEndian
-	out := classify.NewTensor(dt, shape...)
-	sz := dt.Size()
-	for i := 0; i < out.Len(); i++ {
-		w := b[i*sz : (i+1)*sz]
-		switch d := out.Data.(type) {
-		case []float32:
-			d[i] = math.Float32frombits(e.Uint32(w))
-		case []float64:
-			d[i] = math.Float64frombits(e.Uint64(w))
-		case []int32:
-			d[i] = int32(e.Uint32(w))
-		case []int64:
-			d[i] = int64(e.Uint64(w))
-		case []uint8:
-			d[i] = w[0]
-		case []int8:
-			d[i] = int8(w[0])
-		case []int16:
-			d[i] = int16(e.Uint16(w))
-		case []uint16:
-			d[i] = e.Uint16(w)
-		case []classify.F16:
-			d[i] = classify.F16(e.Uint16(w))
-		case []classify.BF16:
-			d[i] = classify.BF16(e.Uint16(w))
-		case []uint32:
-			d[i] = e.Uint32(w)
-		case []uint64:
-			d[i] = e.Uint64(w)
-		default:
-			t.Fatalf("no reference decoding for %v", dt)
-		}
+	out, err := rawtensor.Decode(dt, shape, b[:shape.NumElements()*dt.Size()], binary.NativeEndian)
+	if err != nil {
+		t.Fatalf("no reference decoding for %v: %v", dt, err)
 	}
 	return out
 }
