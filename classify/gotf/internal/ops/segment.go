@@ -410,25 +410,36 @@ func segmentAs[T float32 | float64 | int32 | int64 | uint8](dst []T, srcData any
 		if s < 0 {
 			continue
 		}
-		d, r := dst[s*row:(s+1)*row], src[i*row:(i+1)*row]
-		switch kind {
-		case '+':
-			for j, v := range r {
-				d[j] += v
-			}
-		case '*':
-			for j, v := range r {
-				d[j] *= v
-			}
-		case 'M':
-			for j, v := range r {
-				d[j] = max(d[j], v)
-			}
-		case 'm':
-			for j, v := range r {
-				d[j] = min(d[j], v)
-			}
-		}
+		combineRow(dst[s*row:(s+1)*row], src[i*row:(i+1)*row], kind)
 	}
 	return nil
+}
+
+// combineRow folds the row r into d element by element: kind '-'
+// subtracts, '*' multiplies, 'M' and 'm' keep the maximum and minimum, and
+// anything else ('+', and the sums of a mean) adds. The segment and
+// scatter reductions share it.
+func combineRow[T float32 | float64 | int32 | int64 | uint8](d, r []T, kind byte) {
+	switch kind {
+	case '-':
+		for j, v := range r {
+			d[j] -= v
+		}
+	case '*':
+		for j, v := range r {
+			d[j] *= v
+		}
+	case 'M':
+		for j, v := range r {
+			d[j] = max(d[j], v)
+		}
+	case 'm':
+		for j, v := range r {
+			d[j] = min(d[j], v)
+		}
+	default:
+		for j, v := range r {
+			d[j] += v
+		}
+	}
 }

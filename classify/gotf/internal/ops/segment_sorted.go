@@ -114,19 +114,7 @@ func sortedSegmentAs[T float32 | float64 | int32 | int64 | uint8](dst []T, srcDa
 		d := dst[ids[lo]*row:][:row]
 		copy(d, src[lo*row:(lo+1)*row])
 		for r := lo + 1; r < hi; r++ {
-			s := src[r*row:][:row]
-			for j, v := range s {
-				switch kind {
-				case '*':
-					d[j] *= v
-				case 'M':
-					d[j] = max(d[j], v)
-				case 'm':
-					d[j] = min(d[j], v)
-				default:
-					d[j] += v
-				}
-			}
+			combineRow(d, src[r*row:][:row], kind)
 		}
 		if kind == '/' {
 			segmentMeanDiv(d, hi-lo)

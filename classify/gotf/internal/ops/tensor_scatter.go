@@ -129,25 +129,7 @@ func tensorScatterAs[T float32 | float64 | int32 | int64 | uint8](dst []T, xData
 		if off < 0 {
 			continue
 		}
-		d, r := dst[off*slice:(off+1)*slice], u[i*slice:(i+1)*slice]
-		switch kind {
-		case '+':
-			for j, v := range r {
-				d[j] += v
-			}
-		case '-':
-			for j, v := range r {
-				d[j] -= v
-			}
-		case 'M':
-			for j, v := range r {
-				d[j] = max(d[j], v)
-			}
-		case 'm':
-			for j, v := range r {
-				d[j] = min(d[j], v)
-			}
-		}
+		combineRow(dst[off*slice:(off+1)*slice], u[i*slice:(i+1)*slice], kind)
 	}
 	return nil
 }
