@@ -149,23 +149,7 @@ func input(name string, bt [][]float64) {
 	p("JEQ done")
 	label("block")
 	// Columns: t[.][j] = B^T d[.][j].
-	p("MOVQ SI, R11")
-	for j := 0; j < a; j++ {
-		p("MOVQ R11, R12")
-		for i := 0; i < a; i++ {
-			p("VMOVUPS (R12), Z%d", i)
-			if i < a-1 {
-				p("ADDQ R8, R12")
-			}
-		}
-		for o := 0; o < a; o++ {
-			dot(bt[o], z, z(6+o), regs)
-			p("VMOVUPS Z%d, %d(BX)", 6+o, (o*a+j)*64)
-		}
-		if j < a-1 {
-			p("ADDQ R9, R11")
-		}
-	}
+	columns(bt, a, "R8", "R9", "BX", regs)
 	// Rows: V[o][.] = t[o][.] B.
 	p("MOVQ DI, R12")
 	for o := 0; o < a; o++ {
@@ -186,6 +170,29 @@ func input(name string, bt [][]float64) {
 	p("VZEROUPPER")
 	p("RET")
 	buf.WriteString("\n")
+}
+
+// columns emits the column pass both transforms share: for each of the a
+// columns j of the tile at SI (points down a column rowStep apart, columns
+// colStep apart), tmp[o][j] = mat[o] . column j, for every row o of mat.
+func columns(mat [][]float64, a int, rowStep, colStep, tmp string, regs map[float64]string) {
+	p("MOVQ SI, R11")
+	for j := 0; j < a; j++ {
+		p("MOVQ R11, R12")
+		for i := 0; i < a; i++ {
+			p("VMOVUPS (R12), Z%d", i)
+			if i < a-1 {
+				p("ADDQ %s, R12", rowStep)
+			}
+		}
+		for o := range mat {
+			dot(mat[o], z, z(6+o), regs)
+			p("VMOVUPS Z%d, %d(%s)", 6+o, (o*a+j)*64, tmp)
+		}
+		if j < a-1 {
+			p("ADDQ %s, R11", colStep)
+		}
+	}
 }
 
 // output emits the output transform Y = A^T M A of one tile per 16
@@ -228,23 +235,7 @@ func output(name string, at [][]float64, withRes bool) {
 	p("KMOVW AX, K1")
 	p("VMOVUPS (BX), Z21")
 	// Columns: u[.][j] = A^T M[.][j].
-	p("MOVQ SI, R11")
-	for j := 0; j < a; j++ {
-		p("MOVQ R11, R12")
-		for i := 0; i < a; i++ {
-			p("VMOVUPS (R12), Z%d", i)
-			if i < a-1 {
-				p("ADDQ R13, R12")
-			}
-		}
-		for o := 0; o < m; o++ {
-			dot(at[o], z, z(6+o), regs)
-			p("VMOVUPS Z%d, %d(R14)", 6+o, (o*a+j)*64)
-		}
-		if j < a-1 {
-			p("ADDQ R10, R11")
-		}
-	}
+	columns(at, a, "R13", "R10", "R14", regs)
 	// Rows: y[o][.] = u[o][.] A, plus the epilogue.
 	p("MOVQ DI, R11")
 	for o := 0; o < m; o++ {
