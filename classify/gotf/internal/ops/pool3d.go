@@ -54,16 +54,18 @@ func buildPool3D(isMax bool) Builder {
 }
 
 // outDim is the output size and padding before of one dimension, or -1
-// when the window does not fit a VALID input.
+// when TensorFlow's GetWindowedOutputSize would compute a negative size.
+// VALID is (in - k + s) / s truncated, as there: a window larger than the
+// input by less than the stride gives an empty output, not an error.
 func (o *pool3dOp) outDim(in, k, s int) (out, pad int) {
 	if o.same {
 		out = (in + s - 1) / s
 		return out, max((out-1)*s+k-in, 0) / 2
 	}
-	if in < k {
+	if out = (in - k + s) / s; out < 0 {
 		return -1, 0
 	}
-	return (in-k)/s + 1, 0
+	return out, 0
 }
 
 // OutputInfo implements Shaper.
@@ -86,7 +88,7 @@ func (o *pool3dOp) OutputInfo(in []classify.TensorInfo) ([]classify.TensorInfo, 
 	for i := range 3 {
 		if x[i+1] >= 0 {
 			if out[i+1], _ = o.outDim(x[i+1], o.k[i], o.s[i]); out[i+1] < 0 {
-				return nil, o.n.Errorf("window %v larger than input %v", o.k, x)
+				return nil, o.n.Errorf("computed output size would be negative: window %v, strides %v, input %v", o.k, o.s, x)
 			}
 		}
 	}
@@ -130,7 +132,7 @@ func (o *pool3dOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, err
 		g.size[i] = x.Shape[i+1]
 		g.out[i], g.pad[i] = o.outDim(g.size[i], o.k[i], o.s[i])
 		if g.out[i] < 0 {
-			return nil, o.n.InputErrorf("window %v larger than input %v", o.k, x.Shape)
+			return nil, o.n.InputErrorf("computed output size would be negative: window %v, strides %v, input %v", o.k, o.s, x.Shape)
 		}
 	}
 	nb := x.Shape[0]

@@ -134,6 +134,14 @@ func TestPool3DEdges(t *testing.T) {
 			t.Errorf("%v: got %v, want empty %v", shape, got.Shape, want)
 		}
 	}
+	// VALID with a window larger than the input by less than the stride
+	// runs to an empty output, as in TensorFlow.
+	for _, op := range []string{"MaxPool3D", "AvgPool3D"} {
+		got := mustRun(t, op, graphdef.Attrs{"padding": "VALID", "ksize": []int{1, 4, 1, 1, 1}, "strides": k}, randF32(1, -1, 1, 1, 3, 3, 3, 2))
+		if want := (classify.Shape{1, 0, 2, 2, 2}); !got.Shape.Equal(want) || got.Len() != 0 {
+			t.Errorf("%s VALID window 4 over 3, stride 2: got %v, want empty %v", op, got.Shape, want)
+		}
+	}
 	x := randF32(1, -1, 1, 1, 3, 3, 3, 2)
 	saCheckErrors(t, []saErrCase{
 		{"ksize_rank", "MaxPool3D", graphdef.Attrs{"padding": "SAME", "ksize": []int{1, 2, 2, 1}, "strides": k}, []saIn{saFeed(x)}, classify.ErrInvalidGraph, "ksize"},
@@ -144,12 +152,18 @@ func TestPool3DEdges(t *testing.T) {
 		{"layout", "MaxPool3D", graphdef.Attrs{"padding": "SAME", "ksize": k, "strides": k, "data_format": "NCDHW"}, []saIn{saFeed(x)}, classify.ErrInvalidGraph, "data_format"},
 		{"dtype", "MaxPool3D", graphdef.Attrs{"padding": "SAME", "ksize": k, "strides": k}, []saIn{saFeed(saIota(1, 2, 2, 2, 1))}, classify.ErrInvalidInput, "int32"},
 		{"rank", "MaxPool3D", graphdef.Attrs{"padding": "SAME", "ksize": k, "strides": k}, []saIn{saFeed(randF32(1, -1, 1, 3, 3, 3, 2))}, classify.ErrInvalidInput, "5-D"},
-		{"valid_too_small", "MaxPool3D", graphdef.Attrs{"padding": "VALID", "ksize": []int{1, 4, 1, 1, 1}, "strides": k}, []saIn{saFeed(x)}, classify.ErrInvalidInput, "larger than input"},
+		// TensorFlow's GetWindowedOutputSize: VALID output (in-k+s)/s
+		// is negative only when k >= in + 2s: (3-7+2)/2 = -1.
+		{"valid_negative", "MaxPool3D", graphdef.Attrs{"padding": "VALID", "ksize": []int{1, 7, 1, 1, 1}, "strides": k}, []saIn{saFeed(x)}, classify.ErrInvalidInput, "negative"},
 	})
 	saCheckShapes(t, []saShapeCase{
 		{name: "static", op: "MaxPool3D", attrs: graphdef.Attrs{"padding": "SAME", "ksize": k, "strides": []int{1, 2, 3, 1, 1}},
 			in: []classify.TensorInfo{saF32Info(-1, 5, 7, 4, 3)}, want: []classify.TensorInfo{saF32Info(-1, 3, 3, 4, 3)}},
+		// A VALID window larger than the input by less than the stride
+		// gives an empty output there, (2-3+2)/2 = 0, not an error.
 		{name: "too_small", op: "AvgPool3D", attrs: graphdef.Attrs{"padding": "VALID", "ksize": []int{1, 3, 1, 1, 1}, "strides": k},
+			in: []classify.TensorInfo{saF32Info(1, 2, 7, 4, 3)}, want: []classify.TensorInfo{saF32Info(1, 0, 4, 2, 3)}},
+		{name: "negative", op: "AvgPool3D", attrs: graphdef.Attrs{"padding": "VALID", "ksize": []int{1, 6, 1, 1, 1}, "strides": k},
 			in: []classify.TensorInfo{saF32Info(1, 2, 7, 4, 3)}, err: true},
 	})
 }

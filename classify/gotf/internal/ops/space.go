@@ -14,6 +14,52 @@ import (
 func init() {
 	Register("SpaceToBatchND", buildSpaceBatch)
 	Register("BatchToSpaceND", buildSpaceBatch)
+	// The legacy 4-D forms: one block_size attr for both spatial dims and
+	// paddings or crops as the second input.
+	Register("SpaceToBatch", buildSpaceBatchLegacy)
+	Register("BatchToSpace", buildSpaceBatchLegacy)
+	allowDTypes("SpaceToBatch", allNewDTypes...)
+	allowDTypes("BatchToSpace", allNewDTypes...)
+}
+
+// spaceBatchLegacy is SpaceToBatch or BatchToSpace: the ND op with block
+// [block_size, block_size] over a 4-D [batch, height, width, depth] input.
+type spaceBatchLegacy struct{ nd *spaceBatchOp }
+
+func buildSpaceBatchLegacy(n *Node, consts []*classify.Tensor) (Op, error) {
+	if n.NumInputs != 2 {
+		return nil, n.Errorf("needs 2 inputs, has %d", n.NumInputs)
+	}
+	bs := n.Int("block_size", 0)
+	// TensorFlow's kernels require block_size > 1.
+	if bs < 2 || bs > arrMaxElements {
+		return nil, n.Errorf("block_size %d should be > 1", bs)
+	}
+	o := &spaceBatchOp{n: n, toBatch: n.Op == "SpaceToBatch", block: []int{int(bs), int(bs)}}
+	var err error
+	if o.edges, _, err = arrConstInts(consts, 1); err != nil {
+		return nil, n.Errorf("%s: %v", o.edgeName(), err)
+	}
+	if o.edges != nil {
+		if err := o.check(o.block, o.edges, -1); err != nil {
+			return nil, n.Errorf("%v", err)
+		}
+	}
+	return spaceBatchLegacy{o}, nil
+}
+
+func (o spaceBatchLegacy) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, error) {
+	if len(in[0].Shape) != 4 {
+		return nil, o.nd.n.InputErrorf("input rank should be 4 instead of %d", len(in[0].Shape))
+	}
+	return o.nd.Run(ctx, []*classify.Tensor{in[0], nil, in[1]})
+}
+
+func (o spaceBatchLegacy) OutputInfo(in []classify.TensorInfo) ([]classify.TensorInfo, error) {
+	if in[0].Shape != nil && len(in[0].Shape) != 4 {
+		return nil, o.nd.n.Errorf("input rank should be 4 instead of %d", len(in[0].Shape))
+	}
+	return o.nd.OutputInfo(in)
 }
 
 type spaceBatchOp struct {
