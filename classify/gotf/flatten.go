@@ -260,6 +260,7 @@ func init() {
 		"TopK":                {"values", "indices"},
 		"NonMaxSuppressionV4": {"selected_indices", "valid_outputs"},
 		"NonMaxSuppressionV5": {"selected_indices", "selected_scores", "valid_outputs"},
+		"MaxPoolWithArgmax":   {"output", "argmax"},
 	} {
 		od := &opb.OpDef{Name: op}
 		for _, a := range names {
