@@ -2,8 +2,6 @@ package gotf
 
 import (
 	"context"
-	"errors"
-	"strings"
 	"testing"
 
 	"github.com/classifyd/classifyd/classify"
@@ -11,8 +9,8 @@ import (
 )
 
 // augmentGraph is a Keras-style augmentation layer: StatelessIf(training)
-// whose training branch adds noise from a stateful RandomUniform (which
-// the engine refuses: no seed) and whose inference branch passes x on.
+// whose training branch adds noise from a stateful, unseeded RandomUniform
+// and whose inference branch passes x on.
 func augmentGraph() *graphdef.Builder {
 	b := graphdef.New()
 	training := b.Placeholder("training", classify.Bool, classify.Shape{})
@@ -30,8 +28,8 @@ func augmentGraph() *graphdef.Builder {
 	return b
 }
 
-// The graph loads and serves inference; taking the random branch fails
-// with an error naming the op the engine lacks.
+// The graph loads and serves inference; the random branch adds noise in
+// [0, 1).
 func TestUntakenRandomBranch(t *testing.T) {
 	m, err := OpenGraph(context.Background(), augmentGraph().GraphDef(), classify.OpenOptions{Outputs: []string{"aug"}})
 	if err != nil {
@@ -50,17 +48,45 @@ func TestUntakenRandomBranch(t *testing.T) {
 	if got := out[0].Float32s(); got[0] != 1 || got[1] != 2 {
 		t.Errorf("inference branch = %v, want [1 2]", got)
 	}
-	if _, err := run(true); !errors.Is(err, classify.ErrUnsupportedOp) || !strings.Contains(err.Error(), "RandomUniform") {
-		t.Errorf("training branch: %v, want an unsupported-op error naming RandomUniform", err)
+	out, err = run(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := out[0].Float32s(); got[0] < 1 || got[0] >= 2 || got[1] < 2 || got[1] >= 3 || got[0]-1 == got[1]-2 {
+		t.Errorf("training branch = %v, want [1 2] plus two different noises in [0, 1)", got)
 	}
 }
 
-// A stateful random op outside a branch fails the load, naming the node.
-func TestStatefulRandomRefused(t *testing.T) {
+// A seeded stateful random op is not folded at load: each run continues
+// the node's stream (TensorFlow's GuardedPhiloxRandom), so runs differ,
+// while two loads of the graph repeat the same sequence.
+func TestStatefulRandomRuns(t *testing.T) {
 	b := graphdef.New()
-	b.Op("RandomUniform", "noise", []O{b.ConstI32("shape", []int32{2})}, graphdef.Attrs{"dtype": f32, "T": i32})
-	_, err := OpenGraph(context.Background(), b.GraphDef(), classify.OpenOptions{Outputs: []string{"noise"}})
-	if !errors.Is(err, classify.ErrUnsupportedOp) || !strings.Contains(err.Error(), "noise") {
-		t.Errorf("err = %v, want ErrUnsupportedOp naming node noise", err)
+	b.Op("RandomUniform", "noise", []O{b.ConstI32("shape", []int32{2})}, graphdef.Attrs{"dtype": f32, "T": i32, "seed": int64(1), "seed2": int64(2)})
+	seq := func() [][]float32 {
+		m, err := OpenGraph(context.Background(), b.GraphDef(), classify.OpenOptions{Outputs: []string{"noise"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var runs [][]float32
+		for range 2 {
+			out, err := m.Run(context.Background(), nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			runs = append(runs, append([]float32(nil), out[0].Float32s()...))
+		}
+		return runs
+	}
+	a, c := seq(), seq()
+	if a[0][0] == a[1][0] && a[0][1] == a[1][1] {
+		t.Errorf("two runs gave the same numbers %v: folded or not advanced", a[0])
+	}
+	for i := range a {
+		for j := range a[i] {
+			if a[i][j] != c[i][j] {
+				t.Fatalf("two loads differ: %v and %v", a, c)
+			}
+		}
 	}
 }

@@ -107,42 +107,47 @@ func (o *gatherOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, err
 		dim:     dim,
 		inner:   arrProd(params.Shape[axis+1:]),
 	}
-	switch d := out.Data.(type) {
-	case []float32:
-		err = gatherAs(d, params.Data, idx, g)
-	case []int32:
-		err = gatherAs(d, params.Data, idx, g)
-	case []int64:
-		err = gatherAs(d, params.Data, idx, g)
-	case []bool:
-		err = gatherAs(d, params.Data, idx, g)
-	case []uint8:
-		err = gatherAs(d, params.Data, idx, g)
-	case []float64:
-		err = gatherAs(d, params.Data, idx, g)
-	case []classify.F16:
-		err = gatherAs(d, params.Data, idx, g)
-	case []classify.BF16:
-		err = gatherAs(d, params.Data, idx, g)
-	case []int8:
-		err = gatherAs(d, params.Data, idx, g)
-	case []int16:
-		err = gatherAs(d, params.Data, idx, g)
-	case []uint16:
-		err = gatherAs(d, params.Data, idx, g)
-	case []uint32:
-		err = gatherAs(d, params.Data, idx, g)
-	case []uint64:
-		err = gatherAs(d, params.Data, idx, g)
-	case [][]byte:
-		err = gatherAs(d, params.Data, idx, g)
-	default:
-		err = fmt.Errorf("unsupported dtype %v", params.DType)
-	}
+	err = gatherInto(out, params, idx, g)
 	if err != nil {
 		return nil, o.n.InputErrorf("%v", err)
 	}
 	return []*classify.Tensor{out}, nil
+}
+
+// gatherInto is gatherAs on out's dtype.
+func gatherInto(out, params *classify.Tensor, idx []int, g gatherGeom) error {
+	switch d := out.Data.(type) {
+	case []float32:
+		return gatherAs(d, params.Data, idx, g)
+	case []int32:
+		return gatherAs(d, params.Data, idx, g)
+	case []int64:
+		return gatherAs(d, params.Data, idx, g)
+	case []bool:
+		return gatherAs(d, params.Data, idx, g)
+	case []uint8:
+		return gatherAs(d, params.Data, idx, g)
+	case []float64:
+		return gatherAs(d, params.Data, idx, g)
+	case []classify.F16:
+		return gatherAs(d, params.Data, idx, g)
+	case []classify.BF16:
+		return gatherAs(d, params.Data, idx, g)
+	case []int8:
+		return gatherAs(d, params.Data, idx, g)
+	case []int16:
+		return gatherAs(d, params.Data, idx, g)
+	case []uint16:
+		return gatherAs(d, params.Data, idx, g)
+	case []uint32:
+		return gatherAs(d, params.Data, idx, g)
+	case []uint64:
+		return gatherAs(d, params.Data, idx, g)
+	case [][]byte:
+		return gatherAs(d, params.Data, idx, g)
+	default:
+		return fmt.Errorf("unsupported dtype %v", params.DType)
+	}
 }
 
 // gatherShape is params.shape[:axis] + indices.shape[batch:] +

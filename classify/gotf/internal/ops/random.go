@@ -15,8 +15,7 @@ import (
 // Box-Muller in float64 (TensorFlow computes in float32, so the last bits
 // may differ). The V2 ops take a key and counter instead of a seed; their
 // uint64 tensors travel as int64 of the same bits, there being no uint64
-// dtype here. Stateful random ops (RandomUniform, ...) have no kernel: a
-// graph using them fails to load with an error naming the node.
+// dtype here. The stateful ops are in random_stateful.go.
 func init() {
 	for _, op := range []string{"StatelessRandomUniform", "StatelessRandomNormal", "StatelessTruncatedNormal", "StatelessRandomUniformInt"} {
 		Register(op, buildStateless(false))
