@@ -248,14 +248,19 @@ var outputArgs = map[string]*opb.OpDef{}
 
 func init() {
 	for op, names := range map[string][]string{
-		"FusedBatchNorm":    {"y", "batch_mean", "batch_variance", "reserve_space_1", "reserve_space_2"},
-		"FusedBatchNormV2":  {"y", "batch_mean", "batch_variance", "reserve_space_1", "reserve_space_2"},
-		"FusedBatchNormV3":  {"y", "batch_mean", "batch_variance", "reserve_space_1", "reserve_space_2", "reserve_space_3"},
-		"Unique":            {"y", "idx"},
-		"TopKV2":            {"values", "indices"},
-		"TensorListPopBack": {"output_handle", "tensor"},
-		"Switch":            {"output_false", "output_true"},
-		"Merge":             {"output", "value_index"},
+		"FusedBatchNorm":        {"y", "batch_mean", "batch_variance", "reserve_space_1", "reserve_space_2"},
+		"FusedBatchNormV2":      {"y", "batch_mean", "batch_variance", "reserve_space_1", "reserve_space_2"},
+		"FusedBatchNormV3":      {"y", "batch_mean", "batch_variance", "reserve_space_1", "reserve_space_2", "reserve_space_3"},
+		"Unique":                {"y", "idx"},
+		"UniqueV2":              {"y", "idx"},
+		"UniqueWithCounts":      {"y", "idx", "count"},
+		"UniqueWithCountsV2":    {"y", "idx", "count"},
+		"ListDiff":              {"out", "idx"},
+		"BroadcastGradientArgs": {"r0", "r1"},
+		"TopKV2":                {"values", "indices"},
+		"TensorListPopBack":     {"output_handle", "tensor"},
+		"Switch":                {"output_false", "output_true"},
+		"Merge":                 {"output", "value_index"},
 
 		"TopK":                {"values", "indices"},
 		"NonMaxSuppressionV4": {"selected_indices", "valid_outputs"},
