@@ -458,7 +458,7 @@ func bindVariables(gd *gpb.GraphDef) (*variableBinding, error) {
 	}
 	for i, n := range gd.GetNode() {
 		op := n.GetOp()
-		if assignModes[op] == "" && len(refs) > 0 {
+		if assignModes[op] == "" && scatterOf(op) == "" && len(refs) > 0 {
 			added = append(added, readRefsAfter(n, refs, ctrlOf(n))...)
 		}
 		switch {
@@ -493,6 +493,33 @@ func bindVariables(gd *gpb.GraphDef) (*variableBinding, error) {
 			if v, _ := trace(n.GetInput()[0]); v != nil && variableOps[v.GetOp()] {
 				gd.Node[i] = readNode(n.GetName(), v.GetName(), v, ctrlOf(n))
 			}
+		case scatterOf(op) != "" && len(n.GetInput()) >= 3:
+			// A scatter into a variable: read it (after n's control
+			// inputs), scatter, and store the result under n's name.
+			v, _ := trace(n.GetInput()[0])
+			if v == nil || !variableOps[v.GetOp()] {
+				if strings.HasPrefix(op, "Resource") {
+					return nil, fmt.Errorf("%w: node %q (%s) writes to %q, which is not a variable", classify.ErrInvalidGraph, n.GetName(), op, n.GetInput()[0])
+				}
+				continue // a frozen graph's constant: the pure kernel runs
+			}
+			read := readNode(n.GetName()+"/_value", v.GetName(), v, ctrlOf(n))
+			sc := &npb.NodeDef{Name: n.GetName() + "/_scatter", Op: scatterOf(op), Input: []string{read.GetName(), n.GetInput()[1], n.GetInput()[2]}, Attr: map[string]*apb.AttrValue{}}
+			for k, a := range n.GetAttr() {
+				if k == "dtype" {
+					k = "T"
+				}
+				sc.Attr[k] = a
+			}
+			nd := &npb.NodeDef{Name: n.GetName(), Op: ops.AssignVariable, Input: append([]string{sc.GetName()}, ctrlOf(n)...), Attr: map[string]*apb.AttrValue{
+				"var":  graphdef.Attr(v.GetName()),
+				"mode": graphdef.Attr("set"),
+			}}
+			if dt, ok := v.GetAttr()["dtype"]; ok {
+				nd.Attr["dtype"] = dt
+			}
+			gd.Node[i] = nd
+			added = append(added, read, sc)
 		case assignModes[op] != "" && len(n.GetInput()) >= 2:
 			if restore[n.GetName()] {
 				gd.Node[i] = &npb.NodeDef{Name: n.GetName(), Op: "NoOp", Input: ctrlOf(n)}
@@ -514,6 +541,19 @@ func bindVariables(gd *gpb.GraphDef) (*variableBinding, error) {
 	}
 	gd.Node = append(gd.Node, added...)
 	return b, nil
+}
+
+// scatterOf names the pure kernel of a scatter into a variable (TF1
+// ScatterAdd on a ref, TF2 ResourceScatterAdd on a handle, and their Nd
+// forms): the op with "Resource" dropped. Other ops give "".
+func scatterOf(op string) string {
+	base := strings.TrimPrefix(op, "Resource")
+	switch base {
+	case "ScatterUpdate", "ScatterAdd", "ScatterSub", "ScatterMul", "ScatterDiv", "ScatterMax", "ScatterMin",
+		"ScatterNdUpdate", "ScatterNdAdd", "ScatterNdSub", "ScatterNdMax", "ScatterNdMin":
+		return base
+	}
+	return ""
 }
 
 // traceProducer follows Identity-like nodes back from tensor in to the node

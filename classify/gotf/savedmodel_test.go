@@ -442,3 +442,59 @@ func TestAssignOps(t *testing.T) {
 		})
 	}
 }
+
+// A scatter into a variable, TF1 (ScatterAdd on a VariableV2 ref, whose
+// output is the new value) and TF2 (ResourceScatterAdd on a handle, read
+// after it), updates the variable run after run.
+func TestScatterIntoVariables(t *testing.T) {
+	f32, i32 := classify.Float32, classify.Int32
+	for _, c := range []struct{ op, variable string }{
+		{"ScatterAdd", "VariableV2"},
+		{"ResourceScatterAdd", "VarHandleOp"},
+		{"ScatterNdUpdate", "VariableV2"},
+	} {
+		t.Run(c.op, func(t *testing.T) {
+			b := graphdef.New()
+			b.Op(c.variable, "v", nil, graphdef.Attrs{"dtype": f32, "shape": classify.Shape{3}})
+			shape := classify.Shape{2}
+			if c.op == "ScatterNdUpdate" {
+				shape = classify.Shape{2, 1}
+			}
+			idx := b.Const("idx", &classify.Tensor{DType: i32, Shape: shape, Data: []int32{2, 0}})
+			upd := b.Const("upd", classify.FromFloat32([]float32{1, 5}, 2))
+			if c.variable == "VarHandleOp" {
+				b.Op(c.op, "write", []graphdef.Output{"v", idx, upd}, graphdef.Attrs{"dtype": f32, "Tindices": i32})
+				b.Op("ReadVariableOp", "out", []graphdef.Output{"v", "^write"}, graphdef.Attrs{"dtype": f32})
+			} else {
+				b.Op(c.op, "write", []graphdef.Output{"v", idx, upd}, graphdef.Attrs{"T": f32, "Tindices": i32})
+				b.Op("Identity", "out", []graphdef.Output{"write"}, graphdef.Attrs{"T": f32})
+			}
+			gd := b.GraphDef()
+			if _, err := bindVariables(gd); err != nil {
+				t.Fatal(err)
+			}
+			vars := ops.NewVariables()
+			vars.Set("v", classify.FromFloat32([]float32{10, 20, 30}, 3))
+			m, err := loadWith(context.Background(), gd, classify.OpenOptions{Outputs: []string{"out"}}, loadConfig{fuse: true}, vars.Builders())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 1; i <= 3; i++ {
+				out, err := m.Run(context.Background(), nil, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := []float32{10 + 5*float32(i), 20, 30 + float32(i)}
+				if c.op == "ScatterNdUpdate" {
+					want = []float32{5, 20, 1}
+				}
+				if got := out[0].Float32s(); got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
+					t.Errorf("run %d: %v, want %v", i, got, want)
+				}
+			}
+			if v, _ := vars.Get("v"); v.Float32s()[0] != map[bool]float32{true: 5, false: 25}[c.op == "ScatterNdUpdate"] {
+				t.Errorf("stored value %v", v.Float32s())
+			}
+		})
+	}
+}

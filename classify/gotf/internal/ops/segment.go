@@ -429,6 +429,10 @@ func combineRow[T float32 | float64 | int32 | int64 | uint8](d, r []T, kind byte
 		for j, v := range r {
 			d[j] *= v
 		}
+	case 'd':
+		for j, v := range r {
+			d[j] /= v
+		}
 	case 'M':
 		for j, v := range r {
 			d[j] = max(d[j], v)
