@@ -262,10 +262,11 @@ func init() {
 		"Switch":                {"output_false", "output_true"},
 		"Merge":                 {"output", "value_index"},
 
-		"TopK":                {"values", "indices"},
-		"NonMaxSuppressionV4": {"selected_indices", "valid_outputs"},
-		"NonMaxSuppressionV5": {"selected_indices", "selected_scores", "valid_outputs"},
-		"MaxPoolWithArgmax":   {"output", "argmax"},
+		"TopK":                      {"values", "indices"},
+		"NonMaxSuppressionV4":       {"selected_indices", "valid_outputs"},
+		"NonMaxSuppressionV5":       {"selected_indices", "selected_scores", "valid_outputs"},
+		"MaxPoolWithArgmax":         {"output", "argmax"},
+		"CombinedNonMaxSuppression": {"nmsed_boxes", "nmsed_scores", "nmsed_classes", "valid_detections"},
 	} {
 		od := &opb.OpDef{Name: op}
 		for _, a := range names {
