@@ -9,8 +9,9 @@ package ops
 // contracted] (the second to [batch, contracted, free]), multiplied batch
 // by batch with the packed GEMM, and the product permuted to the output's
 // order. An ellipsis stands for the same leading dimensions in every
-// operand; broadcasting them (1 against n) and repeated labels within one
-// operand (diagonals) are refused with ErrUnsupportedOp.
+// operand, broadcast as NumPy does (a dimension of 1 against n: that
+// operand's dimension gets a label of its own, summed over its single
+// value); a label repeated within one operand takes its diagonal first.
 
 import (
 	"errors"
@@ -56,14 +57,16 @@ func buildEinsum(n *Node, _ []*classify.Tensor) (Op, error) {
 			return nil, n.Errorf("equation %q: bad label %q", eq, c)
 		}
 	}
-	for _, s := range append(append([]string{}, o.ins...), o.out) {
+	for i, s := range append(append([]string{}, o.ins...), o.out) {
 		seen := map[rune]bool{}
 		for _, c := range s {
 			if seen[c] {
 				if c == '.' {
 					return nil, n.Errorf("equation %q: two ellipses in one term", eq)
 				}
-				return nil, fmt.Errorf("node %q (%s): %w: equation %q repeats label %q in one term (diagonals)", n.Name, n.Op, classify.ErrUnsupportedOp, eq, c)
+				if i == len(o.ins) {
+					return nil, n.Errorf("equation %q: output label %q appears more than once", eq, c)
+				}
 			}
 			seen[c] = true
 		}
@@ -148,6 +151,7 @@ type einsumPlan struct {
 func (o *einsumOp) plan(shapes []classify.Shape) (*einsumPlan, error) {
 	p := &einsumPlan{size: map[rune]int{}}
 	maxEll := 0
+	ell := map[rune]int{} // the broadcast size of each ellipsis dimension
 	for i, s := range shapes {
 		t, err := einsumExpand(o.ins[i], len(s), -1)
 		if err != nil {
@@ -155,15 +159,38 @@ func (o *einsumOp) plan(shapes []classify.Shape) (*einsumPlan, error) {
 		}
 		maxEll = max(maxEll, len(t)-(len([]rune(o.ins[i]))-boolInt(strings.Contains(o.ins[i], "."))))
 		for j, c := range t {
-			if d, ok := p.size[c]; ok && d != s[j] {
-				if c >= 0x100 {
-					return nil, fmt.Errorf("%w: ellipsis dimensions %d and %d differ (no broadcasting)", classify.ErrUnsupportedOp, d, s[j])
+			if c >= 0x100 {
+				if d, ok := ell[c]; ok && d != s[j] && d != 1 && s[j] != 1 {
+					return nil, fmt.Errorf("ellipsis dimensions %d and %d cannot be broadcast", d, s[j])
 				}
+				if d, ok := ell[c]; !ok || d == 1 {
+					ell[c] = s[j]
+				}
+				continue
+			}
+			if d, ok := p.size[c]; ok && d != s[j] {
 				return nil, fmt.Errorf("label %q is %d in one operand and %d in another", c, d, s[j])
 			}
 			p.size[c] = s[j]
 		}
 		p.ins = append(p.ins, t)
+	}
+	// An ellipsis dimension of 1 against a larger one gets a label of its
+	// own: summed over its one value, it broadcasts.
+	fresh := rune(0x10000)
+	for i, t := range p.ins {
+		for j, c := range t {
+			if c < 0x100 {
+				continue
+			}
+			if shapes[i][j] == 1 && ell[c] != 1 {
+				t[j] = fresh
+				p.size[fresh] = 1
+				fresh++
+			} else {
+				p.size[c] = ell[c]
+			}
+		}
 	}
 	out := o.out
 	outRank := len([]rune(out))
@@ -210,6 +237,10 @@ func (o *einsumOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, err
 	}
 	has := einsumHas
 	out := ctx.Output(0, classify.Float32, p.outShape...)
+	xs := make([][]float32, len(in))
+	for i, x := range in {
+		xs[i], p.ins[i] = einsumDiagonal(x.Float32s(), p.ins[i], p.size)
+	}
 	if len(in) == 1 {
 		// Permute to [output labels, summed labels] and sum the tail.
 		order := append([]rune{}, p.out...)
@@ -218,14 +249,14 @@ func (o *einsumOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, err
 				order = append(order, c)
 			}
 		}
-		t := einsumPermute(in[0].Float32s(), p.ins[0], order, p.size)
+		t := einsumPermute(xs[0], p.ins[0], order, p.size)
 		einsumSumTail(out.Float32s(), t)
 		return []*classify.Tensor{out}, nil
 	}
 	if len(in) > 2 {
-		return o.runMulti(ctx, in, p, out)
+		return o.runMulti(ctx, xs, p, out)
 	}
-	res, err := o.contract(ctx, in[0].Float32s(), p.ins[0], in[1].Float32s(), p.ins[1], p.out, p.size)
+	res, err := o.contract(ctx, xs[0], p.ins[0], xs[1], p.ins[1], p.out, p.size)
 	if err != nil {
 		return nil, err
 	}
@@ -295,6 +326,52 @@ func (o *einsumOp) contract(ctx *Ctx, xa []float32, a []rune, xb []float32, b []
 		}
 	}
 	return einsumPermute(res, cat(batch, free1, free2), out, size), nil
+}
+
+// einsumDiagonal returns x (labelled labels) restricted to the elements
+// whose repeated labels have equal indices, labelled by each label once,
+// in order of first appearance; x itself when no label repeats.
+func einsumDiagonal(x []float32, labels []rune, size map[rune]int) ([]float32, []rune) {
+	var uniq []rune
+	for _, c := range labels {
+		if !einsumHas(uniq, c) {
+			uniq = append(uniq, c)
+		}
+	}
+	if len(uniq) == len(labels) {
+		return x, labels
+	}
+	// The stride of each unique label in x is the sum of the strides of
+	// its positions.
+	st := make(map[rune]int, len(uniq))
+	s := 1
+	for i := len(labels) - 1; i >= 0; i-- {
+		st[labels[i]] += s
+		s *= size[labels[i]]
+	}
+	dims := make([]int, len(uniq))
+	str := make([]int, len(uniq))
+	n := 1
+	for i, c := range uniq {
+		dims[i], str[i] = size[c], st[c]
+		n *= dims[i]
+	}
+	y := make([]float32, n)
+	idx := make([]int, len(uniq))
+	off := 0
+	for i := range y {
+		y[i] = x[off]
+		for d := len(dims) - 1; d >= 0; d-- {
+			idx[d]++
+			off += str[d]
+			if idx[d] < dims[d] {
+				break
+			}
+			off -= idx[d] * str[d]
+			idx[d] = 0
+		}
+	}
+	return y, uniq
 }
 
 func einsumHas(s []rune, c rune) bool {

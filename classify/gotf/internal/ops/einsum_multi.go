@@ -16,10 +16,10 @@ type einsumTerm struct {
 	labels []rune
 }
 
-func (o *einsumOp) runMulti(ctx *Ctx, in []*classify.Tensor, p *einsumPlan, out *classify.Tensor) ([]*classify.Tensor, error) {
-	terms := make([]einsumTerm, len(in))
-	for i, x := range in {
-		terms[i] = einsumTerm{x.Float32s(), p.ins[i]}
+func (o *einsumOp) runMulti(ctx *Ctx, xs [][]float32, p *einsumPlan, out *classify.Tensor) ([]*classify.Tensor, error) {
+	terms := make([]einsumTerm, len(xs))
+	for i, x := range xs {
+		terms[i] = einsumTerm{x, p.ins[i]}
 	}
 	prod := func(ls []rune) int64 {
 		n := int64(1)

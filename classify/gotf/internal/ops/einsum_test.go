@@ -97,6 +97,13 @@ func TestEinsumReference(t *testing.T) {
 		{"ij,jk->ik", [][]int{{0, 6}, {6, 5}}},
 		{"ij,jk->ik", [][]int{{4, 0}, {0, 5}}},
 		{"bij,bjk->bik", [][]int{{2, 40, 70}, {2, 70, 50}}},
+		// Repeated labels take diagonals (refEinsum gives a repeated label
+		// one value).
+		{"ii->i", [][]int{{4, 4}}},
+		{"ii->", [][]int{{4, 4}}},
+		{"iji->j", [][]int{{3, 5, 3}}},
+		{"ij,jj->i", [][]int{{4, 3}, {3, 3}}},
+		{"bii,bij->bj", [][]int{{2, 3, 3}, {2, 3, 4}}},
 	} {
 		var xs []*classify.Tensor
 		var in []saIn
@@ -110,6 +117,46 @@ func TestEinsumReference(t *testing.T) {
 		}
 		if msg := compare(got[0], refEinsum(c.eq, xs), 0, 0); msg != "" {
 			t.Errorf("%s %v: %s", c.eq, c.shapes, msg)
+		}
+	}
+}
+
+// TestEinsumBroadcast: ellipsis dimensions of 1 broadcast against larger
+// ones, as if the operand were tiled.
+func TestEinsumBroadcast(t *testing.T) {
+	tile := func(x *classify.Tensor, n int) *classify.Tensor {
+		y := classify.NewTensor(classify.Float32, append(classify.Shape{n}, x.Shape[1:]...)...)
+		for i := range n {
+			copy(y.Float32s()[i*x.Len():], x.Float32s())
+		}
+		return y
+	}
+	a, b := randF32(11, -1, 1, 2, 3, 4), randF32(12, -1, 1, 1, 4, 5)
+	for _, c := range []struct {
+		eq, same string
+		x, y     *classify.Tensor
+		wx, wy   *classify.Tensor
+	}{
+		{"...ij,...jk->...ik", "aij,ajk->aik", a, b, a, tile(b, 2)},
+		{"...ij,...jk->...ik", "aij,ajk->aik", b, randF32(13, -1, 1, 3, 5, 2), tile(b, 3), nil},
+		{"...j,j->...", "aj,j->a", randF32(14, -1, 1, 1, 4), randF32(15, -1, 1, 4), nil, nil},
+	} {
+		if c.wy == nil {
+			c.wy = c.y
+		}
+		if c.wx == nil {
+			c.wx = c.x
+		}
+		got, err := saRun(t, "Einsum", graphdef.Attrs{"equation": c.eq}, saFeed(c.x), saFeed(c.y))
+		if err != nil {
+			t.Fatalf("%s: %v", c.eq, err)
+		}
+		want, err := saRun(t, "Einsum", graphdef.Attrs{"equation": c.same}, saFeed(c.wx), saFeed(c.wy))
+		if err != nil {
+			t.Fatalf("%s: %v", c.same, err)
+		}
+		if msg := compare(got[0], want[0], 1e-6, 1e-6); msg != "" {
+			t.Errorf("%s %v %v: %s", c.eq, c.x.Shape, c.y.Shape, msg)
 		}
 	}
 }
@@ -142,11 +189,12 @@ func TestEinsumEllipsisAndImplicit(t *testing.T) {
 }
 
 func TestEinsumErrors(t *testing.T) {
-	inv, bad, unsup := classify.ErrInvalidInput, classify.ErrInvalidGraph, classify.ErrUnsupportedOp
+	inv, bad := classify.ErrInvalidInput, classify.ErrInvalidGraph
 	x := randF32(1, -1, 1, 3, 4)
 	e := func(eq string) graphdef.Attrs { return graphdef.Attrs{"equation": eq} }
 	saCheckErrors(t, []saErrCase{
-		{"diagonal", "Einsum", e("ii->i"), []saIn{saFeed(randF32(1, 0, 1, 3, 3))}, unsup, "repeats label"},
+		{"diagonal_sizes", "Einsum", e("ii->i"), []saIn{saFeed(randF32(1, 0, 1, 3, 4))}, inv, "label 'i'"},
+		{"output_repeat", "Einsum", e("ij->ii"), []saIn{saFeed(randF32(1, 0, 1, 3, 3))}, bad, "more than once"},
 		{"three_operands_mismatch", "Einsum", e("ij,jk,kl->il"), []saIn{saFeed(x), saFeed(randF32(1, 0, 1, 4, 5)), saFeed(x)}, inv, "label 'k'"},
 		{"three_operands_count", "Einsum", e("ij,jk->ik"), []saIn{saFeed(x), saFeed(x), saFeed(x)}, bad, "operands"},
 		{"huge_output", "Einsum", e("ai,bi,ci->abc"), []saIn{saFeed(randF32(1, 0, 1, 1000, 1)), saFeed(randF32(1, 0, 1, 1000, 1)), saFeed(randF32(1, 0, 1, 1000, 1))}, inv, "elements"},
@@ -154,7 +202,7 @@ func TestEinsumErrors(t *testing.T) {
 		{"rank", "Einsum", e("ijk,kl->il"), []saIn{saFeed(x), saFeed(x)}, inv, "rank"},
 		{"unknown_out", "Einsum", e("ij,jk->iz"), []saIn{saFeed(x), saFeed(x)}, bad, "in no operand"},
 		{"operands", "Einsum", e("ij->ji"), []saIn{saFeed(x), saFeed(x)}, bad, "operands"},
-		{"broadcast", "Einsum", e("...ij,...jk->...ik"), []saIn{saFeed(randF32(1, 0, 1, 2, 3, 4)), saFeed(randF32(1, 0, 1, 1, 4, 5))}, unsup, "broadcasting"},
+		{"broadcast", "Einsum", e("...ij,...jk->...ik"), []saIn{saFeed(randF32(1, 0, 1, 2, 3, 4)), saFeed(randF32(1, 0, 1, 3, 4, 5))}, inv, "cannot be broadcast"},
 		{"int", "Einsum", e("ij->ji"), []saIn{saFeed(saIota(2, 2))}, inv, "float32"},
 	})
 }
