@@ -298,7 +298,7 @@ func init() {
 	for _, op := range strings.Fields("RealDiv Rsqrt Sqrt Exp Log Floor Ceil Rint Elu Selu Sigmoid Tanh LeakyRelu " +
 		"Softmax LogSoftmax Mean Sin Cos Tan Asin Acos Atan Sinh Cosh Asinh Acosh Atanh Erf Erfc Expm1 Log1p " +
 		"Softsign Reciprocal Inv Softplus IsNan IsInf IsFinite Atan2 Conv2D DepthwiseConv2dNative MaxPool AvgPool " +
-		"ApproximateEqual LRN") {
+		"ApproximateEqual LRN DivNoNan MulNoNan Xlogy Xdivy Xlog1py L2Loss") {
 		promote(op, "T", nil, halfDTypes...)
 	}
 	// uint8 is not gated, but these ops have no uint8 loop of their own.
