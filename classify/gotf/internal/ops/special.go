@@ -178,7 +178,7 @@ func igammaSeries(a, x float64) float64 {
 		return 0
 	}
 	sum, term, r := 1.0, 1.0, a
-	for i := 0; i < 4000; i++ {
+	for i := 0; i < 2000; i++ {
 		r++
 		term *= x / r
 		sum += term
@@ -204,7 +204,7 @@ func igammacCF(a, x float64) float64 {
 	c := 1 / tiny
 	d := 1 / b
 	h := d
-	for i := 1; i < 4000; i++ {
+	for i := 1; i < 2000; i++ {
 		an := -float64(i) * (float64(i) - a)
 		b += 2
 		d = an*d + b
@@ -225,6 +225,24 @@ func igammacCF(a, x float64) float64 {
 	return ax * h
 }
 
+// igammacSmall is Q(a, x) for a < 1 and x <= 1 without the cancellation
+// of 1-P: with u = x^a/Γ(a+1), P = u (1 + a Σ_{k>=1} (-x)^k/(k! (a+k))),
+// so Q = (1-u) - u a Σ, with 1-u from expm1.
+func igammacSmall(a, x float64) float64 {
+	lg, _ := math.Lgamma(a + 1)
+	l := a*math.Log(x) - lg
+	sum, term := 0.0, 1.0
+	for k := 1; k < 200; k++ {
+		term *= -x / float64(k)
+		t := term / (a + float64(k))
+		sum += t
+		if math.Abs(t) <= 0x1p-54*math.Abs(sum) {
+			break
+		}
+	}
+	return -math.Expm1(l) - math.Exp(l)*a*sum
+}
+
 // igammaFn is the regularized lower incomplete gamma P(a, x).
 func igammaFn(a, x float64) float64 {
 	switch {
@@ -243,6 +261,8 @@ func igammacFn(a, x float64) float64 {
 	switch {
 	case x < 0 || a <= 0 || math.IsNaN(a) || math.IsNaN(x):
 		return math.NaN()
+	case a < 1 && x <= 1:
+		return igammacSmall(a, x)
 	case x < 1 || x < a:
 		return 1 - igammaSeries(a, x)
 	}
@@ -341,9 +361,10 @@ func polygammaFn(n, x float64) float64 {
 	return sign * fact * zetaFn(n+1, x)
 }
 
-// betaCF is the continued fraction of I_x(a, b), valid for
-// x < (a+1)/(a+b+2), in the modified Lentz form.
-func betaCF(a, b, x float64) float64 {
+// betaCF is the continued fraction of I_x(a, b) in the modified Lentz
+// form, and whether it converged (quickly for x < (a+1)/(a+b+2), more
+// slowly beyond).
+func betaCF(a, b, x float64) (float64, bool) {
 	const tiny = 1e-300
 	qab, qap, qam := a+b, a+1, a-1
 	c, d := 1.0, 1-qab*x/qap
@@ -352,7 +373,7 @@ func betaCF(a, b, x float64) float64 {
 	}
 	d = 1 / d
 	h := d
-	for m := 1; m <= 10000; m++ {
+	for m := 1; m <= 2000; m++ {
 		fm := float64(m)
 		m2 := 2 * fm
 		aa := fm * (b - fm) * x / ((qam + m2) * (a + m2))
@@ -379,26 +400,37 @@ func betaCF(a, b, x float64) float64 {
 		del := d * c
 		h *= del
 		if math.Abs(del-1) <= 0x1p-54 {
-			break
+			return h, true
 		}
 	}
-	return h
+	return h, false
 }
 
 // incBeta is I_x(a, b) for a, b > 0 and 0 < x < 1.
 func incBeta(a, b, x float64) float64 {
 	if x > (a+1)/(a+b+2) {
-		return 1 - incBetaDirect(b, a, 1-x)
+		r, _ := incBetaDirect(b, a, 1-x)
+		if r = 1 - r; r >= 0.125 {
+			return r
+		}
+		// 1 - r cancelled digits: the fraction at x itself converges
+		// too, only more slowly.
+		if d, ok := incBetaDirect(a, b, x); ok {
+			return d
+		}
+		return r
 	}
-	return incBetaDirect(a, b, x)
+	d, _ := incBetaDirect(a, b, x)
+	return d
 }
 
-func incBetaDirect(a, b, x float64) float64 {
+func incBetaDirect(a, b, x float64) (float64, bool) {
 	la, _ := math.Lgamma(a + b)
 	lb, _ := math.Lgamma(a)
 	lc, _ := math.Lgamma(b)
 	l := la - lb - lc + a*math.Log(x) + b*math.Log1p(-x)
-	return math.Exp(l) * betaCF(a, b, x) / a
+	h, ok := betaCF(a, b, x)
+	return math.Exp(l) * h / a, ok
 }
 
 // betaincFn is the regularized incomplete beta function with Eigen's
