@@ -1,7 +1,8 @@
 package ops
 
 // Special functions, float32 and float64 as TensorFlow's CPU kernels
-// register them: the unary Lgamma, Digamma, Erfinv, Ndtri and the Bessel
+// register them (Lgamma, Digamma and the Bessel functions also float16 and
+// bfloat16, through promote.go, as Eigen computes its half in float): the unary Lgamma, Digamma, Erfinv, Ndtri and the Bessel
 // functions (BesselI0, BesselI0e, BesselI1, BesselI1e, BesselK0,
 // BesselK0e, BesselK1, BesselK1e, BesselJ0, BesselJ1, BesselY0, BesselY1);
 // the broadcasting binary Igamma, Igammac, Zeta, Polygamma; Betainc of
