@@ -3,8 +3,9 @@ package ops
 // The rest of the unary math, float32 and float64 as TensorFlow's CPU
 // kernels: trigonometric and hyperbolic functions and their inverses, Erf,
 // Erfc, Expm1, Log1p, Softplus, Softsign, Reciprocal (and its old name
-// Inv); IsFinite, IsNan, IsInf → bool; the binary Atan2 (broadcasting);
-// ClipByValue on every real dtype.
+// Inv); IsFinite, IsNan, IsInf → bool; the binary Atan2, DivNoNan,
+// MulNoNan, Xlogy, Xdivy and Xlog1py (broadcasting); L2Loss; ClipByValue
+// on every real dtype.
 //
 // float32 values are computed in float64 and rounded once, which is within
 // an ulp of TensorFlow's float32 Eigen approximations.
@@ -75,6 +76,116 @@ var atan2Spec = mapSpec{kern: map[classify.DType]mapKernel{
 	classify.Float32: mapFn(func(y, x float32) float32 { return float32(math.Atan2(float64(y), float64(x))) }),
 	classify.Float64: mapFn(math.Atan2),
 }, typeAttr: "T"}
+
+// The guarded binary ops, as TensorFlow's functors: DivNoNan and MulNoNan
+// are 0 wherever y == 0, whatever x is (inf and NaN included); Xlogy,
+// Xdivy and Xlog1py are 0 wherever x == 0, whatever y is (NaN included).
+// Where x is a zero TensorFlow's vectorized path returns x itself, so a
+// -0 stays -0; DivNoNan and MulNoNan give +0. float32 operates in
+// float32 (the division and product exactly as TensorFlow; its logarithm
+// is rounded from float64).
+func divNoNan[T ewFloat](x, y T) T {
+	if y == 0 {
+		return 0
+	}
+	return x / y
+}
+
+func mulNoNan[T ewFloat](x, y T) T {
+	if y == 0 {
+		return 0
+	}
+	return x * y
+}
+
+func xdivy[T ewFloat](x, y T) T {
+	if x == 0 {
+		return x
+	}
+	return x / y
+}
+
+func xlogy[T ewFloat](x, y T) T {
+	if x == 0 {
+		return x
+	}
+	return x * T(math.Log(float64(y)))
+}
+
+func xlog1py[T ewFloat](x, y T) T {
+	if x == 0 {
+		return x
+	}
+	return x * T(math.Log1p(float64(y)))
+}
+
+// floatBinMap is the broadcasting spec of a float32/float64 binary op.
+func floatBinMap(f32 func(x, y float32) float32, f64 func(x, y float64) float64) *mapSpec {
+	return &mapSpec{kern: map[classify.DType]mapKernel{
+		classify.Float32: mapFn(f32),
+		classify.Float64: mapFn(f64),
+	}, typeAttr: "T"}
+}
+
+// l2LossOp is L2Loss: sum(t²)/2 over every element, a scalar of t's dtype
+// (0 for an empty t). The sum accumulates in float64 and rounds once,
+// where TensorFlow sums float32 in float32 (a difference within its
+// rounding error).
+type l2LossOp struct{ n *Node }
+
+func buildL2Loss(n *Node, _ []*classify.Tensor) (Op, error) {
+	if n.NumInputs != 1 {
+		return nil, n.Errorf("want 1 input, have %d", n.NumInputs)
+	}
+	switch dt := n.Type("T"); dt {
+	case classify.Invalid, classify.Float32, classify.Float64:
+	default:
+		return nil, n.Errorf("unsupported dtype %v", dt)
+	}
+	return &l2LossOp{n: n}, nil
+}
+
+// OutputInfo implements Shaper.
+func (o *l2LossOp) OutputInfo(in []classify.TensorInfo) ([]classify.TensorInfo, error) {
+	if len(in) != 1 {
+		return nil, o.n.Errorf("want 1 input, have %d", len(in))
+	}
+	switch dt := in[0].DType; dt {
+	case classify.Invalid, classify.Float32, classify.Float64:
+	default:
+		return nil, o.n.Errorf("unsupported dtype %v", dt)
+	}
+	return []classify.TensorInfo{{DType: in[0].DType, Shape: classify.Shape{}}}, nil
+}
+
+// Run implements Op.
+func (o *l2LossOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, error) {
+	if len(in) != 1 {
+		return nil, o.n.InputErrorf("want 1 input, have %d", len(in))
+	}
+	t := in[0]
+	var s float64
+	switch d := t.Data.(type) {
+	case []float32:
+		for _, v := range d[:t.Len()] {
+			s += float64(v) * float64(v)
+		}
+	case []float64:
+		for _, v := range d[:t.Len()] {
+			s += v * v
+		}
+	default:
+		return nil, o.n.InputErrorf("unsupported dtype %v", t.DType)
+	}
+	out := ctx.Output(0, t.DType)
+	switch d := out.Data.(type) {
+	case []float32:
+		d[0] = float32(s / 2)
+	case []float64:
+		d[0] = s / 2
+	}
+	return []*classify.Tensor{out}, nil
+}
 
 // clipOp is ClipByValue: min(max(t, lo), hi) computed as TensorFlow's
 // kernel, upper bound first, so lo wins when lo > hi. The bounds are
@@ -184,5 +295,11 @@ func init() {
 	Register("IsInf", newUnMap(floatPred(func(x float64) bool { return math.IsInf(x, 0) })))
 	Register("IsFinite", newUnMap(floatPred(func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) })))
 	Register("Atan2", newMap(&atan2Spec))
+	Register("DivNoNan", newMap(floatBinMap(divNoNan[float32], divNoNan[float64])))
+	Register("MulNoNan", newMap(floatBinMap(mulNoNan[float32], mulNoNan[float64])))
+	Register("Xdivy", newMap(floatBinMap(xdivy[float32], xdivy[float64])))
+	Register("Xlogy", newMap(floatBinMap(xlogy[float32], xlogy[float64])))
+	Register("Xlog1py", newMap(floatBinMap(xlog1py[float32], xlog1py[float64])))
+	Register("L2Loss", buildL2Loss)
 	Register("ClipByValue", buildClip)
 }

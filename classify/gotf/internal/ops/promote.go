@@ -298,7 +298,8 @@ func init() {
 	for _, op := range strings.Fields("RealDiv Rsqrt Sqrt Exp Log Floor Ceil Rint Elu Selu Sigmoid Tanh LeakyRelu " +
 		"Softmax LogSoftmax Mean Sin Cos Tan Asin Acos Atan Sinh Cosh Asinh Acosh Atanh Erf Erfc Expm1 Log1p " +
 		"Softsign Reciprocal Inv Softplus IsNan IsInf IsFinite Atan2 Conv2D DepthwiseConv2dNative MaxPool AvgPool " +
-		"ApproximateEqual LRN") {
+		"ApproximateEqual LRN DivNoNan MulNoNan Xlogy Xdivy Xlog1py L2Loss Lgamma Digamma " +
+		"BesselI0 BesselI0e BesselI1 BesselI1e BesselK0 BesselK0e BesselK1 BesselK1e BesselJ0 BesselJ1 BesselY0 BesselY1") {
 		promote(op, "T", nil, halfDTypes...)
 	}
 	// uint8 is not gated, but these ops have no uint8 loop of their own.
