@@ -261,6 +261,12 @@ func init() {
 		"NonMaxSuppressionV4": {"selected_indices", "valid_outputs"},
 		"NonMaxSuppressionV5": {"selected_indices", "selected_scores", "valid_outputs"},
 		"MaxPoolWithArgmax":   {"output", "argmax"},
+
+		"LogMatrixDeterminant": {"sign", "log_abs_determinant"},
+		"Qr":                   {"q", "r"},
+		"Svd":                  {"s", "u", "v"},
+		"SelfAdjointEigV2":     {"e", "v"},
+		"Lu":                   {"lu", "p"},
 	} {
 		od := &opb.OpDef{Name: op}
 		for _, a := range names {
