@@ -4,8 +4,8 @@ package ops
 // leading), after TensorFlow's CPU kernels (Eigen): MatrixDeterminant,
 // LogMatrixDeterminant, MatrixInverse, MatrixSolve, MatrixTriangularSolve,
 // Cholesky (this file), Qr, Svd, SelfAdjointEigV2, Lu (linalg_decomp.go)
-// and the element movers Cross, Diag, DiagPart and BatchMatMulV3
-// (linalg_misc.go).
+// MatrixSolveLs (linalg_lstsq.go) and the element movers Cross, Diag,
+// DiagPart and BatchMatMulV3 (linalg_misc.go).
 //
 // float32 and float64 only (TensorFlow's complex kernels have no dtype
 // here). Every matrix is computed in float64 and a float32 result rounds
@@ -68,6 +68,7 @@ const (
 	laSvd
 	laEig
 	laLu
+	laSolveLs
 )
 
 // laOp is one linear-algebra node.
@@ -78,6 +79,7 @@ type laOp struct {
 	// attributes
 	adjoint, lower bool // MatrixInverse, MatrixSolve, MatrixTriangularSolve
 	full, uv       bool // Qr, Svd full_matrices; Svd compute_uv, SelfAdjointEigV2 compute_v
+	fast           bool // MatrixSolveLs
 	idx            classify.DType
 }
 
@@ -86,6 +88,9 @@ func buildLinalg(k laKind) Builder {
 		want := 1
 		if k == laSolve || k == laTriSolve {
 			want = 2
+		}
+		if k == laSolveLs {
+			want = 3
 		}
 		if n.NumInputs != want {
 			return nil, n.Errorf("has %d inputs, want %d", n.NumInputs, want)
@@ -105,6 +110,8 @@ func buildLinalg(k laKind) Builder {
 			o.uv, o.full = n.Bool("compute_uv", true), n.Bool("full_matrices", false)
 		case laEig:
 			o.uv = n.Bool("compute_v", true)
+		case laSolveLs:
+			o.fast = n.Bool("fast", true)
 		case laLu:
 			o.idx = classify.Int32
 			if n.Has("output_idx_type") {
@@ -221,12 +228,12 @@ func (o *laOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, error) 
 	if len(in) != o.n.NumInputs {
 		return nil, o.n.InputErrorf("%d inputs, want %d", len(in), o.n.NumInputs)
 	}
-	for i, x := range in {
+	for i, x := range in[:min(len(in), 2)] {
 		if err := o.laInput(x, i); err != nil {
 			return nil, err
 		}
 	}
-	if len(in) == 2 && in[0].DType != in[1].DType {
+	if len(in) >= 2 && in[0].DType != in[1].DType {
 		return nil, o.n.InputErrorf("inputs are %v and %v", in[0].DType, in[1].DType)
 	}
 	switch o.kind {
@@ -244,6 +251,8 @@ func (o *laOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, error) 
 		return o.runEig(ctx, in[0])
 	case laLu:
 		return o.runLu(ctx, in[0])
+	case laSolveLs:
+		return o.runSolveLs(ctx, in[0], in[1], in[2])
 	}
 	return nil, o.n.Errorf("unknown linear-algebra op")
 }
@@ -480,8 +489,8 @@ func laSlogdet(a []float64, n int) (sign, logAbs float64) {
 // laCholeskyInPlace replaces a with the lower factor L of Eigen's LLT,
 // which reads only the lower triangle, zeros above the diagonal. When a
 // pivot x <= 0 appears the lower triangle is all NaN (TensorFlow >= 2.13;
-// a NaN pivot is not a failure and propagates).
-func laCholeskyInPlace(a []float64, n int) {
+// a NaN pivot is not a failure and propagates). It reports success.
+func laCholeskyInPlace(a []float64, n int) bool {
 	for k := range n {
 		x := a[k*n+k]
 		for j := range k {
@@ -497,7 +506,7 @@ func laCholeskyInPlace(a []float64, n int) {
 					}
 				}
 			}
-			return
+			return false
 		}
 		x = math.Sqrt(x)
 		a[k*n+k] = x
@@ -514,6 +523,7 @@ func laCholeskyInPlace(a []float64, n int) {
 			a[i*n+j] = 0
 		}
 	}
+	return true
 }
 
 // runSolve is MatrixSolve: matrix [..., N, N], rhs [..., N, K] with the
