@@ -69,6 +69,7 @@ const (
 	laEig
 	laLu
 	laSolveLs
+	laSqrtm
 )
 
 // laOp is one linear-algebra node.
@@ -239,6 +240,8 @@ func (o *laOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, error) 
 	switch o.kind {
 	case laDet, laLogDet, laInverse, laCholesky:
 		return o.runSquare(ctx, in[0])
+	case laSqrtm:
+		return o.runSqrtm(ctx, in[0])
 	case laSolve:
 		return o.runSolve(ctx, in[0], in[1])
 	case laTriSolve:
