@@ -7,8 +7,10 @@ package ops
 // MatrixSolveLs (linalg_lstsq.go) and the element movers Cross, Diag,
 // DiagPart and BatchMatMulV3 (linalg_misc.go).
 //
-// float32 and float64 only (TensorFlow's complex kernels have no dtype
-// here). Every matrix is computed in float64 and a float32 result rounds
+// float32 and float64 (TensorFlow's complex kernels have no dtype here);
+// float16 for MatrixInverse and Qr, promoted to float32 (TF's float16
+// MatrixInverse does the same; its float16 Qr runs Eigen in half, which is
+// less accurate). Every matrix is computed in float64 and a float32 result rounds
 // once at the end, which is at least as accurate as TensorFlow's float32
 // Eigen kernels; results may differ from them in the last bits.
 //
@@ -53,6 +55,9 @@ func init() {
 	} {
 		Register(op, buildLinalg(k))
 	}
+	// TensorFlow's float16 MatrixInverse computes in float32 and rounds,
+	// which is what promotion does.
+	promote("MatrixInverse", "T", nil, classify.Float16)
 }
 
 type laKind int
@@ -648,4 +653,105 @@ func laTriangular(a []float64, n int, x []float64, k int, lower, adjoint bool) {
 			xi[c] *= r
 		}
 	}
+}
+
+// OutputInfo implements Shaper: the output shapes of every linear-algebra
+// op from the static input shapes (-1 where a dimension is unknown).
+func (o *laOp) OutputInfo(in []classify.TensorInfo) ([]classify.TensorInfo, error) {
+	dt := o.dt
+	if dt == classify.Invalid && len(in) > 0 {
+		dt = in[0].DType
+	}
+	nout := 1
+	switch o.kind {
+	case laLogDet, laQr, laLu:
+		nout = 2
+	case laSvd:
+		if o.uv {
+			nout = 3
+		}
+	case laEig:
+		if o.uv {
+			nout = 2
+		}
+	}
+	infos := make([]classify.TensorInfo, nout)
+	for i := range infos {
+		infos[i].DType = dt
+	}
+	if o.kind == laLu {
+		infos[1].DType = o.idx
+	}
+	if len(in) == 0 || in[0].Shape == nil {
+		return infos, nil
+	}
+	x := in[0].Shape
+	r := len(x)
+	if r < 2 {
+		return nil, o.n.Errorf("input 0 must have rank >= 2, got shape %v", x)
+	}
+	bs, m, n := x[:r-2], x[r-2], x[r-1]
+	with := func(dims ...int) classify.Shape { return append(bs.Clone(), dims...) }
+	kmin := -1
+	if m >= 0 && n >= 0 {
+		kmin = min(m, n)
+	}
+	switch o.kind {
+	case laDet, laLogDet, laInverse, laCholesky, laEig, laLu, laSqrtm, laSolve, laTriSolve:
+		if m >= 0 && n >= 0 && m != n {
+			return nil, o.n.Errorf("input 0 must be square matrices, got shape %v", x)
+		}
+	}
+	switch o.kind {
+	case laDet:
+		infos[0].Shape = bs.Clone()
+	case laLogDet:
+		infos[0].Shape, infos[1].Shape = bs.Clone(), bs.Clone()
+	case laInverse, laCholesky, laSqrtm:
+		infos[0].Shape = x.Clone()
+	case laEig:
+		infos[0].Shape = with(n)
+		if o.uv {
+			infos[1].Shape = x.Clone()
+		}
+	case laLu:
+		infos[0].Shape, infos[1].Shape = x.Clone(), with(n)
+	case laQr:
+		if o.full {
+			infos[0].Shape, infos[1].Shape = with(m, m), with(m, n)
+		} else {
+			infos[0].Shape, infos[1].Shape = with(m, kmin), with(kmin, n)
+		}
+	case laSvd:
+		infos[0].Shape = with(kmin)
+		if o.uv {
+			if o.full {
+				infos[1].Shape, infos[2].Shape = with(m, m), with(n, n)
+			} else {
+				infos[1].Shape, infos[2].Shape = with(m, kmin), with(n, kmin)
+			}
+		}
+	case laSolve, laTriSolve, laSolveLs:
+		if len(in) < 2 || in[1].Shape == nil {
+			return infos, nil
+		}
+		y := in[1].Shape
+		if len(y) < 2 {
+			return nil, o.n.Errorf("input 1 must have rank >= 2, got shape %v", y)
+		}
+		k := y[len(y)-1]
+		switch o.kind {
+		case laSolve:
+			infos[0].Shape = y.Clone()
+		case laSolveLs:
+			infos[0].Shape = with(n, k)
+		case laTriSolve:
+			b, ok := broadcastBatch(bs, y[:len(y)-2])
+			if !ok {
+				return nil, o.n.Errorf("batch dimensions of %v and %v do not broadcast", x, y)
+			}
+			infos[0].Shape = append(b, n, k)
+		}
+	}
+	return infos, nil
 }

@@ -44,6 +44,7 @@ func init() {
 	} {
 		Register(op, buildLinalg(k))
 	}
+	promote("Qr", "T", nil, classify.Float16)
 }
 
 // laTiny is the smallest positive normal number of dt.

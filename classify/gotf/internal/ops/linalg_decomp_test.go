@@ -78,7 +78,16 @@ func TestLinalgQr(t *testing.T) {
 			t.Fatalf("empty batch: shapes %v %v", o[0].Shape, o[1].Shape)
 		}
 	}
+	// float16 runs on the float32 kernel: [3 4]ᵀ is exact in half.
+	h := &classify.Tensor{DType: classify.Float16, Shape: classify.Shape{2, 1}, Data: []classify.F16{classify.F16FromFloat32(3), classify.F16FromFloat32(4)}}
+	o := laMust(t, "Qr", map[string]any{"T": classify.Float16, "full_matrices": false}, 2, h)
+	if o[0].DType != classify.Float16 || o[1].DType != classify.Float16 {
+		t.Fatalf("float16 Qr gave %v %v", o[0].DType, o[1].DType)
+	}
+	laClose(t, "float16 Q", vals(o[0]), []float64{-0.6, -0.8}, 1e-3)
+	laClose(t, "float16 R", vals(o[1]), []float64{-5}, 0)
 	laErr(t, "Qr", map[string]any{"T": classify.Float32}, 2, "rank >= 2", laT(classify.Float32, []float64{1, 2}, 2))
+	laErr(t, "Svd", map[string]any{"T": classify.BFloat16}, 1, "bfloat16", &classify.Tensor{DType: classify.BFloat16, Shape: classify.Shape{1, 1}, Data: []classify.BF16{0}})
 	laErr(t, "Qr", map[string]any{"T": classify.Float32, "full_matrices": true}, 2, "elements", classify.NewTensor(classify.Float32, 1<<14+1, 1))
 }
 

@@ -256,6 +256,20 @@ func TestLinalgInverse(t *testing.T) {
 			t.Errorf("empty batch inverse: shape %v", e.Shape)
 		}
 	}
+	// float16 inverts in float32 and rounds, as TensorFlow's half kernel.
+	h := classify.NewTensor(classify.Float16, 2, 2)
+	for i, v := range []float32{4, 7, 2, 6} {
+		h.Data.([]classify.F16)[i] = classify.F16FromFloat32(v)
+	}
+	hi := laMust(t, "MatrixInverse", map[string]any{"T": classify.Float16, "adjoint": false}, 1, h)[0]
+	want := make([]float64, 4)
+	for i, v := range []float32{0.6, -0.7, -0.2, 0.4} {
+		want[i] = float64(classify.F16FromFloat32(v).Float32())
+	}
+	if hi.DType != classify.Float16 {
+		t.Fatalf("float16 inverse is %v", hi.DType)
+	}
+	laClose(t, "float16 inverse", vals(hi), want, 0)
 	laErr(t, "MatrixInverse", map[string]any{"T": classify.Float32}, 1, "square", laT(classify.Float32, make([]float64, 6), 3, 2))
 	// The work bound refuses before computing anything.
 	laErr(t, "MatrixInverse", map[string]any{"T": classify.Float32}, 1, "multiply-adds", classify.NewTensor(classify.Float32, 2049, 2049))
@@ -542,5 +556,74 @@ func TestLinalgBatchMatMulV3(t *testing.T) {
 	_, err := laRun(t, "BatchMatMulV3", map[string]any{"Ta": classify.Int8, "Tb": classify.Int8, "Tout": classify.BFloat16}, 1, i8, i8)
 	if !errors.Is(err, classify.ErrUnsupportedOp) {
 		t.Errorf("int8×int8 → bfloat16: %v, want unsupported", err)
+	}
+}
+
+func TestLinalgOutputInfo(t *testing.T) {
+	f32 := classify.Float32
+	info := func(op string, attrs map[string]any, in ...classify.Shape) ([]classify.TensorInfo, error) {
+		t.Helper()
+		b, ok := Lookup(op)
+		if !ok {
+			t.Fatalf("%s not registered", op)
+		}
+		g := graphdef.New()
+		var ins []graphdef.Output
+		for i := range in {
+			ins = append(ins, g.Placeholder(string(rune('a'+i)), f32, classify.Shape{1}))
+		}
+		g.Op(op, "out", ins, graphdef.Attrs(attrs))
+		var node *Node
+		for _, x := range g.GraphDef().GetNode() {
+			if x.GetName() == "out" {
+				node = &Node{Name: "out", Op: op, NumInputs: len(in), Attr: x.GetAttr()}
+			}
+		}
+		o, err := b(node, make([]*classify.Tensor, len(in)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ti []classify.TensorInfo
+		for _, s := range in {
+			ti = append(ti, classify.TensorInfo{DType: f32, Shape: s})
+		}
+		return o.(Shaper).OutputInfo(ti)
+	}
+	for _, c := range []struct {
+		op    string
+		attrs map[string]any
+		in    []classify.Shape
+		want  string
+	}{
+		{"MatrixDeterminant", nil, []classify.Shape{{2, 3, 3}}, "[[2]]"},
+		{"LogMatrixDeterminant", nil, []classify.Shape{{-1, 4, 4}}, "[[?] [?]]"},
+		{"MatrixInverse", nil, []classify.Shape{{5, 5}}, "[[5,5]]"},
+		{"Qr", map[string]any{"full_matrices": false}, []classify.Shape{{2, 6, 3}}, "[[2,6,3] [2,3,3]]"},
+		{"Qr", map[string]any{"full_matrices": true}, []classify.Shape{{6, 3}}, "[[6,6] [6,3]]"},
+		{"Svd", map[string]any{"compute_uv": true, "full_matrices": false}, []classify.Shape{{4, 7}}, "[[4] [4,4] [7,4]]"},
+		{"Svd", map[string]any{"compute_uv": false}, []classify.Shape{{4, -1}}, "[[?]]"},
+		{"SelfAdjointEigV2", map[string]any{"compute_v": true}, []classify.Shape{{3, 3}}, "[[3] [3,3]]"},
+		{"Lu", nil, []classify.Shape{{2, 3, 3}}, "[[2,3,3] [2,3]]"},
+		{"MatrixSolve", nil, []classify.Shape{{2, 3, 3}, {2, 3, 5}}, "[[2,3,5]]"},
+		{"MatrixTriangularSolve", nil, []classify.Shape{{2, 1, 3, 3}, {4, 3, 5}}, "[[2,4,3,5]]"},
+		{"MatrixSolveLs", nil, []classify.Shape{{6, 3}, {6, 2}, {}}, "[[3,2]]"},
+	} {
+		got, err := info(c.op, c.attrs, c.in...)
+		if err != nil {
+			t.Fatalf("%s %v: %v", c.op, c.in, err)
+		}
+		var shapes []classify.Shape
+		for _, g := range got {
+			shapes = append(shapes, g.Shape)
+		}
+		if fmt.Sprint(shapes) != c.want {
+			t.Errorf("%s %v: shapes %v, want %s", c.op, c.in, shapes, c.want)
+		}
+	}
+	if _, err := info("MatrixInverse", nil, classify.Shape{3, 4}); err == nil {
+		t.Error("non-square MatrixInverse: no load-time error")
+	}
+	if _, err := info("Cholesky", nil, classify.Shape{3}); err == nil {
+		t.Error("rank-1 Cholesky: no load-time error")
 	}
 }
