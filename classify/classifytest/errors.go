@@ -84,14 +84,15 @@ func testOpenErrors(t *testing.T, e classify.Engine) {
 		path: func(t *testing.T) string {
 			b := graphdef.New()
 			x := b.Placeholder("matrix", classify.Float32, classify.Shape{3, 3})
-			c := b.Op("Cholesky", "decompose/chol", []graphdef.Output{x}, graphdef.Attrs{"T": classify.Float32})
-			d := b.Op("MatrixDeterminant", "det", []graphdef.Output{c}, graphdef.Attrs{"T": classify.Float32})
+			// GPU and TPU collectives: ops no CPU engine here runs.
+			c := b.Op("NcclAllReduce", "decompose/chol", []graphdef.Output{x}, graphdef.Attrs{"T": classify.Float32, "reduction": "sum", "num_devices": int64(1), "shared_name": "c"})
+			d := b.Op("TPUReplicatedInput", "det", []graphdef.Output{c}, graphdef.Attrs{"T": classify.Float32, "N": int64(1)})
 			b.Op("Relu", "out", []graphdef.Output{d}, graphdef.Attrs{"T": classify.Float32})
 			return writeGraph(t, b, "unsupported.pb")
 		},
 		opts:     classify.OpenOptions{Outputs: []string{"out"}},
 		sentinel: classify.ErrUnsupportedOp,
-		mention:  []string{"decompose/chol", "Cholesky", "det", "MatrixDeterminant"},
+		mention:  []string{"decompose/chol", "NcclAllReduce", "det", "TPUReplicatedInput"},
 	}, {
 		name: "DanglingInput",
 		path: func(t *testing.T) string {

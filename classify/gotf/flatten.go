@@ -267,6 +267,12 @@ func init() {
 		"NonMaxSuppressionV5":       {"selected_indices", "selected_scores", "valid_outputs"},
 		"MaxPoolWithArgmax":         {"output", "argmax"},
 		"CombinedNonMaxSuppression": {"nmsed_boxes", "nmsed_scores", "nmsed_classes", "valid_detections"},
+
+		"LogMatrixDeterminant": {"sign", "log_abs_determinant"},
+		"Qr":                   {"q", "r"},
+		"Svd":                  {"s", "u", "v"},
+		"SelfAdjointEigV2":     {"e", "v"},
+		"Lu":                   {"lu", "p"},
 	} {
 		od := &opb.OpDef{Name: op}
 		for _, a := range names {
