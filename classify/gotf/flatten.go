@@ -261,6 +261,9 @@ func init() {
 		"NonMaxSuppressionV4": {"selected_indices", "valid_outputs"},
 		"NonMaxSuppressionV5": {"selected_indices", "selected_scores", "valid_outputs"},
 		"MaxPoolWithArgmax":   {"output", "argmax"},
+
+		"SoftmaxCrossEntropyWithLogits":       {"loss", "backprop"},
+		"SparseSoftmaxCrossEntropyWithLogits": {"loss", "backprop"},
 	} {
 		od := &opb.OpDef{Name: op}
 		for _, a := range names {
