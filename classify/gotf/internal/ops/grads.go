@@ -72,9 +72,12 @@ func eluGrad[T float32 | float64](g, y T) T {
 	return g
 }
 
+// seluScaleAlpha is scale*alpha as TensorFlow's SeluGrad spells it.
+const seluScaleAlpha = 1.7580993408473768599402175208123
+
 func seluGrad[T float32 | float64](g, y T) T {
 	if y < 0 {
-		return g * (y + T(seluScale*seluAlpha))
+		return g * (y + T(seluScaleAlpha))
 	}
 	return g * T(seluScale)
 }
@@ -307,6 +310,9 @@ func (o *biasAddGradOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor
 	if err != nil {
 		return nil, o.n.InputErrorf("%v", err)
 	}
+	if x.Len() != x.Shape.NumElements() {
+		return nil, o.n.InputErrorf("out_backprop holds %d elements for shape %v", x.Len(), x.Shape)
+	}
 	out := ctx.Output(0, x.DType, c)
 	switch x.DType {
 	case classify.Float32:
@@ -454,6 +460,9 @@ func (o *xentOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, error
 	}
 	if err != nil {
 		return nil, o.n.InputErrorf("%v", err)
+	}
+	if x.Len() != x.Shape.NumElements() || l.Len() != l.Shape.NumElements() {
+		return nil, o.n.InputErrorf("logits or labels hold fewer elements than their shapes %v %v", x.Shape, l.Shape)
 	}
 	var labels []int64
 	if o.sparse {

@@ -554,3 +554,193 @@ func TestSparseSoftmaxXent(t *testing.T) {
 		{"tlabels", "SparseSoftmaxCrossEntropyWithLogits", graphdef.Attrs{"Tlabels": classify.Float32}, []saIn{saFeed(f23), saFeed(saI32([]int32{1, 0}, 2))}, bad, "Tlabels"},
 	})
 }
+
+// TestGradOpsNoPanic runs every kernel of the grads*.go files on random
+// small inputs — ranks 0 to 5 with dimensions 0 to 4, mixed dtypes, size
+// vectors with negative, zero and mismatched entries — under random
+// attributes: each must return outputs or an error, never panic. Values
+// are not checked (nothing is recorded as coverage).
+func TestGradOpsNoPanic(t *testing.T) {
+	r := rand.New(rand.NewPCG(99, 1))
+	tensor := func() *classify.Tensor {
+		rank := r.IntN(6)
+		if r.IntN(2) == 0 {
+			rank = 4 // the layout most of these kernels want
+		}
+		shape := make([]int, rank)
+		for i := range shape {
+			shape[i] = r.IntN(5)
+		}
+		switch r.IntN(6) {
+		case 0:
+			return classify.NewTensor(classify.Float64, shape...)
+		case 1:
+			return saIota(shape...)
+		case 2:
+			n := r.IntN(6)
+			if r.IntN(2) == 0 {
+				n = 4
+			}
+			v := make([]int32, n)
+			for i := range v {
+				v[i] = int32(r.IntN(9) - 2)
+			}
+			return saI32(v, len(v))
+		case 3:
+			return saI64([]int64{int64(r.IntN(5) - 1), int64(r.IntN(5))}, 2)
+		}
+		return randF32(r.Uint64(), -2, 2, shape...)
+	}
+	pick := func(v ...any) any { return v[r.IntN(len(v))] }
+	attrs := func() graphdef.Attrs {
+		s := pick(1, 2, 3).(int)
+		return graphdef.Attrs{
+			"strides":            pick([]int{1, s, s, 1}, []int{1, 1, 2, 1}, []int{1, 1, 1, 1}).([]int),
+			"ksize":              pick([]int{1, 2, 2, 1}, []int{1, 3, 1, 1}, []int{1, 5, 5, 1}).([]int),
+			"padding":            pick("SAME", "VALID", "EXPLICIT").(string),
+			"explicit_paddings":  pick([]int{0, 0, 1, 0, 0, 2, 0, 0}, []int{0, 0, 0, 0, 0, 0, 0, 0}).([]int),
+			"dilations":          pick([]int{1, 1, 1, 1}, []int{1, 2, 1, 1}).([]int),
+			"data_format":        pick("NHWC", "NCHW").(string),
+			"align_corners":      pick(false, true).(bool),
+			"half_pixel_centers": pick(false, true).(bool),
+			"is_training":        pick(false, true).(bool),
+		}
+	}
+	ops := map[string]int{
+		"ReluGrad": 2, "Relu6Grad": 2, "EluGrad": 2, "SeluGrad": 2, "LeakyReluGrad": 2, "SoftplusGrad": 2, "SoftsignGrad": 2,
+		"SigmoidGrad": 2, "TanhGrad": 2, "RsqrtGrad": 2, "SqrtGrad": 2, "ReciprocalGrad": 2, "InvGrad": 2,
+		"BiasAddGrad": 1, "SoftmaxCrossEntropyWithLogits": 2, "SparseSoftmaxCrossEntropyWithLogits": 2,
+		"Conv2DBackpropFilter": 3, "DepthwiseConv2dNativeBackpropInput": 3, "DepthwiseConv2dNativeBackpropFilter": 3,
+		"MaxPoolGrad": 3, "MaxPoolGradV2": 5, "MaxPoolGradGrad": 3, "MaxPoolGradGradV2": 5, "AvgPoolGrad": 2,
+		"ResizeBilinearGrad": 2, "ResizeNearestNeighborGrad": 2,
+		"FusedBatchNormGrad": 5, "FusedBatchNormGradV2": 5, "FusedBatchNormGradV3": 6,
+	}
+	for op, nin := range ops {
+		for range 2000 {
+			in := make([]saIn, nin)
+			for i := range in {
+				if r.IntN(3) == 0 {
+					in[i] = saConst(tensor())
+				} else {
+					in[i] = saFeed(tensor())
+				}
+			}
+			at := attrs()
+			func() {
+				defer func() {
+					if p := recover(); p != nil {
+						t.Errorf("%s %v on %v: panic %v", op, at, in, p)
+					}
+				}()
+				o, ts, err := saBuild(op, at, in...)
+				if err != nil {
+					return
+				}
+				_, _ = o.Run(&Ctx{Threads: 2, Slots: make([]*classify.Tensor, 6)}, ts)
+			}()
+		}
+	}
+}
+
+// TestGradOpsNoPanicShaped is TestGradOpsNoPanic on inputs of consistent
+// geometry (dimensions 0 to 6, random strides, padding and dilations), one
+// in three with one input's dimension knocked off by one, so that the
+// kernels' loops run on every edge: empty batches and channels, windows
+// larger than the image, VALID outputs of size 0.
+func TestGradOpsNoPanicShaped(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	f32 := func(shape ...int) *classify.Tensor { return randF32(r.Uint64(), -2, 2, shape...) }
+	knock := func(in []*classify.Tensor) {
+		if r.IntN(3) != 0 {
+			return
+		}
+		i := r.IntN(len(in))
+		s := in[i].Shape.Clone()
+		if len(s) == 0 {
+			return
+		}
+		j := r.IntN(len(s))
+		s[j] = max(s[j]+r.IntN(3)-1, 0)
+		if in[i].DType == classify.Int32 {
+			v := append([]int32{}, in[i].Int32s()...)
+			if len(v) > 0 {
+				v[r.IntN(len(v))] += int32(r.IntN(3) - 1)
+			}
+			in[i] = saI32(v, len(v))
+			return
+		}
+		in[i] = f32(s...)
+	}
+	ok := map[string]int{}
+	run := func(op string, at graphdef.Attrs, in []*classify.Tensor) {
+		knock(in)
+		ins := make([]saIn, len(in))
+		for i, x := range in {
+			ins[i] = saFeed(x)
+			if x.DType == classify.Int32 && r.IntN(2) == 0 {
+				ins[i] = saConst(x)
+			}
+		}
+		defer func() {
+			if p := recover(); p != nil {
+				t.Errorf("%s %v on %v: panic %v", op, at, in, p)
+			}
+		}()
+		o, ts, err := saBuild(op, at, ins...)
+		if err != nil {
+			return
+		}
+		if _, err := o.Run(&Ctx{Threads: 2, Slots: make([]*classify.Tensor, 6)}, ts); err == nil {
+			ok[op]++
+		}
+	}
+	for range 3000 {
+		c := grConvCase{x: []int{r.IntN(3), r.IntN(7), r.IntN(7), r.IntN(4)}, kh: 1 + r.IntN(4), kw: 1 + r.IntN(4), m: r.IntN(4),
+			sh: 1 + r.IntN(3), dh: 1 + r.IntN(2), dw: 1 + r.IntN(2), padding: []string{"SAME", "VALID", "EXPLICIT"}[r.IntN(3)]}
+		c.sw = c.sh
+		if c.padding == "EXPLICIT" {
+			c.explicit = []int{0, 0, r.IntN(3), r.IntN(3), r.IntN(3), r.IntN(3), 0, 0}
+		}
+		oh, ow, _, _ := c.geometry()
+		n, ch := c.x[0], c.x[3]
+		fs := []int{c.kh, c.kw, ch, c.m}
+		run("Conv2DBackpropFilter", c.attrs(classify.Float32), []*classify.Tensor{f32(c.x...), grSizes(fs...), f32(n, oh, ow, c.m)})
+		c.dh, c.dw = 1, 1
+		oh, ow, _, _ = c.geometry()
+		run("DepthwiseConv2dNativeBackpropInput", c.attrs(classify.Float32), []*classify.Tensor{grSizes(c.x...), f32(fs...), f32(n, oh, ow, ch*c.m)})
+		run("DepthwiseConv2dNativeBackpropFilter", c.attrs(classify.Float32), []*classify.Tensor{f32(c.x...), grSizes(fs...), f32(n, oh, ow, ch*c.m)})
+
+		p := grPoolCase{x: c.x, k: [2]int{1 + r.IntN(4), 1 + r.IntN(4)}, s: [2]int{1 + r.IntN(3), 1 + r.IntN(3)}, padding: []string{"SAME", "VALID"}[r.IntN(2)]}
+		ph, pw, _, _ := p.geometry()
+		ph, pw = max(ph, 0), max(pw, 0)
+		ys := []int{n, ph, pw, ch}
+		pa := p.attrs(classify.Float32)
+		pa2 := graphdef.Attrs{"padding": p.padding}
+		ks, ss := grSizes(1, p.k[0], p.k[1], 1), grSizes(1, p.s[0], p.s[1], 1)
+		run("MaxPoolGrad", pa, []*classify.Tensor{f32(c.x...), f32(ys...), f32(ys...)})
+		run("MaxPoolGradV2", pa2, []*classify.Tensor{f32(c.x...), f32(ys...), f32(ys...), ks, ss})
+		run("MaxPoolGradGrad", pa, []*classify.Tensor{f32(c.x...), f32(ys...), f32(c.x...)})
+		run("MaxPoolGradGradV2", pa2, []*classify.Tensor{f32(c.x...), f32(ys...), f32(c.x...), ks, ss})
+		run("AvgPoolGrad", pa, []*classify.Tensor{grSizes(c.x...), f32(ys...)})
+
+		align, half := r.IntN(2) == 0, r.IntN(2) == 0
+		ra := graphdef.Attrs{"align_corners": align && !half, "half_pixel_centers": half}
+		rs := []int{n, r.IntN(7), r.IntN(7), ch}
+		run("ResizeBilinearGrad", ra, []*classify.Tensor{f32(rs...), f32(c.x...)})
+		run("ResizeNearestNeighborGrad", ra, []*classify.Tensor{f32(rs...), grSizes(c.x[1], c.x[2])})
+
+		bn := graphdef.Attrs{"is_training": r.IntN(2) == 0, "data_format": "NHWC"}
+		v := f32(ch)
+		run("FusedBatchNormGradV3", bn, []*classify.Tensor{f32(c.x...), f32(c.x...), v, v, v, f32()})
+		run("BiasAddGrad", graphdef.Attrs{"data_format": []string{"NHWC", "NCHW"}[r.IntN(2)]}, []*classify.Tensor{f32(c.x...)})
+		run("SparseSoftmaxCrossEntropyWithLogits", nil, []*classify.Tensor{f32(n, ch), saI32(make([]int32, n), n)})
+		run("SoftmaxCrossEntropyWithLogits", nil, []*classify.Tensor{f32(n, ch), f32(n, ch)})
+	}
+	for _, op := range []string{"Conv2DBackpropFilter", "DepthwiseConv2dNativeBackpropInput", "DepthwiseConv2dNativeBackpropFilter",
+		"MaxPoolGrad", "MaxPoolGradV2", "MaxPoolGradGrad", "MaxPoolGradGradV2", "AvgPoolGrad", "ResizeBilinearGrad",
+		"ResizeNearestNeighborGrad", "FusedBatchNormGradV3", "BiasAddGrad", "SparseSoftmaxCrossEntropyWithLogits", "SoftmaxCrossEntropyWithLogits"} {
+		if k := ok[op]; k < 100 {
+			t.Errorf("%s ran only %d of 3000 shaped cases", op, k)
+		}
+	}
+}
