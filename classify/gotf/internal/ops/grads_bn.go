@@ -144,7 +144,7 @@ type fbnGradArgs struct {
 // goroutine task.
 func fbnGrad[T float32 | float64](ctx *Ctx, a *fbnGradArgs, dx, dy, x []T) {
 	cnt := float64(a.outer * a.inner)
-	ewParallel(ctx, a.c, 4*a.outer*a.inner, func(lo, hi int) {
+	ewParallel(ctx, a.c, gradCost(4, a.outer, a.inner), func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
 			m := float64(a.mean[ch])
 			r := 1 / math.Sqrt(float64(a.variance[ch])+a.eps)

@@ -190,6 +190,19 @@ func (o *convGradOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, e
 	return []*classify.Tensor{out}, nil
 }
 
+// gradCost is the product of per-item cost factors for ewParallel, capped
+// at 2^30 so that it cannot overflow whatever the window sizes.
+func gradCost(f ...int) int {
+	c := 1
+	for _, v := range f {
+		if v = max(v, 1); c > (1<<30)/v {
+			return 1 << 30
+		}
+		c *= v
+	}
+	return c
+}
+
 // tapRange is the range [lo, hi) of output positions o < outN whose input
 // position o*stride + off lies in [0, inN).
 func tapRange(inN, outN, stride, off int) (lo, hi int) {
@@ -227,8 +240,7 @@ func convFilterGrad[T float32 | float64](ctx *Ctx, dst, x, dy []T, g *geom, mult
 		oc = ic * mult
 	}
 	taps := g.kh * g.kw
-	work := max(1, len(dy)*ic/max(taps, 1))
-	ewParallel(ctx, taps, work, func(lo, hi int) {
+	ewParallel(ctx, taps, gradCost(len(dy), ic), func(lo, hi int) {
 		acc := make([]float64, per)
 		for tap := lo; tap < hi; tap++ {
 			ky, kx := tap/g.kw, tap%g.kw
@@ -276,7 +288,7 @@ func convFilterGrad[T float32 | float64](ctx *Ctx, dst, x, dy []T, g *geom, mult
 func dwInputGrad[T float32 | float64](ctx *Ctx, dx, w, dy []T, g *geom, mult int) {
 	c := g.c
 	oc := c * mult
-	ewParallel(ctx, g.n*g.h, g.ow*g.kw*oc*g.kh/max(g.sh, 1)+1, func(lo, hi int) {
+	ewParallel(ctx, g.n*g.h, gradCost(g.ow, g.kw, oc, max(g.kh/g.sh, 1)), func(lo, hi int) {
 		acc := make([]float64, g.w*c)
 		for r := lo; r < hi; r++ {
 			b, y := r/g.h, r%g.h

@@ -272,7 +272,7 @@ func poolGradRun[T float32 | float64](ctx *Ctx, kind int, g *poolGradGeom, dst [
 		}
 		vals := make([]T, len(in[2]))
 		idx := make([]int64, len(in[2]))
-		ewParallel(ctx, rows, ow*C*k[0]*k[1], func(lo, hi int) {
+		ewParallel(ctx, rows, gradCost(ow, C, k[0], k[1]), func(lo, hi int) {
 			argmaxPoolRows(g.win, g.xs, g.ys, g.top, g.left, vals, idx, in[0], lowest, lo, hi)
 		})
 		for i, j := range idx {
@@ -282,7 +282,7 @@ func poolGradRun[T float32 | float64](ctx *Ctx, kind int, g *poolGradGeom, dst [
 		}
 	case poolGradGrad:
 		x, y, gr := in[0], in[1], in[2]
-		ewParallel(ctx, rows, ow*C*k[0]*k[1], func(lo, hi int) {
+		ewParallel(ctx, rows, gradCost(ow, C, k[0], k[1]), func(lo, hi int) {
 			for r := lo; r < hi; r++ {
 				b, oy := r/oh, r%oh
 				h0, h1 := max(oy*s[0]-g.top, 0), min(oy*s[0]-g.top+k[0], H)
@@ -309,7 +309,7 @@ func poolGradRun[T float32 | float64](ctx *Ctx, kind int, g *poolGradGeom, dst [
 		gr := in[0]
 		// One row of dx at a time: the windows covering input row h are
 		// those of output rows oy with oy*s-top <= h < oy*s-top+k.
-		ewParallel(ctx, g.xs[0]*H, ow*C*k[1]*max(k[0]/s[0], 1), func(lo, hi int) {
+		ewParallel(ctx, g.xs[0]*H, gradCost(ow, C, k[1], k[0]/s[0]), func(lo, hi int) {
 			for r := lo; r < hi; r++ {
 				b, h := r/H, r%H
 				drow := dst[r*W*C:][:W*C]

@@ -162,7 +162,7 @@ func bilinearGrad[T float32 | float64](ctx *Ctx, dst []T, src []float32, g *resi
 	ys := bilinearWeights(g.rh, g.h, g.sy, half)
 	xs := bilinearWeights(g.rw, g.w, g.sx, half)
 	c := g.c
-	ewParallel(ctx, g.b, g.rh*g.rw*c*8, func(lo, hi int) {
+	ewParallel(ctx, g.b, gradCost(g.rh, g.rw, c, 8), func(lo, hi int) {
 		for b := lo; b < hi; b++ {
 			img := dst[b*g.h*g.w*c:][:g.h*g.w*c]
 			for y, wy := range ys {
@@ -195,7 +195,7 @@ func nearestGrad[T float32 | float64](ctx *Ctx, dst, src []T, g *resizeGradGeom,
 		xs[x] = nearestIndex(x, g.w, g.sx, align, half)
 	}
 	c := g.c
-	ewParallel(ctx, g.b, g.rh*g.rw*c, func(lo, hi int) {
+	ewParallel(ctx, g.b, gradCost(g.rh, g.rw, c), func(lo, hi int) {
 		for b := lo; b < hi; b++ {
 			for y := 0; y < g.rh; y++ {
 				sy := nearestIndex(y, g.h, g.sy, align, half)
