@@ -273,6 +273,12 @@ func init() {
 		"Svd":                  {"s", "u", "v"},
 		"SelfAdjointEigV2":     {"e", "v"},
 		"Lu":                   {"lu", "p"},
+
+		"SoftmaxCrossEntropyWithLogits":       {"loss", "backprop"},
+		"SparseSoftmaxCrossEntropyWithLogits": {"loss", "backprop"},
+		"FusedBatchNormGrad":                  {"x_backprop", "scale_backprop", "offset_backprop", "reserve_space_3", "reserve_space_4"},
+		"FusedBatchNormGradV2":                {"x_backprop", "scale_backprop", "offset_backprop", "reserve_space_3", "reserve_space_4"},
+		"FusedBatchNormGradV3":                {"x_backprop", "scale_backprop", "offset_backprop", "reserve_space_4", "reserve_space_5"},
 	} {
 		od := &opb.OpDef{Name: op}
 		for _, a := range names {
