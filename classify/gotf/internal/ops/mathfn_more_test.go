@@ -60,10 +60,10 @@ var guardedRef = map[string]func(x, y float64) float64{
 }
 
 // TestGuardedBinaryReference runs every pair of special values (as a
-// [n,1] by [n] broadcast) through the five ops in float32, float64 and
-// float16, against a float64 reference rounded to the type: float32 within
-// 3e-7 relative (Xlogy's log and product round separately), float16 within
-// an ulp.
+// [n,1] by [n] broadcast) through the five ops in float32, float64,
+// float16 and bfloat16, against a float64 reference rounded to the type:
+// float32 within 3e-7 relative (Xlogy's log and product round
+// separately), the 16-bit formats within an ulp.
 func TestGuardedBinaryReference(t *testing.T) {
 	n := len(guardedSpecials)
 	x64 := &classify.Tensor{DType: classify.Float64, Shape: classify.Shape{n, 1}, Data: guardedSpecials}
@@ -74,8 +74,14 @@ func TestGuardedBinaryReference(t *testing.T) {
 	}
 	x32, y32 := classify.FromFloat32(f, n, 1), classify.FromFloat32(f, n)
 	x16, y16 := shaped(f16s(f...), n, 1), f16s(f...)
+	bf := make([]classify.BF16, n)
+	for i, v := range f {
+		bf[i] = classify.BF16FromFloat32(v)
+	}
+	xb := &classify.Tensor{DType: classify.BFloat16, Shape: classify.Shape{n, 1}, Data: bf}
+	yb := &classify.Tensor{DType: classify.BFloat16, Shape: classify.Shape{n}, Data: bf}
 	for op, ref := range guardedRef {
-		for _, in := range [][2]*classify.Tensor{{x64, y64}, {x32, y32}, {x16, y16}} {
+		for _, in := range [][2]*classify.Tensor{{x64, y64}, {x32, y32}, {x16, y16}, {xb, yb}} {
 			dt := in[0].DType
 			got := mustRun(t, op, map[string]any{"T": dt}, in[0], in[1])
 			if got.DType != dt || !got.Shape.Equal(classify.Shape{n, n}) {
@@ -89,9 +95,9 @@ func TestGuardedBinaryReference(t *testing.T) {
 						w = float64(float32(w))
 					}
 					k := i*n + j
-					if dt == classify.Float16 {
+					if dt == classify.Float16 || dt == classify.BFloat16 {
 						if !withinULPs(got, k, w, 1) {
-							t.Errorf("%s(%v, %v) float16 = %v, want %v", op, xs[i], xs[j], g[k], w)
+							t.Errorf("%s(%v, %v) %v = %v, want %v", op, xs[i], xs[j], dt, g[k], w)
 						}
 						continue
 					}
