@@ -659,3 +659,41 @@ func TestTF1NestedConds(t *testing.T) {
 		}
 	}
 }
+
+// TestTF1RefControlFlow: the Ref* forms of the primitives (TF1 loops over
+// ref variables) run as the plain ones: the counted loop with every
+// primitive renamed to its Ref form gives the same results.
+func TestTF1RefControlFlow(t *testing.T) {
+	feeds := map[string]*classify.Tensor{"x": randTensor(31, 4), "n": scalarI32(7)}
+	plain := openBuilder(t, countedLoop(), classify.OpenOptions{Outputs: []string{"acc", "count"}})
+	want, err := plain.Run(context.Background(), feeds, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := countedLoop()
+	gd := b.GraphDef()
+	renamed := 0
+	for _, n := range gd.GetNode() {
+		switch n.GetOp() {
+		case "Enter", "Exit", "Switch", "Merge", "NextIteration":
+			n.Op = "Ref" + n.GetOp()
+			renamed++
+		}
+	}
+	if renamed < 5 {
+		t.Fatalf("renamed only %d nodes", renamed)
+	}
+	m, err := OpenGraph(context.Background(), gd, classify.OpenOptions{Outputs: []string{"acc", "count"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := m.Run(context.Background(), feeds, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		if !sameTensor(got[i], want[i]) {
+			t.Errorf("output %d = %v, want %v", i, got[i].Data, want[i].Data)
+		}
+	}
+}

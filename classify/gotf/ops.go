@@ -40,8 +40,21 @@ var engineOps = map[string]string{
 	"ReadVariableOp":          "TestSavedModelHalfPlus (TF2), TestSavedModelCounter",
 	"ResourceGather":          "TestResourceGather",
 	"AssignVariableOp":        "TestSavedModelCounter",
-	"AssignAddVariableOp":     "TestSavedModelCounter",
-	"AssignSubVariableOp":     "TestControlDependentWrite",
+	// TF1 dataflow control flow, rewritten into While and If at load
+	// (functionalize.go).
+	"Enter":               "TestTF1ControlFlowGoldens, TestTF1NestedLoops",
+	"Exit":                "TestTF1ControlFlowGoldens, TestTF1NestedLoops",
+	"NextIteration":       "TestTF1ControlFlowGoldens, TestTF1NestedLoops",
+	"LoopCond":            "TestTF1ControlFlowGoldens, TestTF1NestedLoops",
+	"Switch":              "TestTF1ControlFlowGoldens, TestTF1CondTwoResults, TestTF1NestedConds",
+	"Merge":               "TestTF1ControlFlowGoldens, TestTF1CondTwoResults, TestTF1NestedConds",
+	"RefEnter":            "functionalize.go treats it as Enter",
+	"RefExit":             "functionalize.go treats it as Exit",
+	"RefSwitch":           "functionalize.go treats it as Switch",
+	"RefMerge":            "functionalize.go treats it as Merge",
+	"RefNextIteration":    "functionalize.go treats it as NextIteration",
+	"AssignAddVariableOp": "TestSavedModelCounter",
+	"AssignSubVariableOp": "TestControlDependentWrite",
 }
 
 // Ops lists every op type the Go engine accepts, sorted: its kernels with
