@@ -69,6 +69,19 @@ func TestAliasesAgree(t *testing.T) {
 			aAttr: graphdef.Attrs{"dtype": classify.Int64}, cAttr: graphdef.Attrs{"dtype": classify.Int64},
 			aIn: []*classify.Tensor{shape32(5), kc[0], kc[1], alg},
 			cIn: []*classify.Tensor{shape32(5), seed32(7, -3)}},
+		{alias: "InTopK", canon: "InTopKV2", aAttr: graphdef.Attrs{"k": 2, "T": classify.Int32},
+			aIn: []*classify.Tensor{f32([]int{2, 3}, 0.1, 0.5, 0.4, 0.9, 0.05, 0.05), i32(2, 1)},
+			cIn: []*classify.Tensor{f32([]int{2, 3}, 0.1, 0.5, 0.4, 0.9, 0.05, 0.05), i32(2, 1), s32(2)}},
+		{alias: "NonMaxSuppression", canon: "NonMaxSuppressionV2", aAttr: graphdef.Attrs{"iou_threshold": float32(0.4)},
+			aIn: []*classify.Tensor{f32([]int{3, 4}, 0, 0, 1, 1, 0, 0.1, 1, 1.1, 0, 2, 1, 3), f32([]int{3}, 0.9, 0.8, 0.7), s32(3)},
+			cIn: []*classify.Tensor{f32([]int{3, 4}, 0, 0, 1, 1, 0, 0.1, 1, 1.1, 0, 2, 1, 3), f32([]int{3}, 0.9, 0.8, 0.7), s32(3), scalarF(0.4)}},
+		{alias: "MatrixDiagPart", canon: "MatrixDiagPartV3", aAttr: graphdef.Attrs{"T": classify.Float32},
+			aIn: []*classify.Tensor{f32([]int{2, 3, 4}, seq(24)...)},
+			cIn: []*classify.Tensor{f32([]int{2, 3, 4}, seq(24)...), s32(0), scalarF(0)}},
+		{alias: "AccumulateNV2", canon: "AddN", aAttr: graphdef.Attrs{"N": 2},
+			aIn: []*classify.Tensor{f32([]int{3}, 1, 2, 3), f32([]int{3}, 4, 5, 6)}},
+		{alias: "ConjugateTranspose", canon: "Transpose",
+			aIn: []*classify.Tensor{f32([]int{2, 3}, seq(6)...), i32(1, 0)}},
 	} {
 		cIn, cAttr := tc.cIn, tc.cAttr
 		if cIn == nil {
