@@ -46,6 +46,9 @@ func TestLegacyUtilities(t *testing.T) {
 	if nx[0] != math.Nextafter32(1, 2) || nx[1] != math.Nextafter32(1, 0) || nx[0] <= 1 || nx[1] >= 1 {
 		t.Errorf("NextAfter = %v", nx)
 	}
+	if out := mustRunAttr(t, "ControlTrigger", nil); len(out) != 0 {
+		t.Errorf("ControlTrigger gave %d outputs", len(out))
+	}
 	x := classify.FromFloat32([]float32{1, 2}, 2)
 	for _, op := range []string{"GuaranteeConst", "Copy", "CopyHost", "CheckNumericsV2"} {
 		if got := mustRunAttr(t, op, graphdef.Attrs{"T": classify.Float32}, x)[0]; !slicesEqual(got.Float32s(), x.Float32s()) {
