@@ -607,6 +607,8 @@ func TestLinalgOutputInfo(t *testing.T) {
 		{"MatrixSolve", nil, []classify.Shape{{2, 3, 3}, {2, 3, 5}}, "[[2,3,5]]"},
 		{"MatrixTriangularSolve", nil, []classify.Shape{{2, 1, 3, 3}, {4, 3, 5}}, "[[2,4,3,5]]"},
 		{"MatrixSolveLs", nil, []classify.Shape{{6, 3}, {6, 2}, {}}, "[[3,2]]"},
+		{"TridiagonalSolve", nil, []classify.Shape{{2, 3, 5}, {2, 5, 4}}, "[[2,5,4]]"},
+		{"TridiagonalMatMul", nil, []classify.Shape{{1, 5}, {1, 5}, {1, 5}, {5, 4}}, "[[5,4]]"},
 	} {
 		got, err := info(c.op, c.attrs, c.in...)
 		if err != nil {
