@@ -5,7 +5,8 @@ package ops
 // LogMatrixDeterminant, MatrixInverse, MatrixSolve, MatrixTriangularSolve,
 // Cholesky (this file), Qr, Svd, SelfAdjointEigV2, Lu (linalg_decomp.go)
 // MatrixSolveLs (linalg_lstsq.go), MatrixSquareRoot (linalg_sqrtm.go),
-// TridiagonalSolve and TridiagonalMatMul (linalg_tridiag.go) and the
+// TridiagonalSolve, TridiagonalMatMul and BandedTriangularSolve
+// (linalg_tridiag.go) and the
 // element movers Cross, Diag,
 // DiagPart and BatchMatMulV3 (linalg_misc.go).
 //
@@ -79,6 +80,7 @@ const (
 	laSqrtm
 	laTriDiagSolve
 	laTriDiagMatMul
+	laBandSolve
 )
 
 // laOp is one linear-algebra node.
@@ -103,7 +105,7 @@ func buildLinalg(k laKind) Builder {
 		switch k {
 		case laSolveLs:
 			want = 3
-		case laTriDiagSolve:
+		case laTriDiagSolve, laBandSolve:
 			want = 2
 		case laTriDiagMatMul:
 			want = 4
@@ -118,7 +120,7 @@ func buildLinalg(k laKind) Builder {
 		switch k {
 		case laInverse, laSolve:
 			o.adjoint = n.Bool("adjoint", false)
-		case laTriSolve:
+		case laTriSolve, laBandSolve:
 			o.adjoint, o.lower = n.Bool("adjoint", false), n.Bool("lower", true)
 		case laQr:
 			o.full = n.Bool("full_matrices", false)
@@ -275,6 +277,8 @@ func (o *laOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, error) 
 		return o.runTriDiagSolve(ctx, in[0], in[1])
 	case laTriDiagMatMul:
 		return o.runTriDiagMatMul(ctx, in)
+	case laBandSolve:
+		return o.runBandSolve(ctx, in[0], in[1])
 	case laSolve:
 		return o.runSolve(ctx, in[0], in[1])
 	case laTriSolve:
@@ -767,7 +771,7 @@ func (o *laOp) OutputInfo(in []classify.TensorInfo) ([]classify.TensorInfo, erro
 		if len(in) == 4 && in[3].Shape != nil {
 			infos[0].Shape = in[3].Shape.Clone()
 		}
-	case laSolve, laTriSolve, laSolveLs:
+	case laSolve, laTriSolve, laSolveLs, laBandSolve:
 		if len(in) < 2 || in[1].Shape == nil {
 			return infos, nil
 		}
@@ -781,7 +785,7 @@ func (o *laOp) OutputInfo(in []classify.TensorInfo) ([]classify.TensorInfo, erro
 			infos[0].Shape = y.Clone()
 		case laSolveLs:
 			infos[0].Shape = with(n, k)
-		case laTriSolve:
+		case laTriSolve, laBandSolve:
 			b, ok := broadcastBatch(bs, y[:len(y)-2])
 			if !ok {
 				return nil, o.n.Errorf("batch dimensions of %v and %v do not broadcast", x, y)

@@ -609,6 +609,7 @@ func TestLinalgOutputInfo(t *testing.T) {
 		{"MatrixSolveLs", nil, []classify.Shape{{6, 3}, {6, 2}, {}}, "[[3,2]]"},
 		{"TridiagonalSolve", nil, []classify.Shape{{2, 3, 5}, {2, 5, 4}}, "[[2,5,4]]"},
 		{"TridiagonalMatMul", nil, []classify.Shape{{1, 5}, {1, 5}, {1, 5}, {5, 4}}, "[[5,4]]"},
+		{"BandedTriangularSolve", nil, []classify.Shape{{2, 1, 3, 5}, {4, 5, 2}}, "[[2,4,5,2]]"},
 	} {
 		got, err := info(c.op, c.attrs, c.in...)
 		if err != nil {

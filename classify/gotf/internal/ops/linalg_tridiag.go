@@ -26,6 +26,7 @@ import (
 func init() {
 	Register("TridiagonalSolve", buildLinalg(laTriDiagSolve))
 	Register("TridiagonalMatMul", buildLinalg(laTriDiagMatMul))
+	Register("BandedTriangularSolve", buildLinalg(laBandSolve))
 }
 
 func (o *laOp) runTriDiagSolve(ctx *Ctx, d, rhs *classify.Tensor) ([]*classify.Tensor, error) {
@@ -338,4 +339,107 @@ func (o *laOp) runTriDiagMatMul(ctx *Ctx, in []*classify.Tensor) ([]*classify.Te
 		return nil
 	})
 	return []*classify.Tensor{out}, err
+}
+
+// runBandSolve is BandedTriangularSolve: bands [..., B, M] ("LEFT_RIGHT"
+// storage: lower, row d holds the d-th subdiagonal, A[i][i-d] at column i;
+// upper, row B-1-t the t-th superdiagonal, A[i][i+t] at column i), rhs
+// [..., M, K], batch dimensions broadcast. As TF's kernel, empty inputs are
+// errors and only the first matrix's diagonal is checked for zeros (the
+// others divide by them).
+func (o *laOp) runBandSolve(ctx *Ctx, a, rhs *classify.Tensor) ([]*classify.Tensor, error) {
+	if a.Len() == 0 || rhs.Len() == 0 {
+		return nil, o.n.InputErrorf("inputs must not be empty tensors: %v and %v", a.Shape, rhs.Shape)
+	}
+	ra, rr := len(a.Shape), len(rhs.Shape)
+	nb, m := a.Shape[ra-2], a.Shape[ra-1]
+	ab, rb := a.Shape[:ra-2], rhs.Shape[:rr-2]
+	bs, ok := broadcastBatch(ab, rb)
+	if !ok {
+		return nil, o.n.InputErrorf("batch dimensions of %v and %v do not broadcast", a.Shape, rhs.Shape)
+	}
+	if rhs.Shape[rr-2] != m {
+		return nil, o.n.InputErrorf("bands %v and right-hand side %v: %d vs %d rows", a.Shape, rhs.Shape, m, rhs.Shape[rr-2])
+	}
+	k := rhs.Shape[rr-1]
+	shape := append(bs.Clone(), m, k)
+	batch := arrProd(bs)
+	cost := float64(nb) * float64(m) * float64(k)
+	if err := o.laBudget(batch, cost, shape); err != nil {
+		return nil, err
+	}
+	as, bsrc := laF64(a), laF64(rhs)
+	diag := 0
+	if !o.lower {
+		diag = nb - 1
+	}
+	if !laPivotsRow(as[diag*m : (diag+1)*m]) {
+		return nil, o.n.InputErrorf("Input matrix is not invertible.")
+	}
+	out := ctx.Output(0, a.DType, shape...)
+	err := laBatch(ctx, batch, cost, func(b int) error {
+		ai, ri := batchOffset(b, bs, ab), batchOffset(b, bs, rb)
+		band := as[ai*nb*m : (ai+1)*nb*m]
+		bv := bsrc[ri*m*k : (ri+1)*m*k]
+		x := make([]float64, m*k)
+		// at(i, j) is A[i][j] inside the band.
+		at := func(i, j int) float64 {
+			if o.lower {
+				return band[(i-j)*m+i]
+			}
+			return band[(nb-1-(j-i))*m+i]
+		}
+		solveRow := func(i, lo, hi int, coef func(j int) float64, d float64) {
+			xi := x[i*k : (i+1)*k]
+			copy(xi, bv[i*k:(i+1)*k])
+			for j := lo; j < hi; j++ {
+				c := coef(j)
+				xj := x[j*k : (j+1)*k]
+				for q := range xi {
+					xi[q] -= c * xj[q]
+				}
+			}
+			for q := range xi {
+				xi[q] /= d
+			}
+		}
+		switch {
+		case o.lower && !o.adjoint: // forward, A lower
+			for i := range m {
+				solveRow(i, max(0, i-nb+1), i, func(j int) float64 { return at(i, j) }, at(i, i))
+			}
+		case o.lower && o.adjoint: // backward, Aᵀ upper
+			for i := m - 1; i >= 0; i-- {
+				solveRow(i, i+1, min(m, i+nb), func(j int) float64 { return at(j, i) }, at(i, i))
+			}
+		case !o.lower && !o.adjoint: // backward, A upper
+			for i := m - 1; i >= 0; i-- {
+				solveRow(i, i+1, min(m, i+nb), func(j int) float64 { return at(i, j) }, at(i, i))
+			}
+		default: // forward, Aᵀ lower
+			for i := range m {
+				solveRow(i, max(0, i-nb+1), i, func(j int) float64 { return at(j, i) }, at(i, i))
+			}
+		}
+		laPut(out, b*m*k, x)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return []*classify.Tensor{out}, nil
+}
+
+// laPivotsRow: the smallest |d_i| (Eigen's minCoeff) is positive.
+func laPivotsRow(d []float64) bool {
+	if len(d) == 0 {
+		return true
+	}
+	m := math.Abs(d[0])
+	for _, v := range d[1:] {
+		if a := math.Abs(v); a < m {
+			m = a
+		}
+	}
+	return m > 0
 }

@@ -94,3 +94,68 @@ func TestLinalgTridiagonal(t *testing.T) {
 		laErr(t, "TridiagonalMatMul", map[string]any{"T": dt}, 1, "diagonal 0", laT(dt, make([]float64, 2), 1, 2), laT(dt, make([]float64, 3), 1, 3), laT(dt, make([]float64, 3), 1, 3), x)
 	}
 }
+
+// laBandDense expands [nb, m] band storage to the m×m matrix.
+func laBandDense(band []float64, nb, m int, lower bool) []float64 {
+	a := make([]float64, m*m)
+	for i := range m {
+		for t := range nb {
+			if lower && i-t >= 0 {
+				a[i*m+i-t] = band[t*m+i]
+			}
+			if !lower && i+t < m {
+				a[i*m+i+t] = band[(nb-1-t)*m+i]
+			}
+		}
+	}
+	return a
+}
+
+func TestLinalgBandedTriangularSolve(t *testing.T) {
+	for _, dt := range laDTypes {
+		tol := laTol(dt)
+		// Padding entries (9) are never read.
+		lo := laMust(t, "BandedTriangularSolve", map[string]any{"T": dt, "lower": true, "adjoint": false}, 1,
+			laT(dt, []float64{2, 3, 4, 9, 1, 1}, 2, 3), laT(dt, []float64{2, 4, 9}, 3, 1))[0]
+		laClose(t, "lower band", vals(lo), []float64{1, 1, 2}, tol)
+		up := laMust(t, "BandedTriangularSolve", map[string]any{"T": dt, "lower": false, "adjoint": false}, 1,
+			laT(dt, []float64{1, 1, 9, 2, 3, 4}, 2, 3), laT(dt, []float64{3, 4, 8}, 3, 1))[0]
+		laClose(t, "upper band", vals(up), []float64{7. / 6, 2. / 3, 2}, tol)
+		for _, lower := range []bool{true, false} {
+			for _, adjoint := range []bool{false, true} {
+				const nb, m, k = 3, 6, 2
+				bv := laRand(600, 2*nb*m)
+				for b := range 2 {
+					d := 0
+					if !lower {
+						d = nb - 1
+					}
+					for i := range m {
+						bv[b*nb*m+d*m+i] += 3 * math.Copysign(1, bv[b*nb*m+d*m+i])
+					}
+				}
+				band := laT(dt, bv, 2, 1, nb, m)
+				rhs := laT(dt, laRand(601, 3*m*k), 3, m, k)
+				got := laMust(t, "BandedTriangularSolve", map[string]any{"T": dt, "lower": lower, "adjoint": adjoint}, 1, band, rhs)[0]
+				if !got.Shape.Equal(classify.Shape{2, 3, m, k}) {
+					t.Fatalf("shape %v", got.Shape)
+				}
+				bq, rq, g := vals(band), vals(rhs), vals(got)
+				for i := range 2 {
+					a := laBandDense(bq[i*nb*m:(i+1)*nb*m], nb, m, lower)
+					if adjoint {
+						a = laTr(a, m, m)
+					}
+					for j := range 3 {
+						o := (i*3 + j) * m * k
+						laClose(t, fmt.Sprintf("band lower=%v adjoint=%v", lower, adjoint), laMul(a, m, m, g[o:o+m*k], k), rq[j*m*k:(j+1)*m*k], tol*10)
+					}
+				}
+			}
+		}
+		at := map[string]any{"T": dt, "lower": true, "adjoint": false}
+		laErr(t, "BandedTriangularSolve", at, 1, "not invertible", laT(dt, []float64{1, 0, 0, 1}, 2, 2), laT(dt, []float64{1, 1}, 2, 1))
+		laErr(t, "BandedTriangularSolve", at, 1, "empty", laT(dt, nil, 0, 2), laT(dt, nil, 2, 0))
+		laErr(t, "BandedTriangularSolve", at, 1, "rows", laT(dt, []float64{1, 1}, 1, 2), laT(dt, []float64{1, 1, 1}, 3, 1))
+	}
+}
