@@ -4,7 +4,10 @@ package ops
 // leading), after TensorFlow's CPU kernels (Eigen): MatrixDeterminant,
 // LogMatrixDeterminant, MatrixInverse, MatrixSolve, MatrixTriangularSolve,
 // Cholesky (this file), Qr, Svd, SelfAdjointEigV2, Lu (linalg_decomp.go)
-// MatrixSolveLs (linalg_lstsq.go) and the element movers Cross, Diag,
+// MatrixSolveLs (linalg_lstsq.go), MatrixSquareRoot (linalg_sqrtm.go),
+// TridiagonalSolve, TridiagonalMatMul and BandedTriangularSolve
+// (linalg_tridiag.go) and the
+// element movers Cross, Diag,
 // DiagPart and BatchMatMulV3 (linalg_misc.go).
 //
 // float32 and float64 (TensorFlow's complex kernels have no dtype here);
@@ -75,6 +78,9 @@ const (
 	laLu
 	laSolveLs
 	laSqrtm
+	laTriDiagSolve
+	laTriDiagMatMul
+	laBandSolve
 )
 
 // laOp is one linear-algebra node.
@@ -86,6 +92,7 @@ type laOp struct {
 	adjoint, lower bool // MatrixInverse, MatrixSolve, MatrixTriangularSolve
 	full, uv       bool // Qr, Svd full_matrices; Svd compute_uv, SelfAdjointEigV2 compute_v
 	fast           bool // MatrixSolveLs
+	pivot, perturb bool // TridiagonalSolve
 	idx            classify.DType
 }
 
@@ -95,8 +102,13 @@ func buildLinalg(k laKind) Builder {
 		if k == laSolve || k == laTriSolve {
 			want = 2
 		}
-		if k == laSolveLs {
+		switch k {
+		case laSolveLs:
 			want = 3
+		case laTriDiagSolve, laBandSolve:
+			want = 2
+		case laTriDiagMatMul:
+			want = 4
 		}
 		if n.NumInputs != want {
 			return nil, n.Errorf("has %d inputs, want %d", n.NumInputs, want)
@@ -108,7 +120,7 @@ func buildLinalg(k laKind) Builder {
 		switch k {
 		case laInverse, laSolve:
 			o.adjoint = n.Bool("adjoint", false)
-		case laTriSolve:
+		case laTriSolve, laBandSolve:
 			o.adjoint, o.lower = n.Bool("adjoint", false), n.Bool("lower", true)
 		case laQr:
 			o.full = n.Bool("full_matrices", false)
@@ -118,6 +130,11 @@ func buildLinalg(k laKind) Builder {
 			o.uv = n.Bool("compute_v", true)
 		case laSolveLs:
 			o.fast = n.Bool("fast", true)
+		case laTriDiagSolve:
+			o.pivot, o.perturb = n.Bool("partial_pivoting", true), n.Bool("perturb_singular", false)
+			if o.perturb && !o.pivot {
+				return nil, n.Errorf("Setting perturb_singular requires also setting partial_pivoting.")
+			}
 		case laLu:
 			o.idx = classify.Int32
 			if n.Has("output_idx_type") {
@@ -234,9 +251,18 @@ func (o *laOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, error) 
 	if len(in) != o.n.NumInputs {
 		return nil, o.n.InputErrorf("%d inputs, want %d", len(in), o.n.NumInputs)
 	}
-	for i, x := range in[:min(len(in), 2)] {
+	check := in[:min(len(in), 2)]
+	if o.kind == laTriDiagMatMul {
+		check = in
+	}
+	for i, x := range check {
 		if err := o.laInput(x, i); err != nil {
 			return nil, err
+		}
+	}
+	for _, x := range check[1:] {
+		if x.DType != in[0].DType {
+			return nil, o.n.InputErrorf("inputs are %v and %v", in[0].DType, x.DType)
 		}
 	}
 	if len(in) >= 2 && in[0].DType != in[1].DType {
@@ -247,6 +273,12 @@ func (o *laOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, error) 
 		return o.runSquare(ctx, in[0])
 	case laSqrtm:
 		return o.runSqrtm(ctx, in[0])
+	case laTriDiagSolve:
+		return o.runTriDiagSolve(ctx, in[0], in[1])
+	case laTriDiagMatMul:
+		return o.runTriDiagMatMul(ctx, in)
+	case laBandSolve:
+		return o.runBandSolve(ctx, in[0], in[1])
 	case laSolve:
 		return o.runSolve(ctx, in[0], in[1])
 	case laTriSolve:
@@ -731,7 +763,15 @@ func (o *laOp) OutputInfo(in []classify.TensorInfo) ([]classify.TensorInfo, erro
 				infos[1].Shape, infos[2].Shape = with(m, kmin), with(n, kmin)
 			}
 		}
-	case laSolve, laTriSolve, laSolveLs:
+	case laTriDiagSolve:
+		if len(in) == 2 && in[1].Shape != nil {
+			infos[0].Shape = in[1].Shape.Clone()
+		}
+	case laTriDiagMatMul:
+		if len(in) == 4 && in[3].Shape != nil {
+			infos[0].Shape = in[3].Shape.Clone()
+		}
+	case laSolve, laTriSolve, laSolveLs, laBandSolve:
 		if len(in) < 2 || in[1].Shape == nil {
 			return infos, nil
 		}
@@ -745,7 +785,7 @@ func (o *laOp) OutputInfo(in []classify.TensorInfo) ([]classify.TensorInfo, erro
 			infos[0].Shape = y.Clone()
 		case laSolveLs:
 			infos[0].Shape = with(n, k)
-		case laTriSolve:
+		case laTriSolve, laBandSolve:
 			b, ok := broadcastBatch(bs, y[:len(y)-2])
 			if !ok {
 				return nil, o.n.Errorf("batch dimensions of %v and %v do not broadcast", x, y)

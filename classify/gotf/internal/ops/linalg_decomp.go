@@ -458,7 +458,9 @@ func (o *laOp) runSvd(ctx *Ctx, x *classify.Tensor) ([]*classify.Tensor, error) 
 	batch := arrProd(bs)
 	ss, us, vs := append(bs.Clone(), k), append(bs.Clone(), m, uc), append(bs.Clone(), n, vc)
 	fm, fn, fk := float64(m), float64(n), float64(k)
-	cost := 12*max(fm, fn)*fk*fk + 2*fm*fm*fk + 2*fn*fn*fk
+	// Jacobi sweeps (about ten) dominate: k²/2 rotations each touching
+	// rows and columns of the k×k work matrix, U and V.
+	cost := 5*fk*fk*(4*fk+2*fm+2*fn) + 2*max(fm, fn)*fk*fk
 	if err := o.laBudget(batch, cost, ss, us, vs); err != nil {
 		return nil, err
 	}
@@ -719,7 +721,9 @@ func (o *laOp) runEig(ctx *Ctx, x *classify.Tensor) ([]*classify.Tensor, error) 
 		return nil, err
 	}
 	fn := float64(n)
-	cost := 4 * fn * fn * fn
+	// Tridiagonalization, then a few QR steps per eigenvalue, each
+	// rotating columns of the n×n vector matrix.
+	cost := 20 * fn * fn * fn
 	if err := o.laBudget(batch, cost); err != nil {
 		return nil, err
 	}

@@ -314,3 +314,30 @@ func (o *bmmV3) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, error)
 	}
 	return out, nil
 }
+
+// OutputInfo implements Shaper through BatchMatMulV2's, with the operands
+// seen as Tout.
+func (o *bmmV3) OutputInfo(in []classify.TensorInfo) ([]classify.TensorInfo, error) {
+	s, ok := o.op.(Shaper)
+	if !ok {
+		return []classify.TensorInfo{{DType: o.tout}}, nil
+	}
+	w := make([]classify.TensorInfo, len(in))
+	for i, t := range in {
+		w[i] = t
+		w[i].DType = o.tout
+	}
+	out, err := s.OutputInfo(w)
+	if err != nil {
+		return nil, fmt.Errorf("node %q (%s): %w", o.n.Name, o.n.Op, err)
+	}
+	return out, nil
+}
+
+// FLOPs implements Flopper through BatchMatMulV2's.
+func (o *bmmV3) FLOPs(in []classify.Shape) int64 {
+	if f, ok := o.op.(Flopper); ok {
+		return f.FLOPs(in)
+	}
+	return 0
+}

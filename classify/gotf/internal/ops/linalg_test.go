@@ -553,7 +553,21 @@ func TestLinalgBatchMatMulV3(t *testing.T) {
 	laErr(t, "BatchMatMulV3", map[string]any{"Ta": f32, "Tb": f32, "Tout": classify.Int32}, 1, "no such kernel", a, b)
 	laErr(t, "BatchMatMulV3", map[string]any{"Ta": f32, "Tb": f32, "Tout": f32}, 1, "multiply", a, a)
 	laErr(t, "BatchMatMulV3", map[string]any{"Ta": f32, "Tb": f32, "Tout": f32}, 1, "want float32", a, laT(classify.Float64, make([]float64, 20), 4, 5))
-	_, err := laRun(t, "BatchMatMulV3", map[string]any{"Ta": classify.Int8, "Tb": classify.Int8, "Tout": classify.BFloat16}, 1, i8, i8)
+	// Static shapes and FLOPs come from BatchMatMulV2's kernel.
+	bld, _ := Lookup("BatchMatMulV3")
+	gb := graphdef.New()
+	pa, pb := gb.Placeholder("a", classify.Int8, classify.Shape{2, 3}), gb.Placeholder("b", classify.Int8, classify.Shape{3, 4})
+	gb.Op("BatchMatMulV3", "out", []graphdef.Output{pa, pb}, graphdef.Attrs{"Ta": classify.Int8, "Tb": classify.Int8, "Tout": classify.Int32})
+	nd := gb.GraphDef().GetNode()[2]
+	op, err := bld(&Node{Name: "out", Op: "BatchMatMulV3", NumInputs: 2, Attr: nd.GetAttr()}, make([]*classify.Tensor, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	infos, err := op.(Shaper).OutputInfo([]classify.TensorInfo{{DType: classify.Int8, Shape: classify.Shape{5, 2, 3}}, {DType: classify.Int8, Shape: classify.Shape{3, 4}}})
+	if err != nil || len(infos) != 1 || infos[0].DType != classify.Int32 || !infos[0].Shape.Equal(classify.Shape{5, 2, 4}) {
+		t.Errorf("BatchMatMulV3 OutputInfo %v %v, want int32 [5 2 4]", infos, err)
+	}
+	_, err = laRun(t, "BatchMatMulV3", map[string]any{"Ta": classify.Int8, "Tb": classify.Int8, "Tout": classify.BFloat16}, 1, i8, i8)
 	if !errors.Is(err, classify.ErrUnsupportedOp) {
 		t.Errorf("int8×int8 → bfloat16: %v, want unsupported", err)
 	}
@@ -607,6 +621,9 @@ func TestLinalgOutputInfo(t *testing.T) {
 		{"MatrixSolve", nil, []classify.Shape{{2, 3, 3}, {2, 3, 5}}, "[[2,3,5]]"},
 		{"MatrixTriangularSolve", nil, []classify.Shape{{2, 1, 3, 3}, {4, 3, 5}}, "[[2,4,3,5]]"},
 		{"MatrixSolveLs", nil, []classify.Shape{{6, 3}, {6, 2}, {}}, "[[3,2]]"},
+		{"TridiagonalSolve", nil, []classify.Shape{{2, 3, 5}, {2, 5, 4}}, "[[2,5,4]]"},
+		{"TridiagonalMatMul", nil, []classify.Shape{{1, 5}, {1, 5}, {1, 5}, {5, 4}}, "[[5,4]]"},
+		{"BandedTriangularSolve", nil, []classify.Shape{{2, 1, 3, 5}, {4, 5, 2}}, "[[2,4,5,2]]"},
 	} {
 		got, err := info(c.op, c.attrs, c.in...)
 		if err != nil {
