@@ -274,6 +274,10 @@ func init() {
 		"SelfAdjointEigV2":     {"e", "v"},
 		"Lu":                   {"lu", "p"},
 
+		"SparseReorder":         {"output_indices", "output_values"},
+		"SparseReduceSumSparse": {"output_indices", "output_values", "output_shape"},
+		"SparseReduceMaxSparse": {"output_indices", "output_values", "output_shape"},
+
 		"SoftmaxCrossEntropyWithLogits":       {"loss", "backprop"},
 		"SparseSoftmaxCrossEntropyWithLogits": {"loss", "backprop"},
 		"FusedBatchNormGrad":                  {"x_backprop", "scale_backprop", "offset_backprop", "reserve_space_3", "reserve_space_4"},

@@ -1,0 +1,409 @@
+package ops
+
+// More of the sparse ops feature-column and tabular graphs use, on
+// SparseTensors given as indices (int64 [nnz, rank]), values ([nnz]) and
+// dense_shape (int64 [rank]): SparseReorder (row-major order, stable),
+// SparseTensorDenseAdd, SparseDenseCwiseAdd/Mul/Div (the dense operand
+// broadcast to the sparse shape, one value per stored entry),
+// SparseReduceSum/Max (dense result, zero where no entry falls, Max over
+// the stored entries only, as sparse_reduce_op.cc) and their *Sparse forms,
+// and SparseMatMul (a dense MatMul whose sparsity hints change nothing).
+
+import (
+	"slices"
+	"sort"
+
+	apb "github.com/galeone/tensorflow/tensorflow/go/core/framework/attr_value_go_proto"
+
+	"github.com/classifyd/classifyd/classify"
+)
+
+func init() {
+	Register("SparseReorder", sparseOpBuilder(3, sparseReorder))
+	Register("SparseTensorDenseAdd", sparseOpBuilder(4, sparseTensorDenseAdd))
+	for op, k := range map[string]byte{"SparseDenseCwiseAdd": '+', "SparseDenseCwiseMul": '*', "SparseDenseCwiseDiv": '/'} {
+		Register(op, sparseOpBuilder(4, sparseDenseCwise(k)))
+	}
+	for op, k := range map[string]byte{"SparseReduceSum": '+', "SparseReduceMax": 'M'} {
+		Register(op, sparseOpBuilder(4, sparseReduce(k, false)))
+		Register(op+"Sparse", sparseOpBuilder(4, sparseReduce(k, true)))
+	}
+	Register("SparseMatMul", buildSparseMatMul)
+}
+
+// sparseFn computes a sparse op's outputs.
+type sparseFn func(n *Node, in []*classify.Tensor) ([]*classify.Tensor, error)
+
+type sparseOp struct {
+	n *Node
+	f sparseFn
+}
+
+func sparseOpBuilder(nin int, f sparseFn) Builder {
+	return func(n *Node, _ []*classify.Tensor) (Op, error) {
+		if n.NumInputs != nin {
+			return nil, n.Errorf("has %d inputs, want %d", n.NumInputs, nin)
+		}
+		return sparseOp{n, f}, nil
+	}
+}
+
+func (o sparseOp) Run(_ *Ctx, in []*classify.Tensor) ([]*classify.Tensor, error) { return o.f(o.n, in) }
+
+// sparseArgs are a checked SparseTensor: every index inside dense_shape.
+type sparseArgs struct {
+	idx   []int64 // nnz * rank
+	vals  *classify.Tensor
+	shape []int64
+	nnz   int
+	rank  int
+}
+
+func sparseInputs(n *Node, in []*classify.Tensor) (*sparseArgs, error) {
+	idx, err := int64Input(n, in, 0, 2)
+	if err != nil {
+		return nil, err
+	}
+	shape, err := int64Input(n, in, 2, 1)
+	if err != nil {
+		return nil, err
+	}
+	a := &sparseArgs{idx: idx, vals: in[1], shape: shape, nnz: in[0].Shape[0], rank: in[0].Shape[1]}
+	if a.rank != len(shape) {
+		return nil, n.InputErrorf("indices of rank %d for a dense shape of %d dimensions", a.rank, len(shape))
+	}
+	if len(a.vals.Shape) != 1 || a.vals.Shape[0] != a.nnz {
+		return nil, n.InputErrorf("values %v for %d indices", a.vals.Shape, a.nnz)
+	}
+	dims := make([]int, len(shape))
+	for i, d := range shape {
+		if d < 0 || d > 1<<40 {
+			return nil, n.InputErrorf("dense shape %v has a bad dimension", shape)
+		}
+		dims[i] = int(d)
+	}
+	for e := range a.nnz {
+		for j := range a.rank {
+			if v := idx[e*a.rank+j]; v < 0 || v >= shape[j] {
+				return nil, n.InputErrorf("indices[%d] = %v is out of bounds for shape %v", e, idx[e*a.rank:(e+1)*a.rank], shape)
+			}
+		}
+	}
+	return a, nil
+}
+
+// flat is the row-major offset of entry e.
+func (a *sparseArgs) flat(e int) int {
+	off := 0
+	for j := range a.rank {
+		off = off*int(a.shape[j]) + int(a.idx[e*a.rank+j])
+	}
+	return off
+}
+
+func (a *sparseArgs) dims() []int {
+	d := make([]int, len(a.shape))
+	for i, v := range a.shape {
+		d[i] = int(v)
+	}
+	return d
+}
+
+// values as float64, int64 (exact for the integer types).
+type numVals struct {
+	f []float64
+	i []int64
+}
+
+func numbersOf(t *classify.Tensor) (numVals, bool) {
+	switch t.DType {
+	case classify.Float32, classify.Float64:
+		f, _ := asFloat64s(t)
+		return numVals{f: f}, true
+	case classify.Int32, classify.Int64:
+		i, _ := ints(t)
+		return numVals{i: i}, true
+	}
+	return numVals{}, false
+}
+
+// store writes v (float64 or int64) as dt.
+func storeNums(dt classify.DType, f []float64, i []int64, shape ...int) *classify.Tensor {
+	t := classify.NewTensor(dt, shape...)
+	switch d := t.Data.(type) {
+	case []float32:
+		for k, v := range f {
+			d[k] = float32(v)
+		}
+	case []float64:
+		copy(d, f)
+	case []int32:
+		for k, v := range i {
+			d[k] = int32(v)
+		}
+	case []int64:
+		copy(d, i)
+	}
+	return t
+}
+
+func sparseReorder(n *Node, in []*classify.Tensor) ([]*classify.Tensor, error) {
+	a, err := sparseInputs(n, in)
+	if err != nil {
+		return nil, err
+	}
+	order := make([]int, a.nnz)
+	for i := range order {
+		order[i] = i
+	}
+	row := func(e int) []int64 { return a.idx[e*a.rank : (e+1)*a.rank] }
+	sort.SliceStable(order, func(x, y int) bool { return slices.Compare(row(order[x]), row(order[y])) < 0 })
+	idx := make([]int64, len(a.idx))
+	for k, e := range order {
+		copy(idx[k*a.rank:(k+1)*a.rank], a.idx[e*a.rank:(e+1)*a.rank])
+	}
+	vals := classify.NewTensor(a.vals.DType, a.nnz)
+	if err := gatherInto(vals, a.vals, order, gatherGeom{batches: 1, outer: 1, dim: a.nnz, inner: 1}); err != nil {
+		return nil, n.InputErrorf("%v", err)
+	}
+	return []*classify.Tensor{{DType: classify.Int64, Shape: classify.Shape{a.nnz, a.rank}, Data: idx}, vals}, nil
+}
+
+func sparseTensorDenseAdd(n *Node, in []*classify.Tensor) ([]*classify.Tensor, error) {
+	a, err := sparseInputs(n, in)
+	if err != nil {
+		return nil, err
+	}
+	b := in[3]
+	if !classify.Shape(a.dims()).Equal(b.Shape) || b.DType != a.vals.DType {
+		return nil, n.InputErrorf("dense %v %v must match the sparse tensor's %v %v", b.DType, b.Shape, a.vals.DType, a.shape)
+	}
+	av, ok := numbersOf(a.vals)
+	bv, _ := numbersOf(b)
+	if !ok {
+		return nil, n.InputErrorf("unsupported dtype %v", b.DType)
+	}
+	// numbersOf may alias b's data: add into copies.
+	f, i := slices.Clone(bv.f), slices.Clone(bv.i)
+	for e := range a.nnz {
+		k := a.flat(e)
+		if av.f != nil {
+			f[k] += av.f[e]
+		} else {
+			i[k] += av.i[e]
+		}
+	}
+	return []*classify.Tensor{storeNums(b.DType, f, i, b.Shape...)}, nil
+}
+
+func sparseDenseCwise(kind byte) sparseFn {
+	return func(n *Node, in []*classify.Tensor) ([]*classify.Tensor, error) {
+		a, err := sparseInputs(n, in)
+		if err != nil {
+			return nil, err
+		}
+		d := in[3]
+		if d.DType != a.vals.DType {
+			return nil, n.InputErrorf("dense is %v, values %v", d.DType, a.vals.DType)
+		}
+		// The dense operand broadcasts to the sparse shape (only that way).
+		if len(d.Shape) > a.rank {
+			return nil, n.InputErrorf("dense %v cannot broadcast to the sparse shape %v", d.Shape, a.shape)
+		}
+		lead := a.rank - len(d.Shape)
+		for j, s := range d.Shape {
+			if s != 1 && int64(s) != a.shape[lead+j] {
+				return nil, n.InputErrorf("dense %v cannot broadcast to the sparse shape %v", d.Shape, a.shape)
+			}
+		}
+		av, ok := numbersOf(a.vals)
+		dv, _ := numbersOf(d)
+		if !ok {
+			return nil, n.InputErrorf("unsupported dtype %v", d.DType)
+		}
+		f := make([]float64, len(av.f))
+		i := make([]int64, len(av.i))
+		for e := range a.nnz {
+			k := 0
+			for j, s := range d.Shape {
+				c := 0
+				if s != 1 {
+					c = int(a.idx[e*a.rank+lead+j])
+				}
+				k = k*s + c
+			}
+			if av.f != nil {
+				x, y := av.f[e], dv.f[k]
+				switch kind {
+				case '+':
+					f[e] = x + y
+				case '*':
+					f[e] = x * y
+				default:
+					f[e] = x / y
+				}
+				continue
+			}
+			x, y := av.i[e], dv.i[k]
+			switch kind {
+			case '+':
+				i[e] = x + y
+			case '*':
+				i[e] = x * y
+			default:
+				if y == 0 {
+					return nil, n.InputErrorf("%v", errIntDivZero)
+				}
+				i[e] = x / y
+			}
+		}
+		return []*classify.Tensor{storeNums(d.DType, f, i, a.nnz)}, nil
+	}
+}
+
+func sparseReduce(kind byte, sparseOut bool) sparseFn {
+	return func(n *Node, in []*classify.Tensor) ([]*classify.Tensor, error) {
+		a, err := sparseInputs(n, in)
+		if err != nil {
+			return nil, err
+		}
+		axes, err := arrInts(in[3])
+		if err != nil || len(in[3].Shape) > 1 {
+			return nil, n.InputErrorf("reduction_axes must be an int32 vector or scalar, got %v %v", in[3].DType, in[3].Shape)
+		}
+		reduced := make([]bool, a.rank)
+		for _, x := range axes {
+			if x < -a.rank || x >= a.rank {
+				return nil, n.InputErrorf("invalid reduction dimension %d, for input with %d dimensions", x, a.rank)
+			}
+			reduced[(x+a.rank)%a.rank] = true
+		}
+		keep := n.Bool("keep_dims", false)
+		var outShape, groupDims []int
+		for j, r := range reduced {
+			switch {
+			case !r:
+				outShape = append(outShape, int(a.shape[j]))
+				groupDims = append(groupDims, j)
+			case keep:
+				outShape = append(outShape, 1)
+			}
+		}
+		av, ok := numbersOf(a.vals)
+		if !ok {
+			return nil, n.InputErrorf("unsupported dtype %v", a.vals.DType)
+		}
+		// Group the entries by their kept coordinates, in row-major order.
+		type group struct {
+			key []int64
+			f   float64
+			i   int64
+		}
+		byKey := map[string]*group{}
+		var groups []*group
+		for e := range a.nnz {
+			key := make([]int64, len(groupDims))
+			for k, j := range groupDims {
+				key[k] = a.idx[e*a.rank+j]
+			}
+			s := string(int64Bytes(key))
+			g := byKey[s]
+			first := g == nil
+			if first {
+				g = &group{key: key}
+				byKey[s] = g
+				groups = append(groups, g)
+			}
+			var f float64
+			var i int64
+			if av.f != nil {
+				f = av.f[e]
+			} else {
+				i = av.i[e]
+			}
+			switch {
+			case first:
+				g.f, g.i = f, i
+			case kind == '+':
+				g.f += f
+				g.i += i
+			default:
+				g.f, g.i = max(g.f, f), max(g.i, i)
+			}
+		}
+		slices.SortFunc(groups, func(x, y *group) int { return slices.Compare(x.key, y.key) })
+		if sparseOut {
+			rank := len(outShape)
+			idx := make([]int64, len(groups)*rank)
+			f := make([]float64, 0, len(groups))
+			iv := make([]int64, 0, len(groups))
+			for k, g := range groups {
+				c := 0
+				for j, r := range reduced {
+					switch {
+					case !r:
+						idx[k*rank+c] = g.key[slices.Index(groupDims, j)]
+						c++
+					case keep:
+						c++
+					}
+				}
+				f, iv = append(f, g.f), append(iv, g.i)
+			}
+			shape := make([]int64, len(outShape))
+			for j, s := range outShape {
+				shape[j] = int64(s)
+			}
+			return []*classify.Tensor{
+				{DType: classify.Int64, Shape: classify.Shape{len(groups), rank}, Data: idx},
+				storeNums(a.vals.DType, f, iv, len(groups)),
+				{DType: classify.Int64, Shape: classify.Shape{len(shape)}, Data: shape},
+			}, nil
+		}
+		if err := arrCheckDims(outShape); err != nil {
+			return nil, n.InputErrorf("%v", err)
+		}
+		size := arrProd(outShape)
+		f := make([]float64, size)
+		iv := make([]int64, size)
+		for _, g := range groups {
+			k := 0
+			for c, j := range groupDims {
+				k = k*int(a.shape[j]) + int(g.key[c])
+			}
+			f[k], iv[k] = g.f, g.i
+		}
+		if av.f == nil {
+			f = nil
+		} else {
+			iv = nil
+		}
+		return []*classify.Tensor{storeNums(a.vals.DType, f, iv, outShape...)}, nil
+	}
+}
+
+func int64Bytes(v []int64) []byte {
+	b := make([]byte, 0, 8*len(v))
+	for _, x := range v {
+		u := uint64(x)
+		b = append(b, byte(u), byte(u>>8), byte(u>>16), byte(u>>24), byte(u>>32), byte(u>>40), byte(u>>48), byte(u>>56))
+	}
+	return b
+}
+
+func buildSparseMatMul(n *Node, consts []*classify.Tensor) (Op, error) {
+	ta, tb := n.Type("Ta"), n.Type("Tb")
+	if ta != tb || (ta != classify.Float32 && ta != classify.Invalid) {
+		return nil, n.Errorf("Ta %v and Tb %v: only float32 operands", ta, tb)
+	}
+	c := *n
+	c.Attr = map[string]*apb.AttrValue{}
+	for k, v := range n.Attr {
+		c.Attr[k] = v
+	}
+	if a, ok := n.Attr["Ta"]; ok {
+		c.Attr["T"] = a
+	}
+	b, _ := Lookup("MatMul")
+	return b(&c, consts)
+}

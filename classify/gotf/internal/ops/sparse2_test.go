@@ -1,0 +1,104 @@
+package ops
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/classifyd/classifyd/classify"
+	"github.com/classifyd/classifyd/internal/graphdef"
+)
+
+func i64m(rows int, v ...int64) *classify.Tensor {
+	return &classify.Tensor{DType: classify.Int64, Shape: classify.Shape{rows, len(v) / rows}, Data: v}
+}
+
+// Cases from the tf.sparse docstrings and worked by hand.
+func TestSparseMore(t *testing.T) {
+	f32 := graphdef.Attrs{"T": classify.Float32}
+	// tf.sparse.reorder: [[1, 0], [0, 1]] -> [[0, 1], [1, 0]].
+	out := mustRunAttr(t, "SparseReorder", f32, i64m(3, 1, 0, 0, 1, 0, 0), classify.FromFloat32([]float32{1, 2, 3}, 3), i64s(2, 2))
+	wantInts(t, "reorder indices", out[0], 0, 0, 0, 1, 1, 0)
+	if got := out[1].Float32s(); !slicesEqual(got, []float32{3, 2, 1}) {
+		t.Errorf("reorder values %v", got)
+	}
+	// [[1, _, _], [_, _, 2]] + ones.
+	sp := []*classify.Tensor{i64m(2, 0, 0, 1, 2), classify.FromFloat32([]float32{1, 2}, 2), i64s(2, 3)}
+	ones := classify.FromFloat32([]float32{1, 1, 1, 1, 1, 1}, 2, 3)
+	if got := mustRunAttr(t, "SparseTensorDenseAdd", f32, append(sp, ones)...)[0].Float32s(); !slicesEqual(got, []float32{2, 1, 1, 1, 1, 3}) {
+		t.Errorf("SparseTensorDenseAdd = %v", got)
+	}
+	if ones.Float32s()[0] != 1 {
+		t.Errorf("SparseTensorDenseAdd changed its dense input")
+	}
+	dense := classify.FromFloat32([]float32{10, 20, 30}, 3)
+	for op, want := range map[string][]float32{"SparseDenseCwiseAdd": {11, 32}, "SparseDenseCwiseMul": {10, 60}, "SparseDenseCwiseDiv": {0.1, 2.0 / 30}} {
+		got := mustRunAttr(t, op, f32, append(sp, dense)...)[0].Float32s()
+		if len(got) != 2 || abs32(got[0]-want[0]) > 1e-7 || abs32(got[1]-want[1]) > 1e-7 {
+			t.Errorf("%s = %v, want %v", op, got, want)
+		}
+	}
+	// tf.sparse.reduce_sum of [[1, _, 1], [_, 1, _]].
+	x := []*classify.Tensor{i64m(3, 0, 0, 0, 2, 1, 1), classify.FromFloat32([]float32{1, 1, 1}, 3), i64s(2, 3)}
+	red := func(op string, keep bool, axes ...int32) *classify.Tensor {
+		return mustRunAttr(t, op, graphdef.Attrs{"T": classify.Float32, "keep_dims": keep}, append(x, saI32(axes, len(axes)))...)[0]
+	}
+	for _, tc := range []struct {
+		got   *classify.Tensor
+		shape classify.Shape
+		want  []float32
+	}{
+		{red("SparseReduceSum", false, 0, 1), classify.Shape{}, []float32{3}},
+		{red("SparseReduceSum", false, 0), classify.Shape{3}, []float32{1, 1, 1}},
+		{red("SparseReduceSum", false, 1), classify.Shape{2}, []float32{2, 1}},
+		{red("SparseReduceSum", true, 1), classify.Shape{2, 1}, []float32{2, 1}},
+		{red("SparseReduceSum", false, -1), classify.Shape{2}, []float32{2, 1}},
+	} {
+		if !tc.got.Shape.Equal(tc.shape) || !slicesEqual(tc.got.Float32s(), tc.want) {
+			t.Errorf("reduce_sum = %v %v, want %v %v", tc.got.Shape, tc.got.Float32s(), tc.shape, tc.want)
+		}
+	}
+	// tf.sparse.reduce_max of [[1, _, 2], [_, 3, _]]; a row of only -1
+	// gives -1 (stored entries only), a missing row 0.
+	x = []*classify.Tensor{i64m(4, 0, 0, 0, 2, 1, 1, 2, 0), classify.FromFloat32([]float32{1, 2, 3, -1}, 4), i64s(4, 3)}
+	if got := red("SparseReduceMax", false, 1); !slicesEqual(got.Float32s(), []float32{2, 3, -1, 0}) {
+		t.Errorf("reduce_max axis 1 = %v", got.Float32s())
+	}
+	if got := red("SparseReduceMax", false, 0); !slicesEqual(got.Float32s(), []float32{1, 3, 2}) {
+		t.Errorf("reduce_max axis 0 = %v", got.Float32s())
+	}
+	s := mustRunAttr(t, "SparseReduceSumSparse", graphdef.Attrs{"T": classify.Float32}, append(x, saI32([]int32{1}, 1))...)
+	wantInts(t, "sum_sparse indices", s[0], 0, 1, 2)
+	wantInts(t, "sum_sparse shape", s[2], 4)
+	if got := s[1].Float32s(); !slicesEqual(got, []float32{3, 3, -1}) {
+		t.Errorf("sum_sparse values %v", got)
+	}
+	// SparseMatMul is MatMul.
+	a := classify.FromFloat32([]float32{1, 0, 2, 0, 3, 0}, 2, 3)
+	b := classify.FromFloat32([]float32{1, 2, 3, 4, 5, 6}, 3, 2)
+	got := mustRunAttr(t, "SparseMatMul", graphdef.Attrs{"Ta": classify.Float32, "Tb": classify.Float32, "a_is_sparse": true}, a, b)[0].Float32s()
+	if !slicesEqual(got, []float32{11, 14, 9, 12}) {
+		t.Errorf("SparseMatMul = %v", got)
+	}
+	for _, tc := range []struct {
+		op  string
+		in  []*classify.Tensor
+		msg string
+	}{
+		{"SparseReorder", []*classify.Tensor{i64m(1, 0, 3), classify.FromFloat32([]float32{1}, 1), i64s(2, 3)}, "out of bounds"},
+		{"SparseReorder", []*classify.Tensor{i64m(1, 0, 0), classify.FromFloat32([]float32{1, 2}, 2), i64s(2, 3)}, "values"},
+		{"SparseTensorDenseAdd", append(sp, classify.FromFloat32([]float32{1, 1}, 2)), "must match"},
+		{"SparseDenseCwiseMul", append(sp, classify.FromFloat32([]float32{1, 1}, 2)), "cannot broadcast"},
+		{"SparseReduceSum", append(sp, saI32([]int32{2}, 1)), "invalid reduction dimension"},
+	} {
+		if _, err := runAttrOp(t, tc.op, f32, tc.in...); err == nil || !strings.Contains(err.Error(), tc.msg) {
+			t.Errorf("%s: err = %v, want %q", tc.op, err, tc.msg)
+		}
+	}
+}
+
+func abs32(v float32) float32 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
