@@ -72,6 +72,12 @@ func TestSparseMore(t *testing.T) {
 	if got := s[1].Float32s(); !slicesEqual(got, []float32{3, 3, -1}) {
 		t.Errorf("sum_sparse values %v", got)
 	}
+	ms := mustRunAttr(t, "SparseReduceMaxSparse", graphdef.Attrs{"T": classify.Float32, "keep_dims": true}, append(x, saI32([]int32{0}, 1))...)
+	wantInts(t, "max_sparse indices", ms[0], 0, 0, 0, 1, 0, 2)
+	wantInts(t, "max_sparse shape", ms[2], 1, 3)
+	if got := ms[1].Float32s(); !slicesEqual(got, []float32{1, 3, 2}) {
+		t.Errorf("max_sparse values %v", got)
+	}
 	// SparseMatMul is MatMul.
 	a := classify.FromFloat32([]float32{1, 0, 2, 0, 3, 0}, 2, 3)
 	b := classify.FromFloat32([]float32{1, 2, 3, 4, 5, 6}, 3, 2)
