@@ -88,3 +88,8 @@ func dwRowGo(r *DWRow) {
 		}
 	}
 }
+
+// dwAVX512OnePixel is the AVX-512 kernel with the one-pixel dense 3x3 loop,
+// set where the CPU has AVX-512 (nil elsewhere): the reference the tests
+// hold the four-pixel loop to, bit for bit.
+var dwAVX512OnePixel *DWKernel
