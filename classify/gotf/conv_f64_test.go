@@ -164,3 +164,63 @@ func toNCHW64(t *classify.Tensor) *classify.Tensor {
 	}
 	return o
 }
+
+// TestConv3DF64NCDHW runs a float64 Conv3D → AvgPool3D chain in NCDHW
+// through the layout pass and compares it with the same graph in NDHWC.
+func TestConv3DF64NCDHW(t *testing.T) {
+	x := randF64Tensor(11, 2, 5, 6, 4, 3) // NDHWC
+	f := randF64Tensor(12, 2, 3, 2, 3, 4)
+	build := func(first bool) (*graphdef.Builder, *classify.Tensor) {
+		g := graphdef.New()
+		format, shape, s, k, feed := "NDHWC", classify.Shape{2, 5, 6, 4, 3}, []int{1, 2, 1, 1, 1}, []int{1, 2, 2, 1, 1}, x
+		if first {
+			format, shape, s, k = "NCDHW", classify.Shape{2, 3, 5, 6, 4}, []int{1, 1, 2, 1, 1}, []int{1, 1, 2, 2, 1}
+			feed = moveAxis64(x)
+		}
+		in := g.Placeholder("x", classify.Float64, shape)
+		c := g.Op("Conv3D", "conv", []graphdef.Output{in, g.Const("f", f)}, graphdef.Attrs{"T": classify.Float64, "strides": s, "padding": "SAME", "data_format": format})
+		g.Op("AvgPool3D", "pool", []graphdef.Output{c}, graphdef.Attrs{"T": classify.Float64, "ksize": k, "strides": k, "padding": "SAME", "data_format": format})
+		return g, feed
+	}
+	var res [2]*classify.Tensor
+	for i, first := range []bool{false, true} {
+		g, feed := build(first)
+		m, err := OpenGraph(context.Background(), g.GraphDef(), classify.OpenOptions{Outputs: []string{"pool"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := m.Run(context.Background(), map[string]*classify.Tensor{"x": feed}, []string{"pool"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res[i] = got[0]
+	}
+	want := moveAxis64(res[0])
+	if res[1].DType != classify.Float64 || !res[1].Shape.Equal(want.Shape) {
+		t.Fatalf("NCDHW: got %v %v, want float64 %v", res[1].DType, res[1].Shape, want.Shape)
+	}
+	for i, v := range want.Data.([]float64) {
+		if res[1].Data.([]float64)[i] != v {
+			t.Fatalf("element %d: NCDHW %v, NDHWC %v", i, res[1].Data.([]float64)[i], v)
+		}
+	}
+}
+
+// moveAxis64 moves the last axis of a float64 tensor to position 1
+// (channels-last to channels-first).
+func moveAxis64(t *classify.Tensor) *classify.Tensor {
+	s := t.Shape
+	n, c := s[0], s[len(s)-1]
+	shape := append(classify.Shape{n, c}, s[1:len(s)-1]...)
+	inner := t.Len() / max(n*c, 1)
+	o := classify.NewTensor(classify.Float64, shape...)
+	src, dst := t.Data.([]float64), o.Data.([]float64)
+	for b := range n {
+		for k := range c {
+			for i := range inner {
+				dst[(b*c+k)*inner+i] = src[(b*inner+i)*c+k]
+			}
+		}
+	}
+	return o
+}
