@@ -3,6 +3,7 @@ package gotf
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/classifyd/classifyd/classify"
@@ -192,16 +193,33 @@ func TestNCHWEdges(t *testing.T) {
 		t.Errorf("requested FusedBatchNormV3:1 = %v, want the mean [0.5 -1]", v)
 	}
 
+	// BiasAdd NCHW of unknown rank stays NCHW (the layout pass cannot
+	// build its transposes) and its kernel adds along dimension 1 at every
+	// rank from 2, as TensorFlow's does.
 	u := graphdef.New()
 	y := u.Placeholder("y", f32, nil)
 	bu := u.Op("BiasAdd", "bu", []O{y, u.Const("bu/b", randTensor(1, 2))}, graphdef.Attrs{"data_format": "NCHW", "T": f32})
-	_, err := load(context.Background(), u.GraphDef(), classify.OpenOptions{Outputs: []string{string(bu)}}, loadConfig{fuse: true})
-	if err == nil {
-		m, _ := load(context.Background(), u.GraphDef(), classify.OpenOptions{Outputs: []string{string(bu)}}, loadConfig{fuse: true})
-		_, err = m.Run(context.Background(), map[string]*classify.Tensor{"y": xv}, []string{string(bu)})
+	m, err := load(context.Background(), u.GraphDef(), classify.OpenOptions{Outputs: []string{string(bu)}}, loadConfig{fuse: true})
+	if err != nil {
+		t.Fatalf("BiasAdd NCHW of unknown rank: %v", err)
 	}
-	if err == nil || !errors.Is(err, classify.ErrInvalidGraph) && !errors.Is(err, classify.ErrUnsupportedOp) {
-		t.Errorf("BiasAdd NCHW of unknown rank: err %v, want an error naming it", err)
+	for _, shape := range []classify.Shape{{1, 2, 3, 4}, {3, 2, 5}, {4, 2}, {2, 2, 1, 2, 3}} {
+		yv := randTensor(3, shape...)
+		got, err := m.Run(context.Background(), map[string]*classify.Tensor{"y": yv}, []string{string(bu)})
+		if err != nil {
+			t.Fatalf("BiasAdd NCHW of unknown rank, input %v: %v", shape, err)
+		}
+		inner := yv.Len() / (shape[0] * 2)
+		want := classify.NewTensor(f32, shape...)
+		for i, v := range yv.Float32s() {
+			want.Float32s()[i] = v + bias[(i/inner)%2]
+		}
+		if d := maxDiff(got[0], want); d != 0 {
+			t.Errorf("BiasAdd NCHW of unknown rank, input %v: off by %g", shape, d)
+		}
+	}
+	if _, err := m.Run(context.Background(), map[string]*classify.Tensor{"y": randTensor(3, 2, 3, 2)}, []string{string(bu)}); !errors.Is(err, classify.ErrInvalidInput) || !strings.Contains(err.Error(), "bu") {
+		t.Errorf("BiasAdd NCHW of 3 channels with 2 biases: err %v, want an invalid-input error naming bu", err)
 	}
 }
 

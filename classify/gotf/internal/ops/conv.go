@@ -247,6 +247,9 @@ type convRun struct {
 }
 
 func buildConv2D(n *Node, consts []*classify.Tensor, fused bool) (Op, error) {
+	if n.Type("T") == classify.Float64 {
+		return buildConvF64(n, consts, false, fused) // conv_f64.go
+	}
 	attrs, err := parseConvAttrs(n)
 	if err != nil {
 		return nil, err

@@ -26,8 +26,9 @@ func buildConv3D(n *Node, _ []*classify.Tensor) (Op, error) {
 	if f := n.String("data_format", "NDHWC"); f != "NDHWC" {
 		return nil, n.Errorf("data_format %q not supported (NDHWC; NCDHW is converted at load)", f)
 	}
-	if dt := n.Type("T"); dt != classify.Invalid && dt != classify.Float32 {
-		return nil, n.Errorf("T %v not supported (float32 only)", dt)
+	dt := n.Type("T")
+	if dt != classify.Invalid && dt != classify.Float32 && dt != classify.Float64 {
+		return nil, n.Errorf("T %v not supported (float32, float64)", dt)
 	}
 	o := &conv3dOp{n: n, dil: [3]int{1, 1, 1}, padding: n.String("padding", "")}
 	s := n.Ints("strides")
@@ -53,6 +54,9 @@ func buildConv3D(n *Node, _ []*classify.Tensor) (Op, error) {
 	}
 	if o.padding != "SAME" && o.padding != "VALID" {
 		return nil, n.Errorf("padding %q: want SAME or VALID", o.padding)
+	}
+	if dt == classify.Float64 {
+		return newConv3DF64(o) // conv_f64.go
 	}
 	return o, nil
 }

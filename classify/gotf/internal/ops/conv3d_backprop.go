@@ -8,7 +8,11 @@ package ops
 // filter's transposed cin x cout block, so depth planes split across
 // goroutines without write conflicts. V2 takes the input's shape as a
 // tensor (input_sizes), the older op the input itself, whose values it
-// ignores.
+// ignores. With data_format NCDHW, input_sizes, out_backprop and the result
+// are channels-first and strides and dilations are in NCDHW order: Run
+// moves out_backprop's channels last, computes in NDHWC and moves the
+// result's channels back (the loader's layout pass only converts ops whose
+// data is input 0).
 
 import (
 	"fmt"
@@ -21,6 +25,8 @@ type conv3dBackprop struct {
 	v2   bool
 	fwd  conv3dOp // strides, dilations and padding of the forward Conv3D
 	size []int    // constant input_sizes, or nil
+	// ncdhw: data_format NCDHW (size is then in that order too).
+	ncdhw bool
 }
 
 func buildConv3DBackprop(v2 bool) Builder {
@@ -28,32 +34,39 @@ func buildConv3DBackprop(v2 bool) Builder {
 		if n.NumInputs != 3 {
 			return nil, n.Errorf("needs 3 inputs (input_sizes or input, filter, out_backprop), has %d", n.NumInputs)
 		}
-		if f := n.String("data_format", "NDHWC"); f != "NDHWC" {
-			return nil, n.Errorf("data_format %q not supported (NDHWC)", f)
+		// sp is the first spatial dimension of the data format, ch its
+		// channel dimension.
+		sp, ch := 1, 4
+		switch f := n.String("data_format", "NDHWC"); f {
+		case "NDHWC":
+		case "NCDHW":
+			sp, ch = 2, 1
+		default:
+			return nil, n.Errorf("data_format %q not supported (NDHWC, NCDHW)", f)
 		}
 		if dt := n.Type("T"); dt != classify.Invalid && dt != classify.Float32 {
 			return nil, n.Errorf("T %v not supported (float32 only)", dt)
 		}
-		o := &conv3dBackprop{n: n, v2: v2, fwd: conv3dOp{n: n, dil: [3]int{1, 1, 1}, padding: n.String("padding", "")}}
+		o := &conv3dBackprop{n: n, v2: v2, fwd: conv3dOp{n: n, dil: [3]int{1, 1, 1}, padding: n.String("padding", "")}, ncdhw: sp == 2}
 		s := n.Ints("strides")
-		if len(s) != 5 || s[0] != 1 || s[4] != 1 {
-			return nil, n.Errorf("strides %v: want [1, d, h, w, 1]", s)
+		if len(s) != 5 || s[0] != 1 || s[ch] != 1 {
+			return nil, n.Errorf("strides %v: want 1 for batch and channels", s)
 		}
 		for i := range 3 {
-			if s[i+1] < 1 || s[i+1] > 1<<20 {
+			if s[sp+i] < 1 || s[sp+i] > 1<<20 {
 				return nil, n.Errorf("strides %v must be in [1, 2^20]", s)
 			}
-			o.fwd.stride[i] = int(s[i+1])
+			o.fwd.stride[i] = int(s[sp+i])
 		}
 		if d := n.Ints("dilations"); d != nil {
-			if len(d) != 5 || d[0] != 1 || d[4] != 1 {
-				return nil, n.Errorf("dilations %v: want [1, d, h, w, 1]", d)
+			if len(d) != 5 || d[0] != 1 || d[ch] != 1 {
+				return nil, n.Errorf("dilations %v: want 1 for batch and channels", d)
 			}
 			for i := range 3 {
-				if d[i+1] < 1 || d[i+1] > 1<<20 {
+				if d[sp+i] < 1 || d[sp+i] > 1<<20 {
 					return nil, n.Errorf("dilations %v must be in [1, 2^20]", d)
 				}
-				o.fwd.dil[i] = int(d[i+1])
+				o.fwd.dil[i] = int(d[sp+i])
 			}
 		}
 		if o.fwd.padding != "SAME" && o.fwd.padding != "VALID" {
@@ -129,6 +142,49 @@ func (o *conv3dBackprop) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tenso
 	if f.DType != classify.Float32 || len(f.Shape) != 5 || dy.DType != classify.Float32 || len(dy.Shape) != 5 {
 		return nil, n.InputErrorf("filter %v %v and out_backprop %v %v must be 5-D float32", f.DType, f.Shape, dy.DType, dy.Shape)
 	}
+	if len(f.Float32s()) != f.Shape.NumElements() || len(dy.Float32s()) != dy.Shape.NumElements() {
+		return nil, n.InputErrorf("filter %v or out_backprop %v has the wrong number of elements", f.Shape, dy.Shape)
+	}
+	if !o.ncdhw {
+		return o.backprop(ctx, size, f, dy, func(s []int) *classify.Tensor { return ctx.Output(0, classify.Float32, s...) })
+	}
+	if len(size) != 5 {
+		return nil, n.InputErrorf("input shape %v, want rank 5", size)
+	}
+	ys := dy.Shape
+	last := classify.NewTensor(classify.Float32, ys[0], ys[2], ys[3], ys[4], ys[1])
+	channelsLast(last.Float32s(), dy.Float32s(), ys[0], ys[1], ys[2]*ys[3]*ys[4], true)
+	var res *classify.Tensor
+	out, err := o.backprop(ctx, []int{size[0], size[2], size[3], size[4], size[1]}, f, last, func(s []int) *classify.Tensor {
+		res = ctx.Output(0, classify.Float32, size...)
+		return classify.NewTensor(classify.Float32, s...)
+	})
+	if err != nil {
+		return nil, err
+	}
+	channelsLast(res.Float32s(), out[0].Float32s(), size[0], size[1], size[2]*size[3]*size[4], false)
+	return []*classify.Tensor{res}, nil
+}
+
+// channelsLast copies src [n, c, s] to dst [n, s, c] (toLast), or back.
+func channelsLast(dst, src []float32, n, c, s int, toLast bool) {
+	for b := range n {
+		for k := range c {
+			for i := range s {
+				if toLast {
+					dst[(b*s+i)*c+k] = src[(b*c+k)*s+i]
+				} else {
+					dst[(b*c+k)*s+i] = src[(b*s+i)*c+k]
+				}
+			}
+		}
+	}
+}
+
+// backprop is Run in NDHWC: size is the input's NDHWC shape, and alloc
+// returns the result's buffer once the shapes are checked.
+func (o *conv3dBackprop) backprop(ctx *Ctx, size []int, f, dy *classify.Tensor, alloc func([]int) *classify.Tensor) ([]*classify.Tensor, error) {
+	n := o.n
 	cin, cout := f.Shape[3], f.Shape[4]
 	if size[4] != cin {
 		return nil, n.InputErrorf("input sizes %v and filter %v disagree on input channels", size, f.Shape)
@@ -147,7 +203,7 @@ func (o *conv3dBackprop) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tenso
 		return nil, n.InputErrorf("out_backprop %v, want %v for input sizes %v and filter %v", dy.Shape, want, size, f.Shape)
 	}
 	nb := size[0]
-	dx := ctx.Output(0, classify.Float32, size...)
+	dx := alloc(size)
 	xd, fd, yd := dx.Float32s(), f.Float32s(), dy.Float32s()
 	clear(xd)
 	if len(xd) == 0 || len(yd) == 0 {

@@ -146,7 +146,10 @@ func TestConv3DBackpropInputErrors(t *testing.T) {
 		{"huge_size", "Conv3DBackpropInputV2", at, []saIn{sizes(1<<20, 1<<20, 1<<20, 4, 3), f, dy}, classify.ErrInvalidInput, "elements"},
 		{"huge_const_size", "Conv3DBackpropInputV2", at, []saIn{saConst(saI32([]int32{1 << 20, 1 << 20, 1 << 20, 4, 3}, 5)), f, dy}, classify.ErrInvalidGraph, "elements"},
 		{"filter_rank", "Conv3DBackpropInputV2", at, []saIn{sizes(1, 4, 4, 4, 3), saFeed(randF32(1, -1, 1, 2, 2, 3, 4)), dy}, classify.ErrInvalidInput, "5-D"},
-		{"layout", "Conv3DBackpropInputV2", graphdef.Attrs{"padding": "SAME", "strides": []int{1, 1, 1, 1, 1}, "data_format": "NCDHW"}, []saIn{sizes(1, 4, 4, 4, 3), f, dy}, classify.ErrInvalidGraph, "data_format"},
+		{"layout", "Conv3DBackpropInputV2", graphdef.Attrs{"padding": "SAME", "strides": []int{1, 1, 1, 1, 1}, "data_format": "NCHW"}, []saIn{sizes(1, 4, 4, 4, 3), f, dy}, classify.ErrInvalidGraph, "data_format"},
+		{"ncdhw_strides", "Conv3DBackpropInputV2", graphdef.Attrs{"padding": "SAME", "strides": []int{1, 2, 1, 1, 1}, "data_format": "NCDHW"}, []saIn{sizes(1, 3, 4, 4, 4), f, dy}, classify.ErrInvalidGraph, "channels"},
+		{"ncdhw_dy_shape", "Conv3DBackpropInputV2", graphdef.Attrs{"padding": "SAME", "strides": []int{1, 1, 1, 1, 1}, "data_format": "NCDHW"}, []saIn{sizes(1, 3, 4, 4, 5), f, dy}, classify.ErrInvalidInput, "want [1,4,4,5,4]"},
+		{"ncdhw_channels", "Conv3DBackpropInputV2", graphdef.Attrs{"padding": "SAME", "strides": []int{1, 1, 1, 1, 1}, "data_format": "NCDHW"}, []saIn{sizes(1, 2, 4, 4, 4), f, dy}, classify.ErrInvalidInput, "input channels"},
 		{"padding", "Conv3DBackpropInput", graphdef.Attrs{"padding": "EXPLICIT", "strides": []int{1, 1, 1, 1, 1}}, []saIn{saFeed(randF32(1, -1, 1, 1, 4, 4, 4, 3)), f, dy}, classify.ErrInvalidGraph, "padding"},
 		{"strides", "Conv3DBackpropInput", graphdef.Attrs{"padding": "SAME", "strides": []int{1, 0, 1, 1, 1}}, []saIn{saFeed(randF32(1, -1, 1, 1, 4, 4, 4, 3)), f, dy}, classify.ErrInvalidGraph, "strides"},
 	})
@@ -156,4 +159,58 @@ func TestConv3DBackpropInputErrors(t *testing.T) {
 		{name: "v1_input", op: "Conv3DBackpropInput", attrs: at,
 			in: []classify.TensorInfo{saF32Info(-1, 3, 4, 5, 6), saF32Info(2, 2, 2, 6, 4), saF32Info(-1, 3, 4, 5, 4)}, want: []classify.TensorInfo{saF32Info(-1, 3, 4, 5, 6)}},
 	})
+}
+
+// ncdhw moves the channels of an NDHWC float32 tensor to dimension 1.
+func ncdhw(t *classify.Tensor) *classify.Tensor {
+	s := t.Shape
+	o := classify.NewTensor(classify.Float32, s[0], s[4], s[1], s[2], s[3])
+	sp := s[1] * s[2] * s[3]
+	for b := range s[0] {
+		for i := range sp {
+			for k := range s[4] {
+				o.Float32s()[(b*s[4]+k)*sp+i] = t.Float32s()[(b*sp+i)*s[4]+k]
+			}
+		}
+	}
+	return o
+}
+
+// TestConv3DBackpropInputNCDHW checks data_format NCDHW (input_sizes,
+// out_backprop and the result channels-first, strides and dilations in
+// NCDHW order) against refConv3DBackprop on the channels-last values.
+func TestConv3DBackpropInputNCDHW(t *testing.T) {
+	for _, c := range []c3bCase{
+		{name: "same_strided", size: []int{2, 7, 6, 5, 2}, f: []int{3, 2, 3, 2, 5}, s: [3]int{2, 2, 3}, d: [3]int{1, 1, 1}, pad: "SAME"},
+		{name: "valid_dilated", size: []int{1, 7, 7, 7, 3}, f: []int{3, 2, 2, 3, 2}, s: [3]int{1, 2, 1}, d: [3]int{2, 2, 3}, pad: "VALID", konst: true},
+		{name: "v1_same", size: []int{1, 5, 4, 6, 3}, f: []int{2, 2, 3, 3, 2}, s: [3]int{2, 1, 2}, d: [3]int{1, 1, 1}, pad: "SAME", v1: true},
+		{name: "empty_batch", size: []int{0, 4, 4, 4, 3}, f: []int{2, 2, 2, 3, 4}, s: [3]int{1, 1, 1}, d: [3]int{1, 1, 1}, pad: "SAME"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			fwd := conv3dOp{padding: c.pad, stride: c.s, dil: c.d}
+			ys := []int{c.size[0], 0, 0, 0, c.f[4]}
+			for i := range 3 {
+				ys[i+1], _ = fwd.geometry(c.size[i+1], c.f[i], c.s[i], c.d[i])
+			}
+			f := randF32(1811, -1, 1, c.f...)
+			dy := randF32(1812, -1, 1, ys...)
+			cf := []int{c.size[0], c.size[4], c.size[1], c.size[2], c.size[3]}
+			at := graphdef.Attrs{"T": classify.Float32, "padding": c.pad, "data_format": "NCDHW",
+				"strides": []int{1, 1, c.s[0], c.s[1], c.s[2]}, "dilations": []int{1, 1, c.d[0], c.d[1], c.d[2]}}
+			op, first := "Conv3DBackpropInputV2", saFeed(saI32([]int32{int32(cf[0]), int32(cf[1]), int32(cf[2]), int32(cf[3]), int32(cf[4])}, 5))
+			if c.v1 {
+				op, first = "Conv3DBackpropInput", saFeed(randF32(1813, -1, 1, cf...))
+			}
+			first.konst = c.konst
+			out, err := saRun(t, op, at, first, saFeed(f), saFeed(ncdhw(dy)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := classify.FromFloat32(make([]float32, classify.Shape(c.size).NumElements()), c.size...)
+			for i, v := range refConv3DBackprop(c.size, f, dy, c.s, c.d, c.pad == "SAME") {
+				want.Float32s()[i] = float32(v)
+			}
+			checkClose(t, out[0], classifytest.Float64s(ncdhw(want)), cf, 1e-5)
+		})
+	}
 }

@@ -40,6 +40,9 @@ type dwRun struct {
 }
 
 func buildDepthwise(n *Node, consts []*classify.Tensor, fused bool) (Op, error) {
+	if n.Type("T") == classify.Float64 {
+		return buildConvF64(n, consts, true, fused) // conv_f64.go
+	}
 	want := 2
 	if fused {
 		want = 3

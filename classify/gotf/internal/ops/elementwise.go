@@ -353,8 +353,10 @@ func buildBiasAdd(n *Node, _ []*classify.Tensor) (Op, error) {
 	if n.NumInputs != 2 {
 		return nil, n.Errorf("want 2 inputs, have %d", n.NumInputs)
 	}
-	if f := n.String("data_format", "NHWC"); f != "NHWC" {
-		return nil, n.Errorf("data_format %q not supported (only NHWC)", f)
+	if f := n.String("data_format", "NHWC"); f == "NCHW" {
+		return buildBiasAddNCHW(n) // biasadd_nchw.go
+	} else if f != "NHWC" {
+		return nil, n.Errorf("data_format %q not supported (NHWC, NCHW)", f)
 	}
 	if dt := n.Type("T"); dt != classify.Invalid && !addSpec.supports(dt) {
 		return nil, n.Errorf("unsupported dtype %v", dt)

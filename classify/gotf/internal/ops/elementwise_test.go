@@ -304,7 +304,7 @@ func TestElementwiseErrors(t *testing.T) {
 		{name: "realdiv_int", op: "RealDiv", attrs: graphdef.Attrs{"T": classify.Int32}, nin: 2, want: classify.ErrInvalidGraph, text: "unsupported dtype"},
 		{name: "div_int_zero", op: "Div", in: []*classify.Tensor{mathI32([]int32{1, 2}, 2), mathI32([]int32{1, 0}, 2)}, want: classify.ErrInvalidInput, text: "division by zero"},
 		{name: "pow_negative_int", op: "Pow", in: []*classify.Tensor{mathI32([]int32{2}, 1), mathI32([]int32{-1}, 1)}, want: classify.ErrInvalidInput, text: "negative integer powers"},
-		{name: "biasadd_nchw", op: "BiasAdd", attrs: graphdef.Attrs{"data_format": "NCHW"}, nin: 2, want: classify.ErrInvalidGraph, text: "NCHW"},
+		{name: "biasadd_format", op: "BiasAdd", attrs: graphdef.Attrs{"data_format": "NCDHW"}, nin: 2, want: classify.ErrInvalidGraph, text: "NCDHW"},
 		{name: "biasadd_channels", op: "BiasAdd", in: []*classify.Tensor{randF32(1, 0, 1, 2, 3), randF32(1, 0, 1, 4)}, want: classify.ErrInvalidInput, text: "channels"},
 		{name: "addn_shapes", op: "AddN", in: []*classify.Tensor{randF32(1, 0, 1, 2, 3), randF32(1, 0, 1, 3, 2)}, want: classify.ErrInvalidInput, text: "input 1"},
 		{name: "sqrt_int", op: "Sqrt", in: []*classify.Tensor{mathI32([]int32{4}, 1)}, want: classify.ErrInvalidInput, text: "unsupported dtype"},

@@ -23,7 +23,8 @@ func buildPool(isMax bool) Builder {
 		if n.NumInputs != 1 {
 			return nil, n.Errorf("want 1 input, have %d", n.NumInputs)
 		}
-		if dt := n.Type("T"); dt != classify.Invalid && dt != classify.Float32 {
+		dt := n.Type("T")
+		if dt != classify.Invalid && dt != classify.Float32 && !poolTypedDType(isMax, dt) {
 			return nil, n.Errorf("unsupported dtype %v", dt)
 		}
 		if f := n.String("data_format", "NHWC"); f != "NHWC" {
@@ -46,6 +47,9 @@ func buildPool(isMax bool) Builder {
 		case "VALID":
 		default:
 			return nil, n.Errorf("padding %q not supported (SAME or VALID)", p)
+		}
+		if dt != classify.Invalid && dt != classify.Float32 {
+			return &poolTyped{poolOp: o, dt: dt}, nil // pool_f64.go
 		}
 		return o, nil
 	}
