@@ -277,6 +277,8 @@ func init() {
 		"SparseReorder":         {"output_indices", "output_values"},
 		"SparseReduceSumSparse": {"output_indices", "output_values", "output_shape"},
 		"SparseReduceMaxSparse": {"output_indices", "output_values", "output_shape"},
+		"SparseAdd":             {"sum_indices", "sum_values", "sum_shape"},
+		"SparseSlice":           {"output_indices", "output_values", "output_shape"},
 
 		"SoftmaxCrossEntropyWithLogits":       {"loss", "backprop"},
 		"SparseSoftmaxCrossEntropyWithLogits": {"loss", "backprop"},

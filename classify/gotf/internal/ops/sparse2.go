@@ -10,6 +10,7 @@ package ops
 // and SparseMatMul (a dense MatMul whose sparsity hints change nothing).
 
 import (
+	"math"
 	"slices"
 	"sort"
 
@@ -406,4 +407,189 @@ func buildSparseMatMul(n *Node, consts []*classify.Tensor) (Op, error) {
 	}
 	b, _ := Lookup("MatMul")
 	return b(&c, consts)
+}
+
+func init() {
+	Register("SparseAdd", sparseOpBuilder(7, sparseAdd))
+	Register("SparseSoftmax", sparseOpBuilder(3, sparseSoftmax))
+	Register("SparseSlice", sparseOpBuilder(5, sparseSlice))
+}
+
+// sparseAdd merges two SparseTensors of one shape whose indices are in
+// row-major order (as TensorFlow requires): entries present in one only
+// are kept; coinciding entries are summed and kept when |sum| >= thresh
+// (sparse_add_op.cc).
+func sparseAdd(n *Node, in []*classify.Tensor) ([]*classify.Tensor, error) {
+	a, err := sparseInputs(n, in[0:3])
+	if err != nil {
+		return nil, err
+	}
+	b, err := sparseInputs(n, in[3:6])
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Equal(a.shape, b.shape) || a.vals.DType != b.vals.DType {
+		return nil, n.InputErrorf("operands' shapes %v and %v (or dtypes %v and %v) do not match", a.shape, b.shape, a.vals.DType, b.vals.DType)
+	}
+	av, ok := numbersOf(a.vals)
+	bv, _ := numbersOf(b.vals)
+	tv, ok2 := asFloat64s(in[6])
+	if !ok || !ok2 || in[6].Len() != 1 {
+		return nil, n.InputErrorf("unsupported dtype %v, or thresh is not a scalar", a.vals.DType)
+	}
+	thresh := tv[0]
+	row := func(s *sparseArgs, e int) []int64 { return s.idx[e*s.rank : (e+1)*s.rank] }
+	var idx []int64
+	var f []float64
+	var iv []int64
+	push := func(r []int64, x float64, y int64) {
+		idx = append(idx, r...)
+		f, iv = append(f, x), append(iv, y)
+	}
+	val := func(v numVals, e int) (float64, int64) {
+		if v.f != nil {
+			return v.f[e], 0
+		}
+		return 0, v.i[e]
+	}
+	i, j := 0, 0
+	for i < a.nnz || j < b.nnz {
+		c := 1
+		switch {
+		case i == a.nnz:
+			c = 1
+		case j == b.nnz:
+			c = -1
+		default:
+			c = slices.Compare(row(a, i), row(b, j))
+		}
+		switch c {
+		case -1:
+			x, y := val(av, i)
+			push(row(a, i), x, y)
+			i++
+		case 1:
+			x, y := val(bv, j)
+			push(row(b, j), x, y)
+			j++
+		default:
+			x1, y1 := val(av, i)
+			x2, y2 := val(bv, j)
+			s, si := x1+x2, y1+y2
+			mag := s
+			if av.f == nil {
+				mag = float64(si)
+			}
+			if mag < 0 {
+				mag = -mag
+			}
+			if thresh <= mag {
+				push(row(a, i), s, si)
+			}
+			i++
+			j++
+		}
+	}
+	nnz := len(f)
+	if av.f == nil {
+		f = nil
+	} else {
+		iv = nil
+	}
+	return []*classify.Tensor{
+		{DType: classify.Int64, Shape: classify.Shape{nnz, a.rank}, Data: idx},
+		storeNums(a.vals.DType, f, iv, nnz),
+		{DType: classify.Int64, Shape: classify.Shape{a.rank}, Data: slices.Clone(a.shape)},
+	}, nil
+}
+
+// sparseSoftmax: softmax over the stored entries of each innermost row
+// (entries sharing all but the last index), indices in row-major order.
+func sparseSoftmax(n *Node, in []*classify.Tensor) ([]*classify.Tensor, error) {
+	a, err := sparseInputs(n, in)
+	if err != nil {
+		return nil, err
+	}
+	if a.rank < 2 {
+		return nil, n.InputErrorf("input should have rank >= 2, got %d", a.rank)
+	}
+	v, ok := asFloat64s(a.vals)
+	if !ok || (a.vals.DType != classify.Float32 && a.vals.DType != classify.Float64) {
+		return nil, n.InputErrorf("values must be float32 or float64, got %v", a.vals.DType)
+	}
+	out := make([]float64, a.nnz)
+	for s := 0; s < a.nnz; {
+		e := s + 1
+		for e < a.nnz && slices.Equal(a.idx[e*a.rank:(e+1)*a.rank-1], a.idx[s*a.rank:(s+1)*a.rank-1]) {
+			e++
+		}
+		mx := v[s]
+		for _, x := range v[s:e] {
+			mx = max(mx, x)
+		}
+		sum := 0.0
+		for k := s; k < e; k++ {
+			out[k] = math.Exp(v[k] - mx)
+			sum += out[k]
+		}
+		for k := s; k < e; k++ {
+			out[k] /= sum
+		}
+		s = e
+	}
+	return []*classify.Tensor{storeNums(a.vals.DType, out, nil, a.nnz)}, nil
+}
+
+// sparseSlice keeps the entries inside [start, start+size) (size clipped
+// to the shape), with indices relative to start (sparse_slice_op.cc).
+func sparseSlice(n *Node, in []*classify.Tensor) ([]*classify.Tensor, error) {
+	a, err := sparseInputs(n, in[:3])
+	if err != nil {
+		return nil, err
+	}
+	start, err := int64Input(n, in, 3, 1)
+	if err != nil {
+		return nil, err
+	}
+	size, err := int64Input(n, in, 4, 1)
+	if err != nil {
+		return nil, err
+	}
+	if len(start) != a.rank || len(size) != a.rank {
+		return nil, n.InputErrorf("start %v and size %v must have %d values", start, size, a.rank)
+	}
+	shape := make([]int64, a.rank)
+	for j := range shape {
+		if start[j] < 0 || size[j] < 0 {
+			return nil, n.InputErrorf("start %v and size %v must be non-negative", start, size)
+		}
+		shape[j] = max(0, min(start[j]+size[j], a.shape[j])-start[j])
+	}
+	var keep []int
+	var idx []int64
+	for e := range a.nnz {
+		r := a.idx[e*a.rank : (e+1)*a.rank]
+		in := true
+		for j, x := range r {
+			if x < start[j] || x >= start[j]+shape[j] {
+				in = false
+				break
+			}
+		}
+		if in {
+			keep = append(keep, e)
+			for j, x := range r {
+				idx = append(idx, x-start[j])
+			}
+		}
+	}
+	vals := classify.NewTensor(a.vals.DType, len(keep))
+	if err := gatherInto(vals, a.vals, keep, gatherGeom{batches: 1, outer: 1, dim: a.nnz, inner: 1}); err != nil {
+		return nil, n.InputErrorf("%v", err)
+	}
+	return []*classify.Tensor{
+		{DType: classify.Int64, Shape: classify.Shape{len(keep), a.rank}, Data: idx},
+		vals,
+		{DType: classify.Int64, Shape: classify.Shape{a.rank}, Data: shape},
+	}, nil
 }

@@ -108,3 +108,48 @@ func abs32(v float32) float32 {
 	}
 	return v
 }
+
+// SparseAdd, SparseSoftmax and SparseSlice on the tf.sparse docstrings'
+// examples and cases worked by hand.
+func TestSparseAddSoftmaxSlice(t *testing.T) {
+	f32 := graphdef.Attrs{"T": classify.Float32}
+	// a = [[1, _], [_, 2]], b = [[-1, 3], [_, _]]; thresh 0.5 drops 1 + -1.
+	a := []*classify.Tensor{i64m(2, 0, 0, 1, 1), classify.FromFloat32([]float32{1, 2}, 2), i64s(2, 2)}
+	b := []*classify.Tensor{i64m(2, 0, 0, 0, 1), classify.FromFloat32([]float32{-1, 3}, 2), i64s(2, 2)}
+	in := append(append(append([]*classify.Tensor{}, a...), b...), classify.FromFloat32([]float32{0.5}))
+	out := mustRunAttr(t, "SparseAdd", graphdef.Attrs{"T": classify.Float32, "Treal": classify.Float32}, in...)
+	wantInts(t, "add indices", out[0], 0, 1, 1, 1)
+	if got := out[1].Float32s(); !slicesEqual(got, []float32{3, 2}) {
+		t.Errorf("add values %v", got)
+	}
+	in[6] = classify.FromFloat32([]float32{0})
+	out = mustRunAttr(t, "SparseAdd", graphdef.Attrs{"T": classify.Float32, "Treal": classify.Float32}, in...)
+	wantInts(t, "add indices (thresh 0)", out[0], 0, 0, 0, 1, 1, 1)
+	if got := out[1].Float32s(); !slicesEqual(got, []float32{0, 3, 2}) {
+		t.Errorf("add values (thresh 0) %v", got)
+	}
+	// Softmax per row over stored entries: row 0 has two equal entries,
+	// row 1 one.
+	sm := mustRunAttr(t, "SparseSoftmax", f32, i64m(3, 0, 0, 0, 2, 1, 1), classify.FromFloat32([]float32{5, 5, -3}, 3), i64s(2, 3))[0].Float32s()
+	if !slicesEqual(sm, []float32{0.5, 0.5, 1}) {
+		t.Errorf("SparseSoftmax = %v", sm)
+	}
+	// tf.sparse.slice docstring: a 2x6 tensor, start [0, 0], size [2, 4].
+	sp := []*classify.Tensor{i64m(7, 0, 0, 0, 2, 0, 4, 0, 5, 1, 1, 1, 3, 1, 4), classify.FromFloat32([]float32{0, 2, 4, 5, 11, 13, 14}, 7), i64s(2, 6)}
+	sl := mustRunAttr(t, "SparseSlice", f32, append(sp, i64s(0, 0), i64s(2, 4))...)
+	wantInts(t, "slice indices", sl[0], 0, 0, 0, 2, 1, 1, 1, 3)
+	wantInts(t, "slice shape", sl[2], 2, 4)
+	if got := sl[1].Float32s(); !slicesEqual(got, []float32{0, 2, 11, 13}) {
+		t.Errorf("slice values %v", got)
+	}
+	// start [1, 4], size [2, 3] clips to [1, 2].
+	sl = mustRunAttr(t, "SparseSlice", f32, append(sp, i64s(1, 4), i64s(2, 3))...)
+	wantInts(t, "slice indices (clipped)", sl[0], 0, 0)
+	wantInts(t, "slice shape (clipped)", sl[2], 1, 2)
+	if _, err := runAttrOp(t, "SparseAdd", f32, append(append(append([]*classify.Tensor{}, a...), sp...), classify.FromFloat32([]float32{0}))...); err == nil || !strings.Contains(err.Error(), "do not match") {
+		t.Errorf("SparseAdd of different shapes: %v", err)
+	}
+	if _, err := runAttrOp(t, "SparseSoftmax", f32, i64m(1, 0), classify.FromFloat32([]float32{1}, 1), i64s(3)); err == nil || !strings.Contains(err.Error(), "rank >= 2") {
+		t.Errorf("SparseSoftmax of rank 1: %v", err)
+	}
+}
