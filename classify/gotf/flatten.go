@@ -279,6 +279,7 @@ func init() {
 		"SparseReduceMaxSparse": {"output_indices", "output_values", "output_shape"},
 		"SparseAdd":             {"sum_indices", "sum_values", "sum_shape"},
 		"SparseSlice":           {"output_indices", "output_values", "output_shape"},
+		"SparseConcat":          {"output_indices", "output_values", "output_shape"},
 
 		"SoftmaxCrossEntropyWithLogits":       {"loss", "backprop"},
 		"SparseSoftmaxCrossEntropyWithLogits": {"loss", "backprop"},

@@ -593,3 +593,97 @@ func sparseSlice(n *Node, in []*classify.Tensor) ([]*classify.Tensor, error) {
 		{DType: classify.Int64, Shape: classify.Shape{a.rank}, Data: shape},
 	}, nil
 }
+
+func init() { Register("SparseConcat", buildSparseConcat) }
+
+type sparseConcatOp struct {
+	n   *Node
+	num int
+	dim int
+}
+
+func buildSparseConcat(n *Node, _ []*classify.Tensor) (Op, error) {
+	num := int(n.Int("N", 0))
+	if num < 2 || n.NumInputs != 3*num {
+		return nil, n.Errorf("N %d: want N >= 2 and 3N inputs, has %d", num, n.NumInputs)
+	}
+	return &sparseConcatOp{n: n, num: num, dim: int(n.Int("concat_dim", 0))}, nil
+}
+
+// Run concatenates along concat_dim, offsetting each input's indices by
+// the sizes before it, and returns the entries in row-major order (the
+// tf.sparse.concat docstring's output).
+func (o *sparseConcatOp) Run(_ *Ctx, in []*classify.Tensor) ([]*classify.Tensor, error) {
+	var parts []*sparseArgs
+	for k := range o.num {
+		a, err := sparseInputs(o.n, []*classify.Tensor{in[k], in[o.num+k], in[2*o.num+k]})
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, a)
+	}
+	first := parts[0]
+	rank := first.rank
+	dim := o.dim
+	if dim < 0 {
+		dim += rank
+	}
+	if dim < 0 || dim >= rank {
+		return nil, o.n.InputErrorf("concat_dim %d is out of range for rank %d", o.dim, rank)
+	}
+	shape := slices.Clone(first.shape)
+	shape[dim] = 0
+	var rows [][]int64
+	var src []int // entry e of the values of all parts, in order
+	valsAll := &classify.Tensor{DType: first.vals.DType}
+	var pieces []*classify.Tensor
+	total := 0
+	for k, a := range parts {
+		if a.rank != rank || a.vals.DType != first.vals.DType {
+			return nil, o.n.InputErrorf("input %d is %v of rank %d, input 0 %v of rank %d", k, a.vals.DType, a.rank, first.vals.DType, rank)
+		}
+		for j := range rank {
+			if j != dim && a.shape[j] != first.shape[j] {
+				return nil, o.n.InputErrorf("input %d has shape %v, incompatible with %v except along %d", k, a.shape, first.shape, dim)
+			}
+		}
+		for e := range a.nnz {
+			r := slices.Clone(a.idx[e*rank : (e+1)*rank])
+			r[dim] += shape[dim]
+			rows = append(rows, r)
+			src = append(src, total+e)
+		}
+		shape[dim] += a.shape[dim]
+		total += a.nnz
+		pieces = append(pieces, a.vals)
+	}
+	valsAll.Shape = classify.Shape{total}
+	valsAll.Data = classify.NewTensor(first.vals.DType, total).Data
+	off := 0
+	for _, p := range pieces {
+		if err := arrCopy(1, []int{p.Len()}, valsAll, arrRegion{Off: off, Str: []int{1}}, p, arrRegion{Str: []int{1}}); err != nil {
+			return nil, o.n.InputErrorf("%v", err)
+		}
+		off += p.Len()
+	}
+	order := make([]int, total)
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(x, y int) bool { return slices.Compare(rows[order[x]], rows[order[y]]) < 0 })
+	idx := make([]int64, 0, total*rank)
+	perm := make([]int, total)
+	for k, e := range order {
+		idx = append(idx, rows[e]...)
+		perm[k] = src[e]
+	}
+	vals := classify.NewTensor(first.vals.DType, total)
+	if err := gatherInto(vals, valsAll, perm, gatherGeom{batches: 1, outer: 1, dim: total, inner: 1}); err != nil {
+		return nil, o.n.InputErrorf("%v", err)
+	}
+	return []*classify.Tensor{
+		{DType: classify.Int64, Shape: classify.Shape{total, rank}, Data: idx},
+		vals,
+		{DType: classify.Int64, Shape: classify.Shape{rank}, Data: shape},
+	}, nil
+}

@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -151,5 +152,31 @@ func TestSparseAddSoftmaxSlice(t *testing.T) {
 	}
 	if _, err := runAttrOp(t, "SparseSoftmax", f32, i64m(1, 0), classify.FromFloat32([]float32{1}, 1), i64s(3)); err == nil || !strings.Contains(err.Error(), "rank >= 2") {
 		t.Errorf("SparseSoftmax of rank 1: %v", err)
+	}
+}
+
+// The tf.sparse.concat docstring's example (axis 1), output in row-major
+// order, and axis 0.
+func TestSparseConcat(t *testing.T) {
+	s := func(v ...string) *classify.Tensor { return strTensor(v...) }
+	in := []*classify.Tensor{
+		i64m(3, 0, 2, 1, 0, 1, 1), i64m(2, 0, 1, 0, 2),
+		s("a", "b", "c"), s("d", "e"),
+		i64s(2, 3), i64s(2, 4),
+	}
+	out := mustRunAttr(t, "SparseConcat", graphdef.Attrs{"T": classify.String, "N": 2, "concat_dim": 1}, in...)
+	wantInts(t, "concat indices", out[0], 0, 2, 0, 4, 0, 5, 1, 0, 1, 1)
+	if got := strsOf(out[1]); !slices.Equal(got, []string{"a", "d", "e", "b", "c"}) {
+		t.Errorf("concat values %q", got)
+	}
+	wantInts(t, "concat shape", out[2], 2, 7)
+	in[5] = i64s(2, 3)
+	in[1] = i64m(2, 0, 1, 1, 2)
+	out = mustRunAttr(t, "SparseConcat", graphdef.Attrs{"T": classify.String, "N": 2, "concat_dim": 0}, in...)
+	wantInts(t, "concat axis 0", out[0], 0, 2, 1, 0, 1, 1, 2, 1, 3, 2)
+	wantInts(t, "concat axis 0 shape", out[2], 4, 3)
+	in[5] = i64s(3, 3)
+	if _, err := runAttrOp(t, "SparseConcat", graphdef.Attrs{"T": classify.String, "N": 2, "concat_dim": 1}, in...); err == nil || !strings.Contains(err.Error(), "incompatible") {
+		t.Errorf("mismatched shapes: %v", err)
 	}
 }
