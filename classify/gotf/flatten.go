@@ -293,4 +293,10 @@ func init() {
 		}
 		outputArgs[op] = od
 	}
+	// List outputs, numbered by an attribute.
+	split := &opb.OpDef{Name: "SparseSplit"}
+	for _, a := range []string{"output_indices", "output_values", "output_shape"} {
+		split.OutputArg = append(split.OutputArg, &opb.OpDef_ArgDef{Name: a, NumberAttr: "num_split"})
+	}
+	outputArgs["SparseSplit"] = split
 }

@@ -687,3 +687,79 @@ func (o *sparseConcatOp) Run(_ *Ctx, in []*classify.Tensor) ([]*classify.Tensor,
 		{DType: classify.Int64, Shape: classify.Shape{rank}, Data: shape},
 	}, nil
 }
+
+func init() { Register("SparseSplit", buildSparseSplit) }
+
+type sparseSplitOp struct {
+	n   *Node
+	num int
+}
+
+func buildSparseSplit(n *Node, _ []*classify.Tensor) (Op, error) {
+	num := int(n.Int("num_split", 0))
+	if n.NumInputs != 4 || num < 1 || num > 1<<16 {
+		return nil, n.Errorf("needs 4 inputs (split_dim, indices, values, shape) and num_split in [1, 65536]; has %d inputs, num_split %d", n.NumInputs, num)
+	}
+	return &sparseSplitOp{n: n, num: num}, nil
+}
+
+// Run splits along split_dim into num_split pieces, the first
+// size % num_split one longer, each keeping its entries in input order
+// (SparseTensor::Split); outputs are all indices, then all values, then
+// all shapes.
+func (o *sparseSplitOp) Run(_ *Ctx, in []*classify.Tensor) ([]*classify.Tensor, error) {
+	a, err := sparseInputs(o.n, in[1:4])
+	if err != nil {
+		return nil, err
+	}
+	d, err := arrScalarInt(in[0])
+	if err != nil {
+		return nil, o.n.InputErrorf("split_dim: %v", err)
+	}
+	if d < 0 {
+		d += a.rank
+	}
+	if d < 0 || d >= a.rank {
+		return nil, o.n.InputErrorf("split_dim %d is out of range for rank %d", d, a.rank)
+	}
+	size := a.shape[d]
+	if int64(o.num) > size {
+		return nil, o.n.InputErrorf("split_dim size %d is smaller than num_split %d", size, o.num)
+	}
+	base, extra := size/int64(o.num), size%int64(o.num)
+	start := make([]int64, o.num+1)
+	for k := range o.num {
+		w := base
+		if int64(k) < extra {
+			w++
+		}
+		start[k+1] = start[k] + w
+	}
+	piece := func(x int64) int {
+		k := sort.Search(o.num, func(k int) bool { return start[k+1] > x })
+		return k
+	}
+	idx := make([][]int64, o.num)
+	keep := make([][]int, o.num)
+	for e := range a.nnz {
+		r := a.idx[e*a.rank : (e+1)*a.rank]
+		k := piece(r[d])
+		rr := slices.Clone(r)
+		rr[d] -= start[k]
+		idx[k] = append(idx[k], rr...)
+		keep[k] = append(keep[k], e)
+	}
+	out := make([]*classify.Tensor, 3*o.num)
+	for k := range o.num {
+		out[k] = &classify.Tensor{DType: classify.Int64, Shape: classify.Shape{len(keep[k]), a.rank}, Data: append([]int64{}, idx[k]...)}
+		vals := classify.NewTensor(a.vals.DType, len(keep[k]))
+		if err := gatherInto(vals, a.vals, keep[k], gatherGeom{batches: 1, outer: 1, dim: a.nnz, inner: 1}); err != nil {
+			return nil, o.n.InputErrorf("%v", err)
+		}
+		out[o.num+k] = vals
+		shape := slices.Clone(a.shape)
+		shape[d] = start[k+1] - start[k]
+		out[2*o.num+k] = &classify.Tensor{DType: classify.Int64, Shape: classify.Shape{a.rank}, Data: shape}
+	}
+	return out, nil
+}

@@ -180,3 +180,25 @@ func TestSparseConcat(t *testing.T) {
 		t.Errorf("mismatched shapes: %v", err)
 	}
 }
+
+// The tf.sparse.split docstring's example: a [2, 7] tensor split in three
+// along axis 1 gives widths 3, 2 and 2.
+func TestSparseSplit(t *testing.T) {
+	ind := i64m(6, 0, 2, 0, 4, 0, 5, 1, 0, 1, 1, 1, 6)
+	vals := saI32([]int32{1, 2, 3, 4, 5, 6}, 6)
+	out := mustRunAttr(t, "SparseSplit", graphdef.Attrs{"T": classify.Int32, "num_split": 3}, saI32([]int32{1}), ind, vals, i64s(2, 7))
+	if len(out) != 9 {
+		t.Fatalf("%d outputs", len(out))
+	}
+	wantInts(t, "piece 0 indices", out[0], 0, 2, 1, 0, 1, 1)
+	wantInts(t, "piece 1 indices", out[1], 0, 1)
+	wantInts(t, "piece 2 indices", out[2], 0, 0, 1, 1)
+	wantInts(t, "piece 0 values", out[3], 1, 4, 5)
+	wantInts(t, "piece 1 values", out[4], 2)
+	wantInts(t, "piece 2 values", out[5], 3, 6)
+	wantInts(t, "piece 0 shape", out[6], 2, 3)
+	wantInts(t, "piece 2 shape", out[8], 2, 2)
+	if _, err := runAttrOp(t, "SparseSplit", graphdef.Attrs{"T": classify.Int32, "num_split": 8}, saI32([]int32{1}), ind, vals, i64s(2, 7)); err == nil || !strings.Contains(err.Error(), "smaller than num_split") {
+		t.Errorf("too many pieces: %v", err)
+	}
+}
