@@ -281,6 +281,10 @@ func init() {
 		"SparseSlice":           {"output_indices", "output_values", "output_shape"},
 		"SparseConcat":          {"output_indices", "output_values", "output_shape"},
 
+		"DenseToDenseSetOperation":   {"result_indices", "result_values", "result_shape"},
+		"DenseToSparseSetOperation":  {"result_indices", "result_values", "result_shape"},
+		"SparseToSparseSetOperation": {"result_indices", "result_values", "result_shape"},
+
 		"SoftmaxCrossEntropyWithLogits":       {"loss", "backprop"},
 		"SparseSoftmaxCrossEntropyWithLogits": {"loss", "backprop"},
 		"FusedBatchNormGrad":                  {"x_backprop", "scale_backprop", "offset_backprop", "reserve_space_3", "reserve_space_4"},
