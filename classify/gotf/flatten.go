@@ -290,6 +290,10 @@ func init() {
 		"FusedBatchNormGrad":                  {"x_backprop", "scale_backprop", "offset_backprop", "reserve_space_3", "reserve_space_4"},
 		"FusedBatchNormGradV2":                {"x_backprop", "scale_backprop", "offset_backprop", "reserve_space_3", "reserve_space_4"},
 		"FusedBatchNormGradV3":                {"x_backprop", "scale_backprop", "offset_backprop", "reserve_space_4", "reserve_space_5"},
+
+		"StringSplit":              {"indices", "values", "shape"},
+		"UnicodeDecode":            {"row_splits", "char_values"},
+		"UnicodeDecodeWithOffsets": {"row_splits", "char_values", "char_to_byte_starts"},
 	} {
 		od := &opb.OpDef{Name: op}
 		for _, a := range names {
