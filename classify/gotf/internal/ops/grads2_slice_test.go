@@ -305,7 +305,7 @@ func TestMirrorPadGradErrors(t *testing.T) {
 		{"reflect_too_big", "MirrorPadGrad", refl, []saIn{g, p(2, 1, 0, 0)}, inv, "too few"},
 		{"symmetric_too_big", "MirrorPadGrad", sym, []saIn{g, p(3, 0, 0, 0)}, inv, "too few"},
 		{"negative", "MirrorPadGrad", sym, []saIn{g, p(-1, 0, 0, 0)}, inv, "negative"},
-		{"huge", "MirrorPadGrad", sym, []saIn{g, p(1 << 30, 0, 0, 0)}, inv, "too large"},
+		{"huge", "MirrorPadGrad", sym, []saIn{g, p(1<<30, 0, 0, 0)}, inv, "too large"},
 		{"rank", "MirrorPadGrad", sym, []saIn{g, p(0, 0)}, inv, "paddings"},
 		{"pads_shape", "MirrorPadGrad", sym, []saIn{g, saFeed(saI32([]int32{0, 0, 0, 0}, 4))}, inv, "paddings"},
 		{"const_pads_shape", "MirrorPadGrad", sym, []saIn{g, saConst(saI32([]int32{0, 0, 0}, 1, 3))}, bad, "paddings"},
