@@ -14,6 +14,7 @@ package ops
 //     padded gradient adds into the element MirrorPad copied it from. As
 //     TensorFlow, paddings must be non-negative and at most the output
 //     dimension (SYMMETRIC) or below it (REFLECT).
+//   - TileGrad(input, multiples) (below).
 
 import (
 	"fmt"
@@ -26,6 +27,8 @@ func init() {
 	allowDTypes("StridedSliceGrad", allNewDTypes...)
 	Register("MirrorPadGrad", buildMirrorPadGrad)
 	promote("MirrorPadGrad", "T", nil, halfDTypes...)
+	Register("TileGrad", buildTileGrad)
+	promote("TileGrad", "T", nil, halfDTypes...)
 }
 
 // ---- StridedSliceGrad ----
@@ -316,4 +319,130 @@ func mpgRun[T float32 | float64 | int32 | int64](dst, g []T, shape []int, src []
 			idx[d] = 0
 		}
 	}
+}
+
+// ---- TileGrad ----
+
+// TileGrad(input, multiples), deprecated in TensorFlow (GraphDef version 3
+// replaced it with a Sum) but still in its op list and CPU kernels: the
+// gradient of Tile, summing the multiples[i] tiles of each dimension of
+// input into one of size input_dim[i] / multiples[i]. As TensorFlow, each
+// dimension must divide evenly; multiples must be positive.
+type tileGradOp struct {
+	n    *Node
+	mult []int // constant multiples, or nil
+}
+
+func buildTileGrad(n *Node, consts []*classify.Tensor) (Op, error) {
+	if n.NumInputs != 2 {
+		return nil, n.Errorf("needs 2 inputs (input, multiples), has %d", n.NumInputs)
+	}
+	if dt := n.Type("T"); dt != classify.Invalid && !mpgDType(dt) {
+		return nil, n.Errorf("unsupported dtype %v (float32, float64, int32, int64)", dt)
+	}
+	o := &tileGradOp{n: n}
+	if consts[1] != nil {
+		m, err := tileGradMultiples(consts[1], -1)
+		if err != nil {
+			return nil, n.Errorf("multiples: %v", err)
+		}
+		o.mult = m
+	}
+	return o, nil
+}
+
+func tileGradMultiples(t *classify.Tensor, rank int) ([]int, error) {
+	if len(t.Shape) != 1 || rank >= 0 && t.Shape[0] != rank {
+		return nil, fmt.Errorf("shape %v, want a vector of %d", t.Shape, rank)
+	}
+	m, err := arrInts(t)
+	if err != nil {
+		return nil, err
+	}
+	for i, v := range m {
+		if v < 1 {
+			return nil, fmt.Errorf("multiples[%d] = %d must be positive", i, v)
+		}
+	}
+	return m, nil
+}
+
+func (o *tileGradOp) outShape(shape, mult []int) ([]int, error) {
+	if len(mult) != len(shape) {
+		return nil, fmt.Errorf("%d multiples for an input of rank %d", len(mult), len(shape))
+	}
+	out := make([]int, len(shape))
+	for i, d := range shape {
+		if out[i] = -1; d < 0 {
+			continue
+		}
+		if d%mult[i] != 0 {
+			return nil, fmt.Errorf("input dimension %d (size %d) is not divisible by multiples[%d] = %d", i, d, i, mult[i])
+		}
+		out[i] = d / mult[i]
+	}
+	return out, nil
+}
+
+// OutputInfo implements Shaper.
+func (o *tileGradOp) OutputInfo(in []classify.TensorInfo) ([]classify.TensorInfo, error) {
+	t := in[0]
+	if t.DType != classify.Invalid && !mpgDType(t.DType) {
+		return nil, o.n.Errorf("unsupported dtype %v (float32, float64, int32, int64)", t.DType)
+	}
+	switch {
+	case t.Shape == nil && o.mult != nil:
+		return []classify.TensorInfo{{DType: t.DType, Shape: arrUnknown(len(o.mult))}}, nil
+	case t.Shape == nil:
+		return []classify.TensorInfo{{DType: t.DType}}, nil
+	case o.mult == nil:
+		return []classify.TensorInfo{{DType: t.DType, Shape: arrUnknown(len(t.Shape))}}, nil
+	}
+	s, err := o.outShape(t.Shape, o.mult)
+	if err != nil {
+		return nil, o.n.Errorf("input %v: %v", t.Shape, err)
+	}
+	return []classify.TensorInfo{{DType: t.DType, Shape: s}}, nil
+}
+
+// Run implements Op.
+func (o *tileGradOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, error) {
+	t := in[0]
+	if !mpgDType(t.DType) {
+		return nil, o.n.InputErrorf("dtype %v not supported (float32, float64, int32, int64)", t.DType)
+	}
+	if t.Len() != t.Shape.NumElements() {
+		return nil, o.n.InputErrorf("input has %d elements for shape %v", t.Len(), t.Shape)
+	}
+	mult := o.mult
+	if mult == nil {
+		var err error
+		if mult, err = tileGradMultiples(in[1], len(t.Shape)); err != nil {
+			return nil, o.n.InputErrorf("multiples: %v", err)
+		}
+	}
+	shape, err := o.outShape(t.Shape, mult)
+	if err != nil {
+		return nil, o.n.InputErrorf("input %v: %v", t.Shape, err)
+	}
+	out := ctx.Output(0, t.DType, shape...)
+	ostr := arrStrides(shape)
+	src := make([][]int, len(shape))
+	for d, m := range shape {
+		src[d] = make([]int, t.Shape[d])
+		for p := range src[d] {
+			src[d][p] = p % m * ostr[d]
+		}
+	}
+	switch t.DType {
+	case classify.Float32:
+		mpgRun(out.Float32s(), t.Float32s(), t.Shape, src)
+	case classify.Float64:
+		mpgRun(out.Data.([]float64), t.Data.([]float64), t.Shape, src)
+	case classify.Int32:
+		mpgRun(out.Int32s(), t.Int32s(), t.Shape, src)
+	case classify.Int64:
+		mpgRun(out.Data.([]int64), t.Data.([]int64), t.Shape, src)
+	}
+	return []*classify.Tensor{out}, nil
 }

@@ -314,3 +314,79 @@ func TestMirrorPadGradErrors(t *testing.T) {
 		{"dtype_attr", "MirrorPadGrad", graphdef.Attrs{"mode": "REFLECT", "T": classify.Bool}, []saIn{g, p(0, 0, 0, 0)}, bad, "bool"},
 	})
 }
+
+// TestTileGrad checks TileGrad against the definition built from the
+// forward Tile of an iota (each element adds into the one Tile copied it
+// from) for float64, float32, float16, int32 and int64 with fed and
+// constant multiples, and by hand.
+func TestTileGrad(t *testing.T) {
+	for i, c := range []struct {
+		name string
+		out  []int
+		mult []int32
+	}{
+		{"2d", []int{2, 3}, []int32{3, 2}},
+		{"3d", []int{2, 1, 3}, []int32{1, 4, 2}},
+		{"ones", []int{3, 2}, []int32{1, 1}},
+		{"empty", []int{0, 3}, []int32{2, 2}},
+		{"scalar", []int{}, []int32{}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m := saI32(c.mult, len(c.mult))
+			idx := g2Fwd(t, "Tile", nil, saFeed(g2Iota64(c.out...)), saConst(m))[0]
+			g := grRand64(uint64(120+i), -1, 1, nil, 0, idx.Shape...)
+			want := make([]float64, arrProd(c.out))
+			wi := make([]int64, len(want))
+			gi := classify.NewTensor(classify.Int32, idx.Shape...)
+			gl := classify.NewTensor(classify.Int64, idx.Shape...)
+			for j, k := range idx.Data.([]int64) {
+				want[k] += g.Data.([]float64)[j]
+				gi.Int32s()[j] = int32(j%9 - 4)
+				gl.Data.([]int64)[j] = int64(j%9-4) << 34
+				wi[k] += int64(j%9 - 4)
+			}
+			for _, konst := range []bool{false, true} {
+				mi := saFeed(m)
+				if konst {
+					mi = saConst(m)
+				}
+				got, err := saRun(t, "TileGrad", nil, saFeed(g), mi)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !got[0].Shape.Equal(classify.Shape(c.out)) {
+					t.Fatalf("shape %v, want %v", got[0].Shape, c.out)
+				}
+				grClose(t, "float64", grFloats(got[0]), want, 1e-15, 1e-15)
+			}
+			grClose(t, "float32", grFloats(mustRun(t, "TileGrad", graphdef.Attrs{"T": classify.Float32}, grTo32(g), m)), want, 1e-6, 1e-6)
+			grClose(t, "float16", grFloats(mustRun(t, "TileGrad", graphdef.Attrs{"T": classify.Float16}, grTo16(g), m)), want, 5e-3, 5e-3)
+			oi := mustRun(t, "TileGrad", graphdef.Attrs{"T": classify.Int32}, gi, m)
+			ol := mustRun(t, "TileGrad", graphdef.Attrs{"T": classify.Int64}, gl, m)
+			for k, w := range wi {
+				if int64(oi.Int32s()[k]) != w || ol.Data.([]int64)[k] != w<<34 {
+					t.Fatalf("ints [%d] = %d, %d, want %d", k, oi.Int32s()[k], ol.Data.([]int64)[k], w)
+				}
+			}
+		})
+	}
+	// By hand: [1 2 3 4 5 6] as 3 tiles of 2 sums to [1+3+5, 2+4+6].
+	got := mustRun(t, "TileGrad", nil, classify.FromFloat32([]float32{1, 2, 3, 4, 5, 6}, 6), saI32([]int32{3}, 1)).Float32s()
+	if !grEq32(got, []float32{9, 12}) {
+		t.Errorf("by hand: %v", got)
+	}
+}
+
+func TestTileGradErrors(t *testing.T) {
+	bad, inv := classify.ErrInvalidGraph, classify.ErrInvalidInput
+	x := saFeed(randF32(1, -1, 1, 4, 6))
+	m := func(v ...int32) saIn { return saFeed(saI32(v, len(v))) }
+	saCheckErrors(t, []saErrCase{
+		{"indivisible", "TileGrad", nil, []saIn{x, m(3, 2)}, inv, "not divisible"},
+		{"zero", "TileGrad", nil, []saIn{x, m(0, 2)}, inv, "positive"},
+		{"negative_const", "TileGrad", nil, []saIn{x, saConst(saI32([]int32{2, -2}, 2))}, bad, "positive"},
+		{"rank", "TileGrad", nil, []saIn{x, m(2)}, inv, "multiples"},
+		{"float_multiples", "TileGrad", nil, []saIn{x, saFeed(randF32(1, 1, 2, 2))}, inv, "multiples"},
+		{"dtype", "TileGrad", nil, []saIn{saFeed(saBool([]bool{true, false}, 2)), m(1)}, inv, "bool"},
+	})
+}
