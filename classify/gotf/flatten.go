@@ -279,6 +279,9 @@ func init() {
 		"FusedBatchNormGrad":                  {"x_backprop", "scale_backprop", "offset_backprop", "reserve_space_3", "reserve_space_4"},
 		"FusedBatchNormGradV2":                {"x_backprop", "scale_backprop", "offset_backprop", "reserve_space_3", "reserve_space_4"},
 		"FusedBatchNormGradV3":                {"x_backprop", "scale_backprop", "offset_backprop", "reserve_space_4", "reserve_space_5"},
+
+		"FakeQuantWithMinMaxVarsGradient":           {"backprops_wrt_input", "backprop_wrt_min", "backprop_wrt_max"},
+		"FakeQuantWithMinMaxVarsPerChannelGradient": {"backprops_wrt_input", "backprop_wrt_min", "backprop_wrt_max"},
 	} {
 		od := &opb.OpDef{Name: op}
 		for _, a := range names {
