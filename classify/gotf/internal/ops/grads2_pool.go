@@ -11,6 +11,10 @@ package ops
 //   - AvgPool3DGrad(orig_input_shape, grad): each window's gradient divided
 //     by the number of its real (unpadded) elements, spread over them, as
 //     the forward AvgPool3D averages.
+//   - MaxPool3DGradGrad(orig_input, orig_output, grad): of orig_output's
+//     shape, each output takes grad at the first element of its window
+//     (row-major) equal to orig_output there, 0 when none is (a NaN
+//     maximum), as TensorFlow's CPU kernel.
 //   - MaxPoolGradWithArgmax(input, grad, argmax): grad added at the
 //     flattened input positions argmax names (per image unless
 //     include_batch_in_index); an index outside its image is an error, as
@@ -33,8 +37,9 @@ import (
 func init() {
 	Register("MaxPool3DGrad", buildPool3DGrad(true))
 	Register("AvgPool3DGrad", buildPool3DGrad(false))
+	Register("MaxPool3DGradGrad", buildPool3DGradGrad)
 	Register("MaxPoolGradWithArgmax", buildMaxPoolGradArgmax)
-	for _, op := range []string{"MaxPool3DGrad", "AvgPool3DGrad", "MaxPoolGradWithArgmax"} {
+	for _, op := range []string{"MaxPool3DGrad", "AvgPool3DGrad", "MaxPool3DGradGrad", "MaxPoolGradWithArgmax"} {
 		promote(op, "T", nil, halfDTypes...)
 	}
 }
@@ -45,6 +50,7 @@ const maxPool3DGradTol = 1e-5
 
 type pool3dGradOp struct {
 	fwd  pool3dOp
+	gg   bool  // MaxPool3DGradGrad
 	size []int // AvgPool3DGrad's constant orig_input_shape, or nil
 }
 
@@ -93,6 +99,15 @@ func buildPool3DGrad(isMax bool) Builder {
 	}
 }
 
+func buildPool3DGradGrad(n *Node, consts []*classify.Tensor) (Op, error) {
+	o, err := buildPool3DGrad(true)(n, consts)
+	if err != nil {
+		return nil, err
+	}
+	o.(*pool3dGradOp).gg = true
+	return o, nil
+}
+
 // pool3dGradSizes reads orig_input_shape: an int32 vector of 5
 // non-negative sizes within the engine's element limit.
 func pool3dGradSizes(t *classify.Tensor) ([]int, error) {
@@ -117,7 +132,9 @@ func (o *pool3dGradOp) OutputInfo(in []classify.TensorInfo) ([]classify.TensorIn
 		return nil, o.fwd.n.Errorf("unsupported dtype %v (float32, float64)", dt)
 	}
 	var s classify.Shape
-	if o.fwd.max {
+	if o.gg {
+		s = in[1].Shape.Clone()
+	} else if o.fwd.max {
 		s = in[0].Shape.Clone()
 	} else if o.size != nil {
 		s = classify.Shape(o.size).Clone()
@@ -169,6 +186,22 @@ func (o *pool3dGradOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor,
 			return nil, n.InputErrorf("computed output size would be negative: window %v, strides %v, input %v", o.fwd.k, o.fwd.s, xs)
 		}
 		ys[i+1] = g.out[i]
+	}
+	if o.gg {
+		if !data[1].Shape.Equal(classify.Shape(ys)) || !data[2].Shape.Equal(classify.Shape(xs)) {
+			return nil, n.InputErrorf("orig_output %v must be %v and grad %v must be %v", data[1].Shape, ys, data[2].Shape, xs)
+		}
+		out := ctx.Output(0, dt, ys...)
+		if out.Len() == 0 {
+			return []*classify.Tensor{out}, nil
+		}
+		switch dt {
+		case classify.Float32:
+			pool3dGradGradRun(ctx, &o.fwd, &g, xs[0], out.Float32s(), floatsOf[float32](data))
+		case classify.Float64:
+			pool3dGradGradRun(ctx, &o.fwd, &g, xs[0], out.Data.([]float64), floatsOf[float64](data))
+		}
+		return []*classify.Tensor{out}, nil
 	}
 	shaped := data // orig_output and grad, or grad
 	if o.fwd.max {
@@ -260,6 +293,47 @@ func pool3dGradRun[T float32 | float64](ctx *Ctx, o *pool3dOp, g *pool3dGeom, nb
 							}
 						}
 					}
+				}
+			}
+		}
+	})
+}
+
+// pool3dGradGradRun computes MaxPool3DGradGrad one output row of the
+// (batch, plane, row) sequence at a time.
+func pool3dGradGradRun[T float32 | float64](ctx *Ctx, o *pool3dOp, g *pool3dGeom, nb int, dst []T, data [][]T) {
+	x, y, gr := data[0], data[1], data[2]
+	C := g.c
+	D, H, W := g.size[0], g.size[1], g.size[2]
+	OD, OH, OW := g.out[0], g.out[1], g.out[2]
+	ewParallel(ctx, nb*OD*OH, gradCost(OW, C, o.k[0], o.k[1], o.k[2]), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			b, od, oh := r/(OD*OH), r/OH%OD, r%OH
+			var a, e [3]int
+			for i, p := range [2]int{od, oh} {
+				a[i] = p*o.s[i] - g.pad[i]
+				e[i] = min(a[i]+o.k[i], g.size[i])
+				a[i] = max(a[i], 0)
+			}
+			for ow := range OW {
+				a[2] = ow*o.s[2] - g.pad[2]
+				e[2] = min(a[2]+o.k[2], W)
+				a[2] = max(a[2], 0)
+				base := (r*OW + ow) * C
+				for c := range C {
+					v, res := y[base+c], T(0)
+				find:
+					for d := a[0]; d < e[0]; d++ {
+						for h := a[1]; h < e[1]; h++ {
+							for w := a[2]; w < e[2]; w++ {
+								if i := (((b*D+d)*H+h)*W+w)*C + c; x[i] == v {
+									res = gr[i]
+									break find
+								}
+							}
+						}
+					}
+					dst[base+c] = res
 				}
 			}
 		}

@@ -291,3 +291,68 @@ func TestMaxPoolGradWithArgmaxErrors(t *testing.T) {
 		{"padding", "MaxPoolGradWithArgmax", graphdef.Attrs{"ksize": []int{1, 2, 2, 1}, "strides": []int{1, 2, 2, 1}}, []saIn{x, g, am(ok...)}, bad, "padding"},
 	})
 }
+
+// TestMaxPool3DGradGrad checks MaxPool3DGradGrad against the definition
+// (grad at the first element of each window equal to orig_output), the
+// adjoint identity with MaxPool3DGrad on distinct values, and by hand on
+// ties and a NaN maximum.
+func TestMaxPool3DGradGrad(t *testing.T) {
+	for i, c := range g2Pool3DCases {
+		t.Run(c.name, func(t *testing.T) {
+			ys := c.outShape()
+			x := grDistinct(uint64(330+i), c.x...)
+			gg := grRand64(uint64(340+i), -1, 1, nil, 0, c.x...)
+			g := grRand64(uint64(350+i), -1, 1, nil, 0, ys...)
+			xd := x.Data.([]float64)
+			y := make([]float64, arrProd(ys))
+			want := make([]float64, len(y))
+			c.windows(func(o int, idx []int) {
+				best := idx[0]
+				for _, j := range idx[1:] {
+					if xd[j] > xd[best] {
+						best = j
+					}
+				}
+				y[o], want[o] = xd[best], gg.Data.([]float64)[best]
+			})
+			y64 := grF64(y, ys...)
+			got, err := saRun(t, "MaxPool3DGradGrad", c.attrs(classify.Float64), saFeed(x), saFeed(y64), saFeed(gg))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !got[0].Shape.Equal(classify.Shape(ys)) {
+				t.Fatalf("shape %v", got[0].Shape)
+			}
+			grClose(t, "float64", grFloats(got[0]), want, 0, 0)
+			got32 := mustRun(t, "MaxPool3DGradGrad", c.attrs(classify.Float32), grTo32(x), grTo32(y64), grTo32(gg))
+			grClose(t, "float32", grFloats(got32), want, 1e-6, 1e-6)
+			at16 := c.attrs(classify.Float16)
+			at16["TInput"] = classify.Float16
+			got16 := mustRun(t, "MaxPool3DGradGrad", at16, grTo16(x), grTo16(y64), grTo16(gg))
+			grClose(t, "float16", grFloats(got16), want, 1e-2, 1e-2)
+			dx := mustRun(t, "MaxPool3DGrad", c.attrs(classify.Float64), x, y64, g)
+			l, r := 0.0, 0.0
+			for k, v := range grFloats(dx) {
+				l += v * gg.Data.([]float64)[k]
+			}
+			for k, v := range grFloats(got[0]) {
+				r += v * g.Data.([]float64)[k]
+			}
+			if math.Abs(l-r) > 1e-12 {
+				t.Errorf("adjoint: %v vs %v", l, r)
+			}
+		})
+	}
+	at := graphdef.Attrs{"T": classify.Float32, "ksize": []int{1, 1, 1, 2, 1}, "strides": []int{1, 1, 1, 2, 1}, "padding": "VALID"}
+	nan := float32(math.NaN())
+	x := classify.FromFloat32([]float32{3, 3, nan, 1}, 1, 1, 1, 4, 1)
+	y := classify.FromFloat32([]float32{3, nan}, 1, 1, 1, 2, 1)
+	gg := classify.FromFloat32([]float32{5, 6, 7, 8}, 1, 1, 1, 4, 1)
+	if got := mustRun(t, "MaxPool3DGradGrad", at, x, y, gg).Float32s(); !grEq32(got, []float32{5, 0}) {
+		t.Errorf("ties and NaN: %v", got)
+	}
+	saCheckErrors(t, []saErrCase{
+		{"gg_shape", "MaxPool3DGradGrad", at, []saIn{saFeed(x), saFeed(y), saFeed(y)}, classify.ErrInvalidInput, "grad"},
+		{"out_shape", "MaxPool3DGradGrad", at, []saIn{saFeed(x), saFeed(x), saFeed(gg)}, classify.ErrInvalidInput, "orig_output"},
+	})
+}
