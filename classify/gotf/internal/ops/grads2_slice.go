@@ -289,9 +289,10 @@ func (o *mirrorPadGradOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tens
 	return []*classify.Tensor{out}, nil
 }
 
-// mpgRun adds every element of the padded gradient g into dst at the
-// offset its index maps to. Its cost is one add per element of g, whose
-// size the caller's input already holds.
+// mpgRun adds every element of g (MirrorPadGrad's padded gradient,
+// TileGrad's tiled one) into dst at the offset its index maps to: src[d][p]
+// is the offset along dst of index p of dimension d. Its cost is one add
+// per element of g, whose size the caller's input already holds.
 func mpgRun[T float32 | float64 | int32 | int64](dst, g []T, shape []int, src [][]int) {
 	clear(dst)
 	if len(g) == 0 || len(dst) == 0 {
