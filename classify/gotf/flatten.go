@@ -294,6 +294,9 @@ func init() {
 		"StringSplit":              {"indices", "values", "shape"},
 		"UnicodeDecode":            {"row_splits", "char_values"},
 		"UnicodeDecodeWithOffsets": {"row_splits", "char_values", "char_to_byte_starts"},
+
+		"FakeQuantWithMinMaxVarsGradient":           {"backprops_wrt_input", "backprop_wrt_min", "backprop_wrt_max"},
+		"FakeQuantWithMinMaxVarsPerChannelGradient": {"backprops_wrt_input", "backprop_wrt_min", "backprop_wrt_max"},
 	} {
 		od := &opb.OpDef{Name: op}
 		for _, a := range names {
