@@ -7,7 +7,6 @@ package ops
 // Output depth planes are split across ctx.Workers goroutines.
 
 import (
-	"sync"
 
 	"github.com/classifyd/classifyd/classify"
 )
@@ -114,6 +113,13 @@ func (o *conv3dOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, err
 	if x.DType != classify.Float32 || f.DType != classify.Float32 || len(x.Shape) != 5 || len(f.Shape) != 5 {
 		return nil, o.n.InputErrorf("input %v %v and filter %v %v must be 5-D float32", x.DType, x.Shape, f.DType, f.Shape)
 	}
+	return conv3dRun(ctx, o, x, f, x.Float32s(), f.Float32s())
+}
+
+// conv3dRun is Conv3D's direct loop, shared by the float32 and float64
+// kernels: output rows (batch, depth, height) in parallel, each output
+// element summed over (kd, kh, kw, input channel) in that order.
+func conv3dRun[T float32 | float64](ctx *Ctx, o *conv3dOp, x, f *classify.Tensor, xd, fd []T) ([]*classify.Tensor, error) {
 	cin, cout := x.Shape[4], f.Shape[4]
 	if f.Shape[3] != cin {
 		return nil, o.n.InputErrorf("filter %v has %d input channels, input %v has %d", f.Shape, f.Shape[3], x.Shape, cin)
@@ -121,18 +127,30 @@ func (o *conv3dOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, err
 	var out, pad, size, k [3]int
 	for i := range 3 {
 		size[i], k[i] = x.Shape[i+1], f.Shape[i]
+		if k[i] < 1 {
+			return nil, o.n.InputErrorf("filter %v has an empty window", f.Shape)
+		}
 		out[i], pad[i] = o.geometry(size[i], k[i], o.stride[i], o.dil[i])
 	}
 	nb := x.Shape[0]
-	y := ctx.Output(0, classify.Float32, nb, out[0], out[1], out[2], cout)
-	xd, fd, yd := x.Float32s(), f.Float32s(), y.Float32s()
-	clear(yd)
-	planes := nb * out[0]
-	plane := func(p int) {
-		b, od := p/out[0], p%out[0]
-		for oh := range out[1] {
+	if _, ok := boundedElems(nb, out[0], out[1], out[2], cout); !ok {
+		return nil, o.n.InputErrorf("output exceeds %d elements", arrMaxElements)
+	}
+	y := ctx.Output(0, x.DType, nb, out[0], out[1], out[2], cout)
+	yd := y.Data.([]T)
+	if len(yd) == 0 {
+		return []*classify.Tensor{y}, nil
+	}
+	rows := nb * out[0] * out[1]
+	cost := out[2] * cout * k[0] * k[1] * k[2] * max(cin, 1)
+	ewParallel(ctx, rows, cost, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			oh := r % out[1]
+			od := (r / out[1]) % out[0]
+			b := r / (out[1] * out[0])
 			for ow := range out[2] {
-				acc := yd[(((b*out[0]+od)*out[1]+oh)*out[2]+ow)*cout:][:cout]
+				acc := yd[(r*out[2]+ow)*cout:][:cout]
+				clear(acc)
 				for kd := range k[0] {
 					id := od*o.stride[0] - pad[0] + kd*o.dil[0]
 					if id < 0 || id >= size[0] {
@@ -151,9 +169,8 @@ func (o *conv3dOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, err
 							xs := xd[(((b*size[0]+id)*size[1]+ih)*size[2]+iw)*cin:][:cin]
 							fs := fd[((kd*k[1]+kh)*k[2]+kw)*cin*cout:][:cin*cout]
 							for ci, v := range xs {
-								row := fs[ci*cout:][:cout]
-								for co, w := range row {
-									acc[co] += v * w
+								for co, wv := range fs[ci*cout : (ci+1)*cout] {
+									acc[co] += v * wv
 								}
 							}
 						}
@@ -161,30 +178,7 @@ func (o *conv3dOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, err
 				}
 			}
 		}
-	}
-	workers := min(ctx.Workers(), planes)
-	if workers <= 1 || int64(len(yd))*int64(k[0]*k[1]*k[2]*cin) < 1<<16 {
-		for p := range planes {
-			plane(p)
-		}
-		return []*classify.Tensor{y}, nil
-	}
-	var wg sync.WaitGroup
-	next := make(chan int, planes)
-	for p := range planes {
-		next <- p
-	}
-	close(next)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for p := range next {
-				plane(p)
-			}
-		}()
-	}
-	wg.Wait()
+	})
 	return []*classify.Tensor{y}, nil
 }
 
