@@ -7,7 +7,6 @@ package ops
 // Output depth planes are split across ctx.Workers goroutines.
 
 import (
-
 	"github.com/classifyd/classifyd/classify"
 )
 
