@@ -276,6 +276,12 @@ func (o *mirrorPadGradOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tens
 			src[d][p] = i * ostr[d]
 		}
 	}
+	mpgSum(out, t, src)
+	return []*classify.Tensor{out}, nil
+}
+
+// mpgSum is mpgRun on t's dtype (mpgDType's four).
+func mpgSum(out, t *classify.Tensor, src [][]int) {
 	switch t.DType {
 	case classify.Float32:
 		mpgRun(out.Float32s(), t.Float32s(), t.Shape, src)
@@ -286,7 +292,6 @@ func (o *mirrorPadGradOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tens
 	case classify.Int64:
 		mpgRun(out.Data.([]int64), t.Data.([]int64), t.Shape, src)
 	}
-	return []*classify.Tensor{out}, nil
 }
 
 // mpgRun adds every element of g (MirrorPadGrad's padded gradient,
@@ -435,15 +440,6 @@ func (o *tileGradOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, e
 			src[d][p] = p % m * ostr[d]
 		}
 	}
-	switch t.DType {
-	case classify.Float32:
-		mpgRun(out.Float32s(), t.Float32s(), t.Shape, src)
-	case classify.Float64:
-		mpgRun(out.Data.([]float64), t.Data.([]float64), t.Shape, src)
-	case classify.Int32:
-		mpgRun(out.Int32s(), t.Int32s(), t.Shape, src)
-	case classify.Int64:
-		mpgRun(out.Data.([]int64), t.Data.([]int64), t.Shape, src)
-	}
+	mpgSum(out, t, src)
 	return []*classify.Tensor{out}, nil
 }

@@ -89,38 +89,46 @@ func FuzzMathOps(f *testing.F) {
 		default:
 			in = []saIn{saFeed(a), saFeed(b)}
 		}
-		o, ins, err := saBuild(op, attrs, in...)
-		var out []*classify.Tensor
-		if err == nil {
-			out, err = o.Run(&Ctx{Threads: 2, Slots: make([]*classify.Tensor, 4)}, ins)
-		}
-		if err != nil {
-			if !errors.Is(err, classify.ErrInvalidInput) && !errors.Is(err, classify.ErrInvalidGraph) && !errors.Is(err, classify.ErrUnsupportedOp) {
-				t.Fatalf("%s: error %q wraps no classify sentinel", op, err)
-			}
-			return
-		}
-		for i, x := range out {
-			if err := x.Validate(); err != nil {
-				t.Fatalf("%s %v: output %d: %v", op, dt, i, err)
-			}
-		}
-		sh, ok := o.(Shaper)
-		if !ok {
-			return
-		}
-		infos := make([]classify.TensorInfo, len(ins))
-		for i, x := range ins {
-			infos[i] = classify.TensorInfo{DType: x.DType, Shape: x.Shape}
-		}
-		st, err := sh.OutputInfo(infos)
-		if err != nil {
-			t.Fatalf("%s %v: ran, but static inference fails: %v", op, dt, err)
-		}
-		for i, s := range st {
-			if i < len(out) && (s.DType != classify.Invalid && s.DType != out[i].DType || !shapesMatch(s.Shape, out[i].Shape)) {
-				t.Fatalf("%s %v: static %v%v, ran %v%v", op, dt, s.DType, s.Shape, out[i].DType, out[i].Shape)
-			}
-		}
+		fuzzRunChecked(t, op, dt, attrs, 4, in)
 	})
+}
+
+// fuzzRunChecked builds op on in and runs it: an error must wrap a
+// classify sentinel; outputs must be valid tensors whose dtypes and shapes
+// agree with the kernel's static inference.
+func fuzzRunChecked(t *testing.T, op string, dt classify.DType, attrs graphdef.Attrs, slots int, in []saIn) {
+	t.Helper()
+	o, ins, err := saBuild(op, attrs, in...)
+	var out []*classify.Tensor
+	if err == nil {
+		out, err = o.Run(&Ctx{Threads: 2, Slots: make([]*classify.Tensor, slots)}, ins)
+	}
+	if err != nil {
+		if !errors.Is(err, classify.ErrInvalidInput) && !errors.Is(err, classify.ErrInvalidGraph) && !errors.Is(err, classify.ErrUnsupportedOp) {
+			t.Fatalf("%s: error %q wraps no classify sentinel", op, err)
+		}
+		return
+	}
+	for i, x := range out {
+		if err := x.Validate(); err != nil {
+			t.Fatalf("%s %v: output %d: %v", op, dt, i, err)
+		}
+	}
+	sh, ok := o.(Shaper)
+	if !ok {
+		return
+	}
+	infos := make([]classify.TensorInfo, len(ins))
+	for i, x := range ins {
+		infos[i] = classify.TensorInfo{DType: x.DType, Shape: x.Shape}
+	}
+	st, err := sh.OutputInfo(infos)
+	if err != nil {
+		t.Fatalf("%s %v: ran, but static inference fails: %v", op, dt, err)
+	}
+	for i, s := range st {
+		if i < len(out) && (s.DType != classify.Invalid && s.DType != out[i].DType || !shapesMatch(s.Shape, out[i].Shape)) {
+			t.Fatalf("%s %v: static %v%v, ran %v%v", op, dt, s.DType, s.Shape, out[i].DType, out[i].Shape)
+		}
+	}
 }
