@@ -2,6 +2,7 @@ package ops
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -51,7 +52,7 @@ func TestPrintAndInplace(t *testing.T) {
 	if out := mustRunAttr(t, "PrintV2", nil, sstr("hello")); len(out) != 0 {
 		t.Errorf("PrintV2 gave %d outputs", len(out))
 	}
-	if got := mustRunAttr(t, "DeepCopy", graphdef.Attrs{"T": classify.Float32}, x)[0]; !slicesEqual(got.Float32s(), x.Float32s()) {
+	if got := mustRunAttr(t, "DeepCopy", graphdef.Attrs{"T": classify.Float32}, x)[0]; !slices.Equal(got.Float32s(), x.Float32s()) {
 		t.Errorf("DeepCopy = %v", got.Data)
 	}
 	v := classify.FromFloat32([]float32{10, 20, 30, 40}, 2, 2)
@@ -60,7 +61,7 @@ func TestPrintAndInplace(t *testing.T) {
 		"InplaceAdd":    {31, 42, 3, 4, 15, 26},
 		"InplaceSub":    {-29, -38, 3, 4, -5, -14},
 	} {
-		if got := mustRunAttr(t, op, graphdef.Attrs{"T": classify.Float32}, x, saI32([]int32{2, 0}, 2), v)[0].Float32s(); !slicesEqual(got, want) {
+		if got := mustRunAttr(t, op, graphdef.Attrs{"T": classify.Float32}, x, saI32([]int32{2, 0}, 2), v)[0].Float32s(); !slices.Equal(got, want) {
 			t.Errorf("%s = %v, want %v", op, got, want)
 		}
 	}

@@ -73,7 +73,7 @@ func (o *choleskyGradOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tenso
 	if out.Len() == 0 {
 		return []*classify.Tensor{out}, nil
 	}
-	lv, gv := laF64(l), laF64(g)
+	lv, gv := f64sOf(l), f64sOf(g)
 	mm := m * m
 	err = laBatch(ctx, batch, 3*fm*fm*fm, func(b int) error {
 		laPut(out, b*mm, choleskyGrad(lv[b*mm:][:mm], gv[b*mm:][:mm], m))

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -26,7 +27,7 @@ func TestLegacyUtilities(t *testing.T) {
 	wantInts(t, "partition 1", out[1], 30, 40)
 	// Rows: partitions [1, 0] of a [2, 2] matrix; partition 2 empty.
 	out = mustRunAttr(t, "DynamicPartition", graphdef.Attrs{"T": classify.Float32, "num_partitions": 3}, classify.FromFloat32([]float32{1, 2, 3, 4}, 2, 2), saI32([]int32{1, 0}, 2))
-	if got := out[0].Float32s(); !slicesEqual(got, []float32{3, 4}) || !out[2].Shape.Equal(classify.Shape{0, 2}) {
+	if got := out[0].Float32s(); !slices.Equal(got, []float32{3, 4}) || !out[2].Shape.Equal(classify.Shape{0, 2}) {
 		t.Errorf("row partitions: %v, empty %v", got, out[2].Shape)
 	}
 
@@ -51,7 +52,7 @@ func TestLegacyUtilities(t *testing.T) {
 	}
 	x := classify.FromFloat32([]float32{1, 2}, 2)
 	for _, op := range []string{"GuaranteeConst", "Copy", "CopyHost", "CheckNumericsV2"} {
-		if got := mustRunAttr(t, op, graphdef.Attrs{"T": classify.Float32}, x)[0]; !slicesEqual(got.Float32s(), x.Float32s()) {
+		if got := mustRunAttr(t, op, graphdef.Attrs{"T": classify.Float32}, x)[0]; !slices.Equal(got.Float32s(), x.Float32s()) {
 			t.Errorf("%s = %v", op, got.Data)
 		}
 	}

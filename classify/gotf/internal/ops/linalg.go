@@ -186,22 +186,6 @@ func (o *laOp) laBudget(batch int, per float64, outs ...[]int) error {
 	return nil
 }
 
-// laF64 returns x's values as float64: float64 data itself (read only),
-// float32 data converted.
-func laF64(x *classify.Tensor) []float64 {
-	switch d := x.Data.(type) {
-	case []float64:
-		return d
-	case []float32:
-		out := make([]float64, len(d))
-		for i, v := range d {
-			out[i] = float64(v)
-		}
-		return out
-	}
-	return nil
-}
-
 // laPut stores v at offset off of t (float32 or float64).
 func laPut(t *classify.Tensor, off int, v []float64) {
 	switch d := t.Data.(type) {
@@ -317,7 +301,7 @@ func (o *laOp) runSquare(ctx *Ctx, x *classify.Tensor) ([]*classify.Tensor, erro
 	if err := o.laBudget(batch, fn*fn*fn); err != nil {
 		return nil, err
 	}
-	src := laF64(x)
+	src := f64sOf(x)
 	nn := n * n
 	switch o.kind {
 	case laDet, laLogDet:
@@ -589,7 +573,7 @@ func (o *laOp) runSolve(ctx *Ctx, m, rhs *classify.Tensor) ([]*classify.Tensor, 
 	if out.Len() == 0 {
 		return []*classify.Tensor{out}, nil
 	}
-	ms, bsrc := laF64(m), laF64(rhs)
+	ms, bsrc := f64sOf(m), f64sOf(rhs)
 	err = laBatch(ctx, batch, fn*fn*(fn+fk), func(b int) error {
 		a := laLoad(ms[b*n*n:(b+1)*n*n], n, n, o.adjoint)
 		piv := make([]int, n)
@@ -636,7 +620,7 @@ func (o *laOp) runTriSolve(ctx *Ctx, m, rhs *classify.Tensor) ([]*classify.Tenso
 	if out.Len() == 0 {
 		return []*classify.Tensor{out}, nil
 	}
-	ms, bsrc := laF64(m), laF64(rhs)
+	ms, bsrc := f64sOf(m), f64sOf(rhs)
 	err := laBatch(ctx, batch, fn*fn*fk/2+fn*fk, func(b int) error {
 		mi, ri := batchOffset(b, bs, mb), batchOffset(b, bs, rb)
 		a := ms[mi*n*n : (mi+1)*n*n]

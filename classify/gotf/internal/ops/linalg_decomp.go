@@ -211,7 +211,7 @@ func (o *laOp) runQr(ctx *Ctx, x *classify.Tensor) ([]*classify.Tensor, error) {
 	if batch == 0 || m == 0 {
 		return []*classify.Tensor{q, r}, nil
 	}
-	src := laF64(x)
+	src := f64sOf(x)
 	tiny := laTiny(x.DType)
 	err := laBatch(ctx, batch, cost, func(b int) error {
 		a := append([]float64(nil), src[b*m*n:(b+1)*m*n]...)
@@ -474,7 +474,7 @@ func (o *laOp) runSvd(ctx *Ctx, x *classify.Tensor) ([]*classify.Tensor, error) 
 	if batch == 0 {
 		return outs, nil
 	}
-	src := laF64(x)
+	src := f64sOf(x)
 	err := laBatch(ctx, batch, cost, func(b int) error {
 		if k == 0 {
 			// TF: U or V of the nonzero dimension is the identity.
@@ -737,7 +737,7 @@ func (o *laOp) runEig(ctx *Ctx, x *classify.Tensor) ([]*classify.Tensor, error) 
 	if batch == 0 || n == 0 {
 		return outs, nil
 	}
-	src := laF64(x)
+	src := f64sOf(x)
 	err = laBatch(ctx, batch, cost, func(b int) error {
 		vals, vecs, ok := laEigen(src[b*n*n:(b+1)*n*n], n, o.uv, laTiny(x.DType))
 		if !ok {
@@ -770,7 +770,7 @@ func (o *laOp) runLu(ctx *Ctx, x *classify.Tensor) ([]*classify.Tensor, error) {
 	if batch == 0 || n == 0 {
 		return []*classify.Tensor{lu, p}, nil
 	}
-	src := laF64(x)
+	src := f64sOf(x)
 	err = laBatch(ctx, batch, fn*fn*fn*2/3, func(b int) error {
 		a := append([]float64(nil), src[b*n*n:(b+1)*n*n]...)
 		piv := make([]int, n)

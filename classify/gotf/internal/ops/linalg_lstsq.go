@@ -62,7 +62,7 @@ func (o *laOp) runSolveLs(ctx *Ctx, a, rhs, l2t *classify.Tensor) ([]*classify.T
 		laPut(out, 0, make([]float64, out.Len()))
 		return []*classify.Tensor{out}, nil
 	}
-	as, bsrc := laF64(a), laF64(rhs)
+	as, bsrc := f64sOf(a), f64sOf(rhs)
 	eps := 0x1p-52
 	if a.DType == classify.Float32 {
 		eps = 0x1p-23

@@ -38,7 +38,7 @@ func (o *laOp) runSqrtm(ctx *Ctx, x *classify.Tensor) ([]*classify.Tensor, error
 	if out.Len() == 0 {
 		return []*classify.Tensor{out}, nil
 	}
-	src := laF64(x)
+	src := f64sOf(x)
 	err = laBatch(ctx, batch, cost, func(b int) error {
 		laPut(out, b*n*n, laSqrtmOne(src[b*n*n:(b+1)*n*n], n))
 		return nil

@@ -52,7 +52,7 @@ func (o *laOp) runTriDiagSolve(ctx *Ctx, d, rhs *classify.Tensor) ([]*classify.T
 	if out.Len() == 0 {
 		return []*classify.Tensor{out}, nil
 	}
-	ds, bsrc := laF64(d), laF64(rhs)
+	ds, bsrc := f64sOf(d), f64sOf(rhs)
 	eps, tiny := 0x1p-52, 0x1p-1022
 	if d.DType == classify.Float32 {
 		eps, tiny = 0x1p-23, 0x1p-126
@@ -319,7 +319,7 @@ func (o *laOp) runTriDiagMatMul(ctx *Ctx, in []*classify.Tensor) ([]*classify.Te
 	if out.Len() == 0 {
 		return []*classify.Tensor{out}, nil
 	}
-	sup, dia, sub, xs := laF64(in[0]), laF64(in[1]), laF64(in[2]), laF64(x)
+	sup, dia, sub, xs := f64sOf(in[0]), f64sOf(in[1]), f64sOf(in[2]), f64sOf(x)
 	err := laBatch(ctx, batch, cost, func(b int) error {
 		y := make([]float64, m*k)
 		xb := xs[b*m*k : (b+1)*m*k]
@@ -368,7 +368,7 @@ func (o *laOp) runBandSolve(ctx *Ctx, a, rhs *classify.Tensor) ([]*classify.Tens
 	if err := o.laBudget(batch, cost, shape); err != nil {
 		return nil, err
 	}
-	as, bsrc := laF64(a), laF64(rhs)
+	as, bsrc := f64sOf(a), f64sOf(rhs)
 	diag := 0
 	if !o.lower {
 		diag = nb - 1

@@ -369,15 +369,12 @@ func fillTruncated(t *classify.Tensor, base philox) {
 // fillInt: lo + word % (hi - lo), one word per int32, two (low first) per
 // int64, as TensorFlow's UniformDistribution for integers.
 func (o *statelessOp) fillInt(t *classify.Tensor, g *philox, lo, hi *classify.Tensor) error {
-	if lo.DType != o.dtype || hi.DType != o.dtype || lo.Len() != 1 || hi.Len() != 1 {
-		return o.n.InputErrorf("minval and maxval must be %v scalars", o.dtype)
+	if err := o.intRange(lo, hi); err != nil {
+		return err
 	}
 	switch d := t.Data.(type) {
 	case []int32:
 		l, h := lo.Int32s()[0], hi.Int32s()[0]
-		if l >= h {
-			return o.n.InputErrorf("need minval < maxval, got %d >= %d", l, h)
-		}
 		r := uint32(h) - uint32(l)
 		for i := 0; i < len(d); i += 4 {
 			b := g.next()
@@ -387,9 +384,6 @@ func (o *statelessOp) fillInt(t *classify.Tensor, g *philox, lo, hi *classify.Te
 		}
 	case []int64:
 		l, h := lo.Int64s()[0], hi.Int64s()[0]
-		if l >= h {
-			return o.n.InputErrorf("need minval < maxval, got %d >= %d", l, h)
-		}
 		r := uint64(h) - uint64(l)
 		for i := 0; i < len(d); i += 2 {
 			b := g.next()
@@ -398,6 +392,20 @@ func (o *statelessOp) fillInt(t *classify.Tensor, g *philox, lo, hi *classify.Te
 				d[i+1] = l + int64((uint64(b[2])|uint64(b[3])<<32)%r)
 			}
 		}
+	}
+	return nil
+}
+
+// intRange checks minval and maxval: scalars of the output dtype, minval
+// < maxval.
+func (o *statelessOp) intRange(lo, hi *classify.Tensor) error {
+	if lo.DType != o.dtype || hi.DType != o.dtype || lo.Len() != 1 || hi.Len() != 1 {
+		return o.n.InputErrorf("minval and maxval must be %v scalars", o.dtype)
+	}
+	l, _ := ints(lo)
+	h, _ := ints(hi)
+	if l[0] >= h[0] {
+		return o.n.InputErrorf("need minval < maxval, got %d >= %d", l[0], h[0])
 	}
 	return nil
 }

@@ -105,7 +105,7 @@ func (o *statefulRandomOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Ten
 	}
 	if d.kind == "int" {
 		// Checked before anything is reserved, as RandomUniformIntOp does.
-		if err := d.checkIntRange(in[1], in[2]); err != nil {
+		if err := d.intRange(in[1], in[2]); err != nil {
 			return nil, err
 		}
 	}
@@ -124,13 +124,6 @@ func (o *statefulRandomOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Ten
 		}
 	}
 	return []*classify.Tensor{out}, nil
-}
-
-// checkIntRange is fillInt's check of minval and maxval, without filling.
-func (o *statelessOp) checkIntRange(lo, hi *classify.Tensor) error {
-	empty := &classify.Tensor{DType: o.dtype, Shape: classify.Shape{0}, Data: classify.NewTensor(o.dtype, 0).Data}
-	var g philox
-	return o.fillInt(empty, &g, lo, hi)
 }
 
 // RandomShuffle: Fisher-Yates over the first dimension with exactly

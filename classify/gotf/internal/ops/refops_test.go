@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -27,7 +28,7 @@ func TestRefUpdates(t *testing.T) {
 		{"ScatterNdMin", []float32{1, 2, 3, 4, 5, 6, 7, 8}},
 	} {
 		got := mustRunAttr(t, tc.op, f32, ref, idx, upd)[0].Float32s()
-		if !slicesEqual(got, tc.want) {
+		if !slices.Equal(got, tc.want) {
 			t.Errorf("%s = %v, want %v", tc.op, got, tc.want)
 		}
 	}
@@ -58,7 +59,7 @@ func TestRefUpdates(t *testing.T) {
 	}
 	// A scalar index updates one row with updates of ref.shape[1:].
 	got := mustRunAttr(t, "ScatterUpdate", f32, m, saI32([]int32{1}), classify.FromFloat32([]float32{-1, -2}, 2))[0].Float32s()
-	if !slicesEqual(got, []float32{1, 2, -1, -2, 5, 6}) {
+	if !slices.Equal(got, []float32{1, 2, -1, -2, 5, 6}) {
 		t.Errorf("scalar index: %v", got)
 	}
 	// Assign returns the value; AssignAdd/AssignSub the combination.
@@ -69,7 +70,7 @@ func TestRefUpdates(t *testing.T) {
 		"AssignAdd": {11, 22, 33, 44, 55, 66},
 		"AssignSub": {-9, -18, -27, -36, -45, -54},
 	} {
-		if got := mustRunAttr(t, op, a, m, v)[0].Float32s(); !slicesEqual(got, want) {
+		if got := mustRunAttr(t, op, a, m, v)[0].Float32s(); !slices.Equal(got, want) {
 			t.Errorf("%s = %v, want %v", op, got, want)
 		}
 	}
@@ -96,16 +97,4 @@ func TestRefUpdates(t *testing.T) {
 			t.Errorf("%s: err = %v, want %q", tc.op, err, tc.msg)
 		}
 	}
-}
-
-func slicesEqual(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

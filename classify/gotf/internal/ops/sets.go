@@ -370,7 +370,15 @@ func (o *histogramOp) OutputInfo([]classify.TensorInfo) ([]classify.TensorInfo, 
 	return []classify.TensorInfo{{DType: o.out, Shape: classify.Shape{-1}}}, nil
 }
 
-// asFloat64s reads a float32/float64/int32/int64 tensor as float64s.
+// f64sOf is asFloat64s for float tensors known to be float32 or
+// float64 (float64 data itself, read only).
+func f64sOf(t *classify.Tensor) []float64 {
+	v, _ := asFloat64s(t)
+	return v
+}
+
+// asFloat64s reads a float32/float64/int32/int64 tensor as float64s
+// (float64 data itself, read only).
 func asFloat64s(t *classify.Tensor) ([]float64, bool) {
 	switch d := t.Data.(type) {
 	case []float64:

@@ -10,6 +10,7 @@ package ops
 // and SparseMatMul (a dense MatMul whose sparsity hints change nothing).
 
 import (
+	"encoding/binary"
 	"math"
 	"slices"
 	"sort"
@@ -383,11 +384,11 @@ func sparseReduce(kind byte, sparseOut bool) sparseFn {
 	}
 }
 
+// int64Bytes encodes v as a map key.
 func int64Bytes(v []int64) []byte {
 	b := make([]byte, 0, 8*len(v))
 	for _, x := range v {
-		u := uint64(x)
-		b = append(b, byte(u), byte(u>>8), byte(u>>16), byte(u>>24), byte(u>>32), byte(u>>40), byte(u>>48), byte(u>>56))
+		b = binary.LittleEndian.AppendUint64(b, uint64(x))
 	}
 	return b
 }

@@ -19,13 +19,13 @@ func TestSparseMore(t *testing.T) {
 	// tf.sparse.reorder: [[1, 0], [0, 1]] -> [[0, 1], [1, 0]].
 	out := mustRunAttr(t, "SparseReorder", f32, i64m(3, 1, 0, 0, 1, 0, 0), classify.FromFloat32([]float32{1, 2, 3}, 3), i64s(2, 2))
 	wantInts(t, "reorder indices", out[0], 0, 0, 0, 1, 1, 0)
-	if got := out[1].Float32s(); !slicesEqual(got, []float32{3, 2, 1}) {
+	if got := out[1].Float32s(); !slices.Equal(got, []float32{3, 2, 1}) {
 		t.Errorf("reorder values %v", got)
 	}
 	// [[1, _, _], [_, _, 2]] + ones.
 	sp := []*classify.Tensor{i64m(2, 0, 0, 1, 2), classify.FromFloat32([]float32{1, 2}, 2), i64s(2, 3)}
 	ones := classify.FromFloat32([]float32{1, 1, 1, 1, 1, 1}, 2, 3)
-	if got := mustRunAttr(t, "SparseTensorDenseAdd", f32, append(sp, ones)...)[0].Float32s(); !slicesEqual(got, []float32{2, 1, 1, 1, 1, 3}) {
+	if got := mustRunAttr(t, "SparseTensorDenseAdd", f32, append(sp, ones)...)[0].Float32s(); !slices.Equal(got, []float32{2, 1, 1, 1, 1, 3}) {
 		t.Errorf("SparseTensorDenseAdd = %v", got)
 	}
 	if ones.Float32s()[0] != 1 {
@@ -54,36 +54,36 @@ func TestSparseMore(t *testing.T) {
 		{red("SparseReduceSum", true, 1), classify.Shape{2, 1}, []float32{2, 1}},
 		{red("SparseReduceSum", false, -1), classify.Shape{2}, []float32{2, 1}},
 	} {
-		if !tc.got.Shape.Equal(tc.shape) || !slicesEqual(tc.got.Float32s(), tc.want) {
+		if !tc.got.Shape.Equal(tc.shape) || !slices.Equal(tc.got.Float32s(), tc.want) {
 			t.Errorf("reduce_sum = %v %v, want %v %v", tc.got.Shape, tc.got.Float32s(), tc.shape, tc.want)
 		}
 	}
 	// tf.sparse.reduce_max of [[1, _, 2], [_, 3, _]]; a row of only -1
 	// gives -1 (stored entries only), a missing row 0.
 	x = []*classify.Tensor{i64m(4, 0, 0, 0, 2, 1, 1, 2, 0), classify.FromFloat32([]float32{1, 2, 3, -1}, 4), i64s(4, 3)}
-	if got := red("SparseReduceMax", false, 1); !slicesEqual(got.Float32s(), []float32{2, 3, -1, 0}) {
+	if got := red("SparseReduceMax", false, 1); !slices.Equal(got.Float32s(), []float32{2, 3, -1, 0}) {
 		t.Errorf("reduce_max axis 1 = %v", got.Float32s())
 	}
-	if got := red("SparseReduceMax", false, 0); !slicesEqual(got.Float32s(), []float32{1, 3, 2}) {
+	if got := red("SparseReduceMax", false, 0); !slices.Equal(got.Float32s(), []float32{1, 3, 2}) {
 		t.Errorf("reduce_max axis 0 = %v", got.Float32s())
 	}
 	s := mustRunAttr(t, "SparseReduceSumSparse", graphdef.Attrs{"T": classify.Float32}, append(x, saI32([]int32{1}, 1))...)
 	wantInts(t, "sum_sparse indices", s[0], 0, 1, 2)
 	wantInts(t, "sum_sparse shape", s[2], 4)
-	if got := s[1].Float32s(); !slicesEqual(got, []float32{3, 3, -1}) {
+	if got := s[1].Float32s(); !slices.Equal(got, []float32{3, 3, -1}) {
 		t.Errorf("sum_sparse values %v", got)
 	}
 	ms := mustRunAttr(t, "SparseReduceMaxSparse", graphdef.Attrs{"T": classify.Float32, "keep_dims": true}, append(x, saI32([]int32{0}, 1))...)
 	wantInts(t, "max_sparse indices", ms[0], 0, 0, 0, 1, 0, 2)
 	wantInts(t, "max_sparse shape", ms[2], 1, 3)
-	if got := ms[1].Float32s(); !slicesEqual(got, []float32{1, 3, 2}) {
+	if got := ms[1].Float32s(); !slices.Equal(got, []float32{1, 3, 2}) {
 		t.Errorf("max_sparse values %v", got)
 	}
 	// SparseMatMul is MatMul.
 	a := classify.FromFloat32([]float32{1, 0, 2, 0, 3, 0}, 2, 3)
 	b := classify.FromFloat32([]float32{1, 2, 3, 4, 5, 6}, 3, 2)
 	got := mustRunAttr(t, "SparseMatMul", graphdef.Attrs{"Ta": classify.Float32, "Tb": classify.Float32, "a_is_sparse": true}, a, b)[0].Float32s()
-	if !slicesEqual(got, []float32{11, 14, 9, 12}) {
+	if !slices.Equal(got, []float32{11, 14, 9, 12}) {
 		t.Errorf("SparseMatMul = %v", got)
 	}
 	for _, tc := range []struct {
@@ -120,19 +120,19 @@ func TestSparseAddSoftmaxSlice(t *testing.T) {
 	in := append(append(append([]*classify.Tensor{}, a...), b...), classify.FromFloat32([]float32{0.5}))
 	out := mustRunAttr(t, "SparseAdd", graphdef.Attrs{"T": classify.Float32, "Treal": classify.Float32}, in...)
 	wantInts(t, "add indices", out[0], 0, 1, 1, 1)
-	if got := out[1].Float32s(); !slicesEqual(got, []float32{3, 2}) {
+	if got := out[1].Float32s(); !slices.Equal(got, []float32{3, 2}) {
 		t.Errorf("add values %v", got)
 	}
 	in[6] = classify.FromFloat32([]float32{0})
 	out = mustRunAttr(t, "SparseAdd", graphdef.Attrs{"T": classify.Float32, "Treal": classify.Float32}, in...)
 	wantInts(t, "add indices (thresh 0)", out[0], 0, 0, 0, 1, 1, 1)
-	if got := out[1].Float32s(); !slicesEqual(got, []float32{0, 3, 2}) {
+	if got := out[1].Float32s(); !slices.Equal(got, []float32{0, 3, 2}) {
 		t.Errorf("add values (thresh 0) %v", got)
 	}
 	// Softmax per row over stored entries: row 0 has two equal entries,
 	// row 1 one.
 	sm := mustRunAttr(t, "SparseSoftmax", f32, i64m(3, 0, 0, 0, 2, 1, 1), classify.FromFloat32([]float32{5, 5, -3}, 3), i64s(2, 3))[0].Float32s()
-	if !slicesEqual(sm, []float32{0.5, 0.5, 1}) {
+	if !slices.Equal(sm, []float32{0.5, 0.5, 1}) {
 		t.Errorf("SparseSoftmax = %v", sm)
 	}
 	// tf.sparse.slice docstring: a 2x6 tensor, start [0, 0], size [2, 4].
@@ -140,7 +140,7 @@ func TestSparseAddSoftmaxSlice(t *testing.T) {
 	sl := mustRunAttr(t, "SparseSlice", f32, append(sp, i64s(0, 0), i64s(2, 4))...)
 	wantInts(t, "slice indices", sl[0], 0, 0, 0, 2, 1, 1, 1, 3)
 	wantInts(t, "slice shape", sl[2], 2, 4)
-	if got := sl[1].Float32s(); !slicesEqual(got, []float32{0, 2, 11, 13}) {
+	if got := sl[1].Float32s(); !slices.Equal(got, []float32{0, 2, 11, 13}) {
 		t.Errorf("slice values %v", got)
 	}
 	// start [1, 4], size [2, 3] clips to [1, 2].
