@@ -33,6 +33,7 @@ type Model struct {
 
 	plans  sync.Map // plan key → *plan
 	nplans atomic.Int32
+	peak   atomic.Int64 // largest arena of one Run, bytes
 	pool   sync.Pool
 	closed atomic.Bool
 }
@@ -69,14 +70,21 @@ type plan struct {
 	steps    []int
 	outs     []int
 	required []int // feeds that must be given
+	// frees[i] lists the values whose last reader is steps[i] (or which
+	// steps[i] makes and nothing reads): their buffers go back to the
+	// run's arena after it. Fetched values are never freed.
+	frees [][]int
 }
 
 // state is one Run's mutable memory, recycled through Model.pool.
 type state struct {
 	vals  []*classify.Tensor
-	slots []*classify.Tensor
+	slots []*classify.Tensor // per-step output tensors; the arena lends their memory
 	in    []*classify.Tensor
 	ctx   ops.Ctx
+	arena *ops.Arena
+	own   []int32 // per value: the arena buffer holding it, -1 for none
+	inBuf []int32
 }
 
 // compile assigns value slots, builds every kernel, infers static shapes and
@@ -238,11 +246,18 @@ func compile(g *graph, outputs []ref, threads int) (*Model, error) {
 	m.info.Ops = opCount
 	m.info.FLOPs = flops
 	m.pool.New = func() any {
-		return &state{
+		st := &state{
 			vals:  append([]*classify.Tensor(nil), m.template...),
 			slots: make([]*classify.Tensor, m.nslots),
 			in:    make([]*classify.Tensor, m.maxIn),
+			arena: ops.NewArena(),
+			own:   make([]int32, len(m.template)),
+			inBuf: make([]int32, m.maxIn),
 		}
+		for i := range st.own {
+			st.own[i] = -1
+		}
+		return st
 	}
 	return m, nil
 }
@@ -376,7 +391,18 @@ func (m *Model) Run(ctx context.Context, inputs map[string]*classify.Tensor, out
 		// Drop every reference to the caller's feeds and this run's values.
 		copy(st.vals, m.template)
 		clear(st.in)
-		st.ctx.Context, st.ctx.Slots = nil, nil
+		for i := range st.own {
+			st.own[i] = -1
+		}
+		b, cur := st.arena.Bytes(), m.peak.Load()
+		for b > cur && !m.peak.CompareAndSwap(cur, b) {
+			cur = m.peak.Load()
+		}
+		if st.arena.Reset() {
+			// Evicted buffers may sit behind step tensors: forget them.
+			clear(st.slots)
+		}
+		st.ctx.Context, st.ctx.Slots, st.ctx.Arena = nil, nil, nil
 		m.pool.Put(st)
 	}()
 	for name, t := range inputs {
@@ -397,7 +423,8 @@ func (m *Model) Run(ctx context.Context, inputs map[string]*classify.Tensor, out
 	}
 	st.ctx.Context = ctx
 	st.ctx.Threads = m.threads
-	for _, si := range p.steps {
+	st.ctx.Arena = st.arena
+	for pi, si := range p.steps {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
@@ -405,7 +432,10 @@ func (m *Model) Run(ctx context.Context, inputs map[string]*classify.Tensor, out
 		if s.fallback {
 			if st.vals[s.out] == nil {
 				st.vals[s.out] = st.vals[s.in[0]]
+				st.own[s.out] = st.own[s.in[0]]
+				st.arena.Retain(st.own[s.out])
 			}
+			m.release(st, p.frees[pi])
 			continue
 		}
 		in := st.in[:len(s.in)]
@@ -414,7 +444,12 @@ func (m *Model) Run(ctx context.Context, inputs map[string]*classify.Tensor, out
 				return nil, fmt.Errorf("%w: node %q (%s): input %d has no value", classify.ErrInvalidGraph, s.name, s.op, i)
 			}
 		}
+		inBuf := st.inBuf[:len(s.in)]
+		for i, k := range s.in {
+			inBuf[i] = st.own[k]
+		}
 		st.ctx.Slots = st.slots[s.slot : s.slot+s.nslot]
+		st.arena.BeginStep(s.nslot)
 		out, err := runOp(s.name, s.op, s.kernel, &st.ctx, in)
 		if err != nil {
 			if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
@@ -426,6 +461,15 @@ func (m *Model) Run(ctx context.Context, inputs map[string]*classify.Tensor, out
 			return nil, fmt.Errorf("%w: node %q (%s) gave %d outputs, %d are used", classify.ErrInvalidGraph, s.name, s.op, len(out), s.nout)
 		}
 		copy(st.vals[s.out:s.out+s.nout], out)
+		for j, t := range out[:s.nout] {
+			id, ok := st.arena.Own(t, inBuf)
+			if !ok {
+				return nil, fmt.Errorf("%w: node %q (%s): output %d is memory of an earlier node that was already released (engine bug)", classify.ErrInvalidGraph, s.name, s.op, j)
+			}
+			st.own[s.out+j] = id
+		}
+		st.arena.EndStep()
+		m.release(st, p.frees[pi])
 	}
 	res := make([]*classify.Tensor, len(p.outs))
 	for i, k := range p.outs {
@@ -436,6 +480,19 @@ func (m *Model) Run(ctx context.Context, inputs map[string]*classify.Tensor, out
 		res[i] = t.Clone()
 	}
 	return res, nil
+}
+
+// ArenaBytes is the most memory the intermediate values of one Run have
+// taken so far (a Run's inputs, constants and returned copies aside).
+// Concurrent Runs take that much each.
+func (m *Model) ArenaBytes() int64 { return m.peak.Load() }
+
+// release gives back the arena buffers of values no later step reads.
+func (m *Model) release(st *state, vals []int) {
+	for _, k := range vals {
+		st.arena.Release(st.own[k])
+		st.own[k] = -1
+	}
 }
 
 func checkFeed(f *feed, t *classify.Tensor) error {
@@ -518,6 +575,7 @@ func (m *Model) planFor(outputs []string) (*plan, error) {
 			p.steps = append(p.steps, si)
 		}
 	}
+	p.frees = m.lastUses(p)
 	for fi, f := range m.feeds {
 		if f.required && need[f.slot] {
 			p.required = append(p.required, fi)
@@ -534,4 +592,36 @@ func (m *Model) planFor(outputs []string) (*plan, error) {
 		m.nplans.Add(1)
 	}
 	return v.(*plan), nil
+}
+
+// lastUses lists, for each step of p, the values it makes or reads that no
+// later step of p reads and the caller did not ask for: after that step
+// their memory may serve another value.
+func (m *Model) lastUses(p *plan) [][]int {
+	fetched := make(map[int]bool, len(p.outs))
+	for _, k := range p.outs {
+		fetched[k] = true
+	}
+	last := make(map[int]int) // value → index in p.steps of its last reader or maker
+	for pi, si := range p.steps {
+		s := &m.steps[si]
+		for k := s.out; k < s.out+s.nout; k++ {
+			last[k] = pi
+		}
+		for _, k := range s.in {
+			if _, ok := last[k]; ok {
+				last[k] = pi
+			}
+		}
+	}
+	frees := make([][]int, len(p.steps))
+	for k, pi := range last {
+		if !fetched[k] {
+			frees[pi] = append(frees[pi], k)
+		}
+	}
+	for _, f := range frees {
+		sort.Ints(f)
+	}
+	return frees
 }

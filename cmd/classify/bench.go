@@ -94,6 +94,10 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stdout, "%s ms/run=%.3f p10=%.3f p90=%.3f gflops=%s runs=%d threads=%d flops=%d allocs/run=%d B/run=%d\n",
 		ef.engine, ms(s.median), ms(s.p10), ms(s.p90), gflops, runs, threads, flops,
 		(after.Mallocs-before.Mallocs)/uint64(runs), (after.TotalAlloc-before.TotalAlloc)/uint64(runs))
+	// gotf reports the memory its intermediate values took (per Run).
+	if a, ok := m.(interface{ ArenaBytes() int64 }); ok {
+		fmt.Fprintf(stdout, "%s arena_bytes=%d\n", ef.engine, a.ArenaBytes())
+	}
 	return nil
 }
 

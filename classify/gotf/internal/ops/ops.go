@@ -97,31 +97,50 @@ type Ctx struct {
 	context.Context
 	// Threads is how many goroutines a kernel may use (>= 1).
 	Threads int
-	// Slots caches this node's output buffers of earlier runs; the executor
-	// points it at the node's own slots before Run.
+	// Slots holds this node's output tensors of earlier runs; the executor
+	// points it at the node's own slots before Run. Output indices at or
+	// past len(Slots) get fresh memory.
 	Slots []*classify.Tensor
+	// Arena, when set, lends the memory behind Slots: buffers are shared
+	// with other nodes whose values are no longer needed. Without it each
+	// slot keeps its own buffer from run to run.
+	Arena *Arena
 }
 
 // Output returns a tensor for output i of the running node with the given
-// dtype and shape. Its buffer is reused from an earlier run when large
-// enough, so its contents are garbage: the Op must overwrite every element.
+// dtype and shape. Its buffer is reused from an earlier node or run, so its
+// contents are garbage: the Op must overwrite every element.
 func (c *Ctx) Output(i int, dt classify.DType, shape ...int) *classify.Tensor {
 	n := classify.Shape(shape).NumElements()
-	if c != nil && i < len(c.Slots) {
-		if t := c.Slots[i]; t != nil && t.DType == dt && capOf(t.Data) >= n {
+	if c == nil || i >= len(c.Slots) {
+		return classify.NewTensor(dt, shape...)
+	}
+	if c.Arena != nil {
+		if b := c.Arena.take(i, dt, n); b != nil {
+			t := c.Slots[i]
+			if t == nil || t.DType != dt {
+				t = &classify.Tensor{DType: dt}
+				c.Slots[i] = t
+			}
 			t.Shape = append(t.Shape[:0], shape...)
 			// Re-slicing boxes a new slice header into Data: skip it in
-			// the steady state, where the size does not change.
-			if t.Len() != n {
-				t.Data = resliceData(t.Data, n)
+			// the steady state, where a node gets the same buffer at the
+			// same size each run.
+			if p, ok := dataPtr(t); !ok || p != b.base || t.Len() != n || n == 0 {
+				t.Data = resliceData(b.data, n)
 			}
 			return t
 		}
 	}
-	t := classify.NewTensor(dt, shape...)
-	if c != nil && i < len(c.Slots) {
-		c.Slots[i] = t
+	if t := c.Slots[i]; t != nil && t.DType == dt && capOf(t.Data) >= n {
+		t.Shape = append(t.Shape[:0], shape...)
+		if t.Len() != n {
+			t.Data = resliceData(t.Data, n)
+		}
+		return t
 	}
+	t := classify.NewTensor(dt, shape...)
+	c.Slots[i] = t
 	return t
 }
 
