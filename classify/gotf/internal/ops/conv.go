@@ -381,8 +381,7 @@ func (op *conv2D) runAdd(ctx *Ctx, r *classify.Tensor, x []float32, cg *gemm.Con
 		if err := cv.conv(ctx.Workers(), x, cg, conv.Float32s(), ep); err != nil {
 			return nil, fmt.Errorf("node %q (%s): %w", n.Name, n.Op, err)
 		}
-		sub := *ctx
-		sub.Slots = ctx.Slots[:min(1, len(ctx.Slots))]
+		sub := ctx.Sub(0, 1)
 		res, err := op.addOp.Run(&sub, []*classify.Tensor{conv, r})
 		if err != nil {
 			return nil, err

@@ -83,6 +83,7 @@ var checkedElsewhere = map[string]string{
 	"ParseExampleV2":              "TestParseExample, TestParseExampleSparseRagged",
 	"MutableHashTableV2":          "classify/gotf TestSavedModelRestoredTable",
 	"_FusedDepthwiseConv2dNative": "TestFusedDepthwise (against the oracle's unfused graph); MobileNet goldens",
+	InvertedResidual:              "TestInvertedResidual (against the three kernels it fuses); classify/gotf TestFusion (inverted residual cases)",
 }
 
 func TestMain(m *testing.M) {

@@ -105,6 +105,18 @@ type Ctx struct {
 	// with other nodes whose values are no longer needed. Without it each
 	// slot keeps its own buffer from run to run.
 	Arena *Arena
+	// off is the arena index of Slots[0] (see Sub).
+	off int
+}
+
+// Sub is a Ctx for a kernel an Op runs inside its own Run: its outputs
+// 0..n-1 are the caller's outputs i..i+n-1 (their slots and buffers).
+func (c *Ctx) Sub(i, n int) Ctx {
+	s := *c
+	i = min(i, len(c.Slots))
+	s.Slots = c.Slots[i:min(i+n, len(c.Slots))]
+	s.off = c.off + i
+	return s
 }
 
 // Output returns a tensor for output i of the running node with the given
@@ -116,7 +128,7 @@ func (c *Ctx) Output(i int, dt classify.DType, shape ...int) *classify.Tensor {
 		return classify.NewTensor(dt, shape...)
 	}
 	if c.Arena != nil {
-		if b := c.Arena.take(i, dt, n); b != nil {
+		if b := c.Arena.take(c.off+i, dt, n); b != nil {
 			t := c.Slots[i]
 			if t == nil || t.DType != dt {
 				t = &classify.Tensor{DType: dt}
