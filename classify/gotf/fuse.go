@@ -42,6 +42,39 @@ type fuser struct {
 // folded, ordered graph and returns the number of rewrites; the caller
 // re-orders the graph afterwards.
 func (g *graph) fuse(outputs []ref) int {
+	f := newFuser(g, outputs)
+	count := 0
+	for _, n := range g.nodes {
+		if f.absorbPad(n) {
+			count++
+		}
+	}
+	for _, n := range append([]*node(nil), g.nodes...) {
+		if f.fuseFrom(n) {
+			count++
+		}
+	}
+	for _, n := range append([]*node(nil), g.nodes...) {
+		if f.fuseAdd(n) {
+			count++
+		}
+	}
+	// The rewrites above changed who reads what, and left the nodes they
+	// absorbed in the graph: drop those and count again.
+	if err := g.order(outputs); err != nil {
+		return count
+	}
+	f = newFuser(g, outputs)
+	for _, n := range append([]*node(nil), g.nodes...) {
+		if f.fuseInvRes(n) {
+			count++
+		}
+	}
+	return count
+}
+
+// newFuser counts the users of every node of g.
+func newFuser(g *graph, outputs []ref) *fuser {
 	f := &fuser{g: g, users: map[*node][]*node{}, blocked: map[*node]bool{}, highUsers: map[*node]int{}}
 	for _, r := range outputs {
 		f.blocked[r.n] = true
@@ -60,23 +93,61 @@ func (g *graph) fuse(outputs []ref) int {
 			f.blocked[c] = true
 		}
 	}
-	count := 0
-	for _, n := range g.nodes {
-		if f.absorbPad(n) {
-			count++
+	return f
+}
+
+// fuseInvRes rewrites MobileNet v2's inverted residual block, a 1x1
+// _FusedConv2D (expand) feeding only a 3x3 _FusedDepthwiseConv2dNative
+// feeding only the 1x1 _FusedConv2D n (project, with or without its
+// residual Add), into one ops.InvertedResidual node that takes n's name.
+// The block's kernel builder decides what it can compute: a chain it
+// refuses is left as it is.
+func (f *fuser) fuseInvRes(n *node) bool {
+	if n.op != "_FusedConv2D" || (len(n.in) != 3 && len(n.in) != 4) || !isFloat(n) || !nhwc(n) || n.in[0].idx != 0 {
+		return false
+	}
+	d := n.in[0].n
+	if d.op != "_FusedDepthwiseConv2dNative" || len(d.in) != 3 || !isFloat(d) || !nhwc(d) || d.in[0].idx != 0 {
+		return false
+	}
+	if c, ok := f.sole(d); !ok || c != n {
+		return false
+	}
+	e := d.in[0].n
+	if e.op != "_FusedConv2D" || len(e.in) != 3 || !isFloat(e) || !nhwc(e) {
+		return false
+	}
+	if c, ok := f.sole(e); !ok || c != d {
+		return false
+	}
+	in := []ref{e.in[0], e.in[1], e.in[2], d.in[1], d.in[2], n.in[1], n.in[2]}
+	consts := []*classify.Tensor{nil}
+	for _, r := range in[1:] {
+		if !r.n.isConst() || r.idx >= len(r.n.value) {
+			return false
+		}
+		consts = append(consts, r.n.value[r.idx])
+	}
+	if len(n.in) == 4 {
+		in = append(in, n.in[3])
+		consts = append(consts, nil)
+	}
+	attr := map[string]*apb.AttrValue{}
+	for prefix, m := range map[string]*node{"e:": e, "d:": d, "p:": n} {
+		for k, v := range m.attr {
+			attr[prefix+k] = v
 		}
 	}
-	for _, n := range append([]*node(nil), g.nodes...) {
-		if f.fuseFrom(n) {
-			count++
-		}
+	b, ok := ops.Lookup(ops.InvertedResidual)
+	if !ok {
+		return false
 	}
-	for _, n := range append([]*node(nil), g.nodes...) {
-		if f.fuseAdd(n) {
-			count++
-		}
+	if _, err := build(&node{name: n.name, op: ops.InvertedResidual, attr: attr, in: in}, b, consts); err != nil {
+		return false
 	}
-	return count
+	n.op, n.attr, n.in = ops.InvertedResidual, attr, in
+	n.ctrl = append(append(append([]*node(nil), n.ctrl...), d.ctrl...), e.ctrl...)
+	return true
 }
 
 // fuseAdd extends a _FusedConv2D without activation whose only consumer is

@@ -2,9 +2,11 @@ package gotf
 
 import (
 	"context"
+	"math"
 	"testing"
 
 	"github.com/classifyd/classifyd/classify"
+	"github.com/classifyd/classifyd/classify/gotf/internal/ops"
 	"github.com/classifyd/classifyd/internal/graphdef"
 )
 
@@ -30,6 +32,22 @@ func fusedBatchNorm(b *graphdef.Builder, op, name string, x O, c int, seed uint6
 		b.Const(name+"/gamma", randTensor(seed, c)), b.Const(name+"/beta", randTensor(seed+1, c)),
 		b.Const(name+"/mean", randTensor(seed+2, c)), b.Const(name+"/var", absTensor(randTensor(seed+3, c)))},
 		graphdef.Attrs{"is_training": false, "epsilon": float32(0.001), "T": classify.Float32})
+}
+
+// invResBlock is a Keras MobileNetV2 block: 1x1 expand conv, batch norm,
+// Relu6; 3x3 depthwise, batch norm, Relu6; 1x1 project conv, batch norm;
+// and the shortcut Add when asked.
+func invResBlock(b *graphdef.Builder, name string, x O, cin, ce, cout, stride int, shortcut bool, seed uint64) O {
+	e := fusedBatchNorm(b, "FusedBatchNormV3", name+"/expand/bn", conv(b, name+"/expand", x, seed, 1, 1, cin, ce, 1, "SAME"), ce, seed+1)
+	e = b.Op("Relu6", name+"/expand/relu6", []O{e}, nil)
+	d := b.Op("DepthwiseConv2dNative", name+"/dw", []O{e, b.Const(name+"/dw/w", randTensor(seed+5, 3, 3, ce, 1))},
+		graphdef.Attrs{"strides": []int{1, stride, stride, 1}, "padding": "SAME", "T": classify.Float32})
+	d = b.Op("Relu6", name+"/dw/relu6", []O{fusedBatchNorm(b, "FusedBatchNormV3", name+"/dw/bn", d, ce, seed+6)}, nil)
+	p := fusedBatchNorm(b, "FusedBatchNormV3", name+"/project/bn", conv(b, name+"/project", d, seed+10, 1, 1, ce, cout, 1, "SAME"), cout, seed+11)
+	if shortcut {
+		p = b.Op("AddV2", name+"/add", []O{x, p}, nil)
+	}
+	return p
 }
 
 func absTensor(t *classify.Tensor) *classify.Tensor {
@@ -112,6 +130,17 @@ func TestFusion(t *testing.T) {
 			y := b.Op("BiasAdd", "bias", []O{conv(b, "conv", x, 29, 1, 1, 6, 6, 1, "VALID"), b.Const("bias/b", randTensor(30, 6))}, nil)
 			return []string{string(b.Op("LeakyRelu", "leaky", []O{b.Op("AddV2", "add", []O{y, x}, nil)}, graphdef.Attrs{"alpha": float32(0.2)}))}
 		}, map[string]int{"_FusedConv2D": 1, "AddV2": 0, "LeakyRelu": 0}},
+		{"inverted residual with shortcut (MobileNet v2)", classify.Shape{2, 20, 18, 8}, func(b *graphdef.Builder, x O) []string {
+			return []string{string(invResBlock(b, "block", x, 8, 48, 8, 1, true, 50))}
+		}, map[string]int{ops.InvertedResidual: 1, "_FusedConv2D": 0, "_FusedDepthwiseConv2dNative": 0, "AddV2": 0}},
+		{"two inverted residuals, stride 2, in bands", classify.Shape{1, 65, 80, 16}, func(b *graphdef.Builder, x O) []string {
+			y := invResBlock(b, "b1", x, 16, 96, 24, 2, false, 60)
+			return []string{string(invResBlock(b, "b2", y, 24, 144, 24, 1, true, 70))}
+		}, map[string]int{ops.InvertedResidual: 2}},
+		{"inverted residual: requested depthwise output stops it", classify.Shape{1, 8, 8, 4}, func(b *graphdef.Builder, x O) []string {
+			y := invResBlock(b, "block", x, 4, 24, 4, 1, false, 80)
+			return []string{string(y), "block/dw/relu6"}
+		}, map[string]int{ops.InvertedResidual: 0, "_FusedConv2D": 2, "_FusedDepthwiseConv2dNative": 1}},
 		{"two consumers: no fusion", classify.Shape{1, 4, 4, 2}, func(b *graphdef.Builder, x O) []string {
 			cv := conv(b, "conv", x, 16, 1, 1, 2, 3, 1, "SAME")
 			a := b.Op("BiasAdd", "bias", []O{cv, b.Const("b", randTensor(17, 3))}, nil)
@@ -151,8 +180,15 @@ func TestFusion(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i := range outs {
-				if d := maxDiff(got[i], want[i]); d > 1e-5 {
-					t.Errorf("output %s: fused differs from unfused by %g", outs[i], d)
+				// Relative to the output's scale: random weights and
+				// batch norms make values of a few hundred after two
+				// blocks, and fusion changes rounding.
+				scale := 1.0
+				for _, v := range want[i].Float32s() {
+					scale = max(scale, math.Abs(float64(v)))
+				}
+				if d := maxDiff(got[i], want[i]); d > 1e-5*scale {
+					t.Errorf("output %s: fused differs from unfused by %g (values up to %g)", outs[i], d, scale)
 				}
 			}
 		})

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/classifyd/classifyd/classify"
+	"github.com/classifyd/classifyd/classify/gotf/internal/ops"
 )
 
 const (
@@ -45,9 +46,11 @@ func TestMobileNet(t *testing.T) {
 		t.Fatalf("outputs %+v, want [%s]", info.Outputs, mobilenetOutput)
 	}
 	// Every convolution's batch norm and Relu6 fuse into it; the logits
-	// convolution takes its BiasAdd.
+	// convolution takes its BiasAdd. Six pointwise → depthwise →
+	// pointwise chains become inverted-residual blocks (each taking two
+	// of the 15 convolutions and one of the 13 depthwise ones).
 	for op, want := range map[string]int{
-		"_FusedConv2D": 15, "_FusedDepthwiseConv2dNative": 13,
+		"_FusedConv2D": 3, "_FusedDepthwiseConv2dNative": 7, ops.InvertedResidual: 6,
 		"Conv2D": 0, "DepthwiseConv2dNative": 0, "Mul": 0, "Add": 0, "Sub": 0,
 		"Rsqrt": 0, "Relu6": 0, "BiasAdd": 0, "Identity": 0,
 	} {
