@@ -52,9 +52,15 @@ type invRes struct {
 	scratch        sync.Pool // *invResScratch
 }
 
+// invResScratch is one worker's band buffers, and the arguments of its
+// calls, kept here so that steady-state runs allocate nothing.
 type invResScratch struct {
-	e, d []float32
-	row  gemm.DWRow
+	e, d   []float32
+	row    gemm.DWRow
+	a1, a3 gemm.A
+	// The separate path's sub-contexts and inputs.
+	ec, dc, pc Ctx
+	in         [4]*classify.Tensor
 }
 
 // SplitPrefixed returns the attributes of attr that start with prefix,
@@ -182,7 +188,8 @@ func (op *invRes) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, erro
 	if in[0].Shape[3] != op.cin {
 		return nil, n.InputErrorf("input has %d channels, the block wants %d", in[0].Shape[3], op.cin)
 	}
-	g := op.dattrs.geom(classify.Shape{in[0].Shape[0], in[0].Shape[1], in[0].Shape[2], op.ce}, 3, 3)
+	g := op.dattrs.geom(in[0].Shape, 3, 3)
+	g.c = op.ce // the depthwise input's channels
 	var r []float32
 	if op.add {
 		if r, err = checkFloat4D(n, in[7], "residual"); err != nil {
@@ -213,42 +220,59 @@ func (op *invRes) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, erro
 	out := ctx.Output(0, classify.Float32, g.n, g.oh, g.ow, op.cout)
 	y := out.Float32s()
 	units := g.n * chunks
-	do := func(u0, u1 int) {
-		s := op.scratch.Get().(*invResScratch)
-		defer op.scratch.Put(s)
-		for u := u0; u < u1; {
-			b := u / chunks
-			last := min(u1, (b+1)*chunks) // units of this image in range
-			oy0, oy1 := (u%chunks)*g.oh/chunks, ((last-1)%chunks+1)*g.oh/chunks
-			op.bands(s, x, y, r, &g, b, oy0, oy1)
-			u = last
-		}
-	}
 	if workers == 1 {
-		do(0, units)
+		op.units(x, y, r, &g, chunks, 0, units)
 	} else {
-		gemm.Parallel(workers, units, do)
+		op.parallel(workers, x, y, r, g, chunks, units)
 	}
 	return []*classify.Tensor{out}, nil
 }
 
+// parallel splits the units over workers; it takes g by value so that
+// only this path pays for the closure.
+func (op *invRes) parallel(workers int, x, y, r []float32, g geom, chunks, units int) {
+	gemm.Parallel(workers, units, func(u0, u1 int) { op.units(x, y, r, &g, chunks, u0, u1) })
+}
+
+// units computes units u0..u1-1: chunk u%chunks of the rows of image
+// u/chunks. A range of chunks within one image is one run of bands.
+func (op *invRes) units(x, y, r []float32, g *geom, chunks, u0, u1 int) {
+	s := op.scratch.Get().(*invResScratch)
+	defer op.scratch.Put(s)
+	for u := u0; u < u1; {
+		b := u / chunks
+		last := min(u1, (b+1)*chunks)
+		oy0, oy1 := (u%chunks)*g.oh/chunks, ((last-1)%chunks+1)*g.oh/chunks
+		op.bands(s, x, y, r, g, b, oy0, oy1)
+		u = last
+	}
+}
+
 // separate runs the three kernels one after the other.
 func (op *invRes) separate(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, error) {
-	ec, dc := ctx.Sub(1, 1), ctx.Sub(2, 1)
-	e, err := op.expand.Run(&ec, []*classify.Tensor{in[0], in[1], in[2]})
+	s := op.scratch.Get().(*invResScratch)
+	defer func() {
+		s.ec, s.dc, s.pc, s.in = Ctx{}, Ctx{}, Ctx{}, [4]*classify.Tensor{}
+		op.scratch.Put(s)
+	}()
+	s.ec, s.dc, s.pc = ctx.Sub(1, 1), ctx.Sub(2, 1), ctx.Sub(0, 1)
+	s.in = [4]*classify.Tensor{in[0], in[1], in[2]}
+	e, err := op.expand.Run(&s.ec, s.in[:3])
 	if err != nil {
 		return nil, err
 	}
-	d, err := op.dw.Run(&dc, []*classify.Tensor{e[0], in[3], in[4]})
+	s.in = [4]*classify.Tensor{e[0], in[3], in[4]}
+	d, err := op.dw.Run(&s.dc, s.in[:3])
 	if err != nil {
 		return nil, err
 	}
-	pin := []*classify.Tensor{d[0], in[5], in[6]}
+	s.in = [4]*classify.Tensor{d[0], in[5], in[6]}
+	pin := s.in[:3]
 	if op.add {
-		pin = append(pin, in[7])
+		s.in[3] = in[7]
+		pin = s.in[:4]
 	}
-	pc := ctx.Sub(0, 1)
-	return op.project.Run(&pc, pin)
+	return op.project.Run(&s.pc, pin)
 }
 
 // bands computes output rows oy0..oy1-1 of image b.
@@ -285,8 +309,8 @@ func (op *invRes) bands(s *invResScratch, x, y, r []float32, g *geom, b, oy0, oy
 			}
 			clear(row[:g.pl*ce])
 			clear(row[(g.pl+g.w)*ce:])
-			a := gemm.A{M: g.w, Data: img[iy*g.w*op.cin : (iy+1)*g.w*op.cin], Stride: op.cin}
-			if err := gemm.Gemm(1, &a, op.w1, row[g.pl*ce:], ce, op.ep1); err != nil {
+			s.a1 = gemm.A{M: g.w, Data: img[iy*g.w*op.cin : (iy+1)*g.w*op.cin], Stride: op.cin}
+			if err := gemm.Gemm(1, &s.a1, op.w1, row[g.pl*ce:], ce, op.ep1); err != nil {
 				panic(fmt.Sprintf("invres: expand: %v", err)) // shapes checked in Run
 			}
 		}
@@ -300,12 +324,12 @@ func (op *invRes) bands(s *invResScratch, x, y, r []float32, g *geom, b, oy0, oy
 		}
 		m := (o1 - o0) * g.ow
 		yo := ((b*g.oh + o0) * g.ow) * op.cout
-		a := gemm.A{M: m, Data: s.d[:m*ce], Stride: ce}
+		s.a3 = gemm.A{M: m, Data: s.d[:m*ce], Stride: ce}
 		var err error
 		if op.add {
-			err = gemm.GemmResidual(1, &a, op.w3, y[yo:yo+m*op.cout], op.cout, op.ep3, r[yo:yo+m*op.cout], op.post)
+			err = gemm.GemmResidual(1, &s.a3, op.w3, y[yo:yo+m*op.cout], op.cout, op.ep3, r[yo:yo+m*op.cout], op.post)
 		} else {
-			err = gemm.Gemm(1, &a, op.w3, y[yo:yo+m*op.cout], op.cout, op.ep3)
+			err = gemm.Gemm(1, &s.a3, op.w3, y[yo:yo+m*op.cout], op.cout, op.ep3)
 		}
 		if err != nil {
 			panic(fmt.Sprintf("invres: project: %v", err))
