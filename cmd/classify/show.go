@@ -62,10 +62,55 @@ func showCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer m.Close()
 	info := m.Info()
+	mem := measureMemory(ctx, m, info, outputs)
 	if asJSON {
-		return writeInfoJSON(stdout, ef.graph, info)
+		return writeInfoJSON(stdout, ef.graph, info, mem)
 	}
-	return writeInfo(stdout, ef.graph, info)
+	if err := writeInfo(stdout, ef.graph, info); err != nil {
+		return err
+	}
+	if mem.Bytes > 0 {
+		fmt.Fprintf(stdout, "memory:  %.1f MiB of intermediate values per run at batch %d (one run on zeros)\n", float64(mem.Bytes)/(1<<20), mem.Batch)
+	} else if mem.Why != "" {
+		fmt.Fprintf(stdout, "memory:  unknown (%s)\n", mem.Why)
+	}
+	return nil
+}
+
+// memory is what one run of a model on zeros took for its intermediate
+// values (engines that report it: gotf).
+type memory struct {
+	Bytes int64  `json:"arena_bytes,omitempty"`
+	Batch int    `json:"batch,omitempty"`
+	Why   string `json:"unknown,omitempty"` // why it was not measured
+}
+
+// measureMemory runs m once on zero inputs when every input has a known
+// numeric shape (an unknown first dimension taken as a batch of 1).
+func measureMemory(ctx context.Context, m classify.Model, info classify.ModelInfo, outputs []string) memory {
+	a, ok := m.(interface{ ArenaBytes() int64 })
+	if !ok {
+		return memory{}
+	}
+	feeds := map[string]*classify.Tensor{}
+	for _, in := range info.Inputs {
+		if in.Shape == nil || in.DType == classify.String || in.DType == classify.Variant || in.DType == classify.Invalid {
+			return memory{Why: fmt.Sprintf("input %s is %v %v", in.Name, in.DType, in.Shape)}
+		}
+		shape := in.Shape.Clone()
+		for i, d := range shape {
+			if d < 0 && i == 0 {
+				shape[i] = 1
+			} else if d < 0 {
+				return memory{Why: fmt.Sprintf("input %s has shape %v", in.Name, in.Shape)}
+			}
+		}
+		feeds[in.Name] = classify.NewTensor(in.DType, shape...)
+	}
+	if _, err := m.Run(ctx, feeds, outputs); err != nil {
+		return memory{Why: "a run on zeros failed: " + err.Error()}
+	}
+	return memory{Bytes: a.ArenaBytes(), Batch: 1}
 }
 
 func writeInfo(w io.Writer, graph string, info classify.ModelInfo) error {
@@ -120,7 +165,7 @@ type jsonTensor struct {
 	Shape []int  `json:"shape"`
 }
 
-func writeInfoJSON(w io.Writer, graph string, info classify.ModelInfo) error {
+func writeInfoJSON(w io.Writer, graph string, info classify.ModelInfo, mem memory) error {
 	conv := func(ts []classify.TensorInfo) []jsonTensor {
 		out := make([]jsonTensor, 0, len(ts))
 		for _, t := range ts {
@@ -137,7 +182,15 @@ func writeInfoJSON(w io.Writer, graph string, info classify.ModelInfo) error {
 		Outputs []jsonTensor   `json:"outputs"`
 		Ops     map[string]int `json:"ops,omitempty"`
 		FLOPs   int64          `json:"flops"`
-	}{graph, info.Engine, conv(info.Inputs), conv(info.Outputs), info.Ops, info.FLOPs})
+		Memory  *memory        `json:"memory,omitempty"`
+	}{graph, info.Engine, conv(info.Inputs), conv(info.Outputs), info.Ops, info.FLOPs, memPtr(mem)})
+}
+
+func memPtr(m memory) *memory {
+	if m == (memory{}) {
+		return nil
+	}
+	return &m
 }
 
 // si formats n with a metric prefix (28.4M).
