@@ -116,4 +116,10 @@ func TestDTypeGate(t *testing.T) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
 	}
+	// Complex dtypes are gated too: an op that has not declared them
+	// (Relu has no complex kernel in TensorFlow) refuses them at load.
+	c := &classify.Tensor{DType: classify.Complex64, Shape: classify.Shape{1}, Data: []complex64{1}}
+	if _, err := runOp(t, "Relu", graphdef.Attrs{"T": classify.Complex64}, c); !errors.Is(err, classify.ErrUnsupportedOp) || !strings.Contains(err.Error(), "complex64") {
+		t.Errorf("Relu on complex64: got %v, want ErrUnsupportedOp naming complex64", err)
+	}
 }
