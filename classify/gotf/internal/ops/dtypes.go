@@ -86,9 +86,16 @@ func attrTypes(a *apb.AttrValue) []classify.DType {
 }
 
 // gate wraps a builder with the dtype gate: a node of a gated dtype its op
-// promotes (promote.go) is built on the wider kernel.
+// promotes (promote.go) is built on the wider kernel, and a node of complex
+// T whose op has a separate complex kernel (complex.go) on that kernel.
 func gate(b Builder) Builder {
 	return func(n *Node, consts []*classify.Tensor) (Op, error) {
+		if cb := complexBuilder(n); cb != nil {
+			if err := checkDTypes(n); err != nil {
+				return nil, err
+			}
+			return cb(n, consts)
+		}
 		if dt := promotedDType(n); dt != classify.Invalid {
 			return buildPromoted(b, n, consts, dt)
 		}
