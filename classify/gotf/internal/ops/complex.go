@@ -293,4 +293,8 @@ func init() {
 		"BatchToSpaceND", "SparseToDense"} {
 		allowDTypes(op, complexDTypes...)
 	}
+	// The plain loops of matmul_generic.go.
+	for _, op := range []string{"MatMul", "BatchMatMul", "BatchMatMulV2"} {
+		allowDTypes(op, complexDTypes...)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/cmplx"
+	"math/rand"
 	"strings"
 	"testing"
 
@@ -301,5 +302,98 @@ func TestComplexOpErrors(t *testing.T) {
 				t.Fatalf("got %v, want %v mentioning %q", err, c.is, c.msg)
 			}
 		})
+	}
+}
+
+// matRef is op(a) op(b) for one pair of complex matrices (a m×k after op,
+// b k×n), op being a transpose, conjugated when adj.
+func matRef(a, b []complex128, ar, ac, br, bc int, ta, tb, adj bool) []complex128 {
+	at := func(i, p int) complex128 { // element (i, p) of op(a)
+		if ta {
+			v := a[p*ac+i]
+			if adj {
+				v = cmplx.Conj(v)
+			}
+			return v
+		}
+		return a[i*ac+p]
+	}
+	bt := func(p, j int) complex128 {
+		if tb {
+			v := b[j*bc+p]
+			if adj {
+				v = cmplx.Conj(v)
+			}
+			return v
+		}
+		return b[p*bc+j]
+	}
+	m, k := ar, ac
+	if ta {
+		m, k = ac, ar
+	}
+	n := bc
+	if tb {
+		n = br
+	}
+	out := make([]complex128, m*n)
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			for p := 0; p < k; p++ {
+				out[i*n+j] += at(i, p) * bt(p, j)
+			}
+		}
+	}
+	return out
+}
+
+// TestComplexMatMul: MatMul's transposes are plain, BatchMatMulV2's
+// adjoints conjugate, batches broadcast; against a direct loop.
+func TestComplexMatMul(t *testing.T) {
+	r := rand.New(rand.NewSource(4))
+	for _, dt := range complexDTypes {
+		tol := 1e-5
+		if dt == classify.Complex128 {
+			tol = 1e-13
+		}
+		for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+			a := asTensor(dt, randComplex(r, 6), 2, 3)
+			if tr[0] {
+				a.Shape = classify.Shape{3, 2}
+			}
+			b := asTensor(dt, randComplex(r, 12), 3, 4)
+			if tr[1] {
+				b.Shape = classify.Shape{4, 3}
+			}
+			want := matRef(values(a), values(b), a.Shape[0], a.Shape[1], b.Shape[0], b.Shape[1], tr[0], tr[1], false)
+			got := mustRun(t, "MatMul", graphdef.Attrs{"T": dt, "transpose_a": tr[0], "transpose_b": tr[1]}, a, b)
+			if got.DType != dt || !got.Shape.Equal(classify.Shape{2, 4}) || maxErr(values(got), want) > tol {
+				t.Errorf("MatMul %v %v: %v%v error %g", dt, tr, got.DType, got.Shape, maxErr(values(got), want))
+			}
+			// BatchMatMulV2 with a broadcast batch: [2,·,·] x [·,·].
+			ab := asTensor(dt, append(values(a), randComplex(r, 6)...), append([]int{2}, a.Shape...)...)
+			got = mustRun(t, "BatchMatMulV2", graphdef.Attrs{"T": dt, "adj_x": tr[0], "adj_y": tr[1]}, ab, b)
+			if !got.Shape.Equal(classify.Shape{2, 2, 4}) {
+				t.Fatalf("BatchMatMulV2 shape %v", got.Shape)
+			}
+			for i := 0; i < 2; i++ {
+				want := matRef(values(ab)[i*6:(i+1)*6], values(b), a.Shape[0], a.Shape[1], b.Shape[0], b.Shape[1], tr[0], tr[1], true)
+				if e := maxErr(values(got)[i*8:(i+1)*8], want); e > tol {
+					t.Errorf("BatchMatMulV2 %v adj %v batch %d: error %g", dt, tr, i, e)
+				}
+			}
+		}
+	}
+	z := c64(make([]complex64, 6), 2, 3)
+	if _, err := runOp(t, "MatMul", graphdef.Attrs{"T": classify.Complex64}, z, z); !errors.Is(err, classify.ErrInvalidInput) {
+		t.Errorf("2x3 times 2x3: got %v", err)
+	}
+	// k = 0 with a huge m x n output is refused before allocating.
+	big, bigT := c64(nil, 1<<15, 0), c64(nil, 0, 1<<14)
+	if _, err := runOp(t, "MatMul", graphdef.Attrs{"T": classify.Complex64}, big, bigT); !errors.Is(err, classify.ErrInvalidInput) || !strings.Contains(err.Error(), "elements") {
+		t.Errorf("2^29-element product: got %v", err)
+	}
+	if got := mustRun(t, "MatMul", graphdef.Attrs{"T": classify.Complex128}, c128(nil, 2, 0), c128(nil, 0, 3)); fmt.Sprint(got.Data) != "[(0+0i) (0+0i) (0+0i) (0+0i) (0+0i) (0+0i)]" {
+		t.Errorf("empty inner dimension: %v", got.Data)
 	}
 }
