@@ -247,6 +247,29 @@ func (o *complexMakeOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor
 	return []*classify.Tensor{out}, nil
 }
 
+// conjTransposeOp is ConjugateTranspose on complex input: a conjugated
+// copy, transposed by Transpose's kernel (which may return its input
+// unchanged for the identity permutation, so the copy is fresh each run).
+type conjTransposeOp struct{ t Op }
+
+func buildConjTranspose(n *Node, consts []*classify.Tensor) (Op, error) {
+	b, _ := Lookup("Transpose")
+	tn := *n
+	tn.Op = "Transpose" // not ConjugateTranspose again through the gate
+	t, err := b(&tn, consts)
+	if err != nil {
+		return nil, err
+	}
+	return conjTransposeOp{t}, nil
+}
+
+func (o conjTransposeOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, error) {
+	if len(in) == 2 {
+		in = []*classify.Tensor{conjTensor(in[0]), in[1]}
+	}
+	return o.t.Run(ctx, in)
+}
+
 // cdiv is complex division. Go's built-in division follows C99 Annex G
 // for infinities and NaNs and scales to avoid overflow, as std::complex's
 // does.
@@ -277,6 +300,8 @@ func init() {
 		"Sqrt":       newComplexUnary(cmplx.Sqrt),
 		"Reciprocal": newComplexUnary(func(x complex128) complex128 { return 1 / x }),
 		"Inv":        newComplexUnary(func(x complex128) complex128 { return 1 / x }),
+		// legacy.go's ConjugateTranspose is Transpose for real T.
+		"ConjugateTranspose": buildConjTranspose,
 	} {
 		complexOverrides[op] = b
 		allowDTypes(op, complexDTypes...)

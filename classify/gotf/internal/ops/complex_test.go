@@ -397,3 +397,22 @@ func TestComplexMatMul(t *testing.T) {
 		t.Errorf("empty inner dimension: %v", got.Data)
 	}
 }
+
+// TestConjugateTranspose: complex input is conjugated as well as
+// transposed (also for the identity permutation), real input only
+// transposed.
+func TestConjugateTranspose(t *testing.T) {
+	x := c64([]complex64{1 + 1i, 2 - 1i, 3, 4i, -5 + 2i, 6}, 2, 3)
+	got := mustRun(t, "ConjugateTranspose", graphdef.Attrs{"T": classify.Complex64, "Tperm": classify.Int32}, x, i32([]int32{1, 0}, 2))
+	if !got.Shape.Equal(classify.Shape{3, 2}) || fmt.Sprint(got.Data) != "[(1-1i) (0-4i) (2+1i) (-5-2i) (3-0i) (6-0i)]" {
+		t.Errorf("ConjugateTranspose: %v %v", got.Shape, got.Data)
+	}
+	id := mustRun(t, "ConjugateTranspose", graphdef.Attrs{"T": classify.Complex128, "Tperm": classify.Int32}, c128([]complex128{1 + 2i}, 1), i32([]int32{0}, 1))
+	if fmt.Sprint(id.Data) != "[(1-2i)]" {
+		t.Errorf("identity ConjugateTranspose: %v", id.Data)
+	}
+	re := mustRun(t, "ConjugateTranspose", graphdef.Attrs{"T": classify.Float32, "Tperm": classify.Int32}, classify.FromFloat32([]float32{1, 2}, 1, 2), i32([]int32{1, 0}, 2))
+	if !re.Shape.Equal(classify.Shape{2, 1}) || fmt.Sprint(re.Data) != "[1 2]" {
+		t.Errorf("real ConjugateTranspose: %v %v", re.Shape, re.Data)
+	}
+}

@@ -309,10 +309,12 @@ type fftOp struct {
 	kind fftKind
 	// cdt is the complex dtype (Tcomplex), rdt the real one (Treal).
 	cdt, rdt classify.DType
+	// fl is a constant fft_length, for static shapes (nil if fed).
+	fl []int
 }
 
 func buildFFT(kind fftKind) Builder {
-	return func(n *Node, _ []*classify.Tensor) (Op, error) {
+	return func(n *Node, consts []*classify.Tensor) (Op, error) {
 		want := 1
 		if kind.real {
 			want = 2
@@ -333,6 +335,13 @@ func buildFFT(kind fftKind) Builder {
 			}
 			if o.rdt != complexPart(o.cdt) {
 				return nil, n.Errorf("Treal %v does not match Tcomplex %v", o.rdt, o.cdt)
+			}
+			if c := consts[1]; c != nil {
+				fl, err := o.fftLengths(c)
+				if err != nil {
+					return nil, n.Errorf("%v", err)
+				}
+				o.fl = fl
 			}
 		}
 		return o, nil
@@ -373,6 +382,14 @@ func (o *fftOp) OutputInfo(in []classify.TensorInfo) ([]classify.TensorInfo, err
 	if o.kind.real {
 		for i := len(out) - o.kind.rank; i < len(out); i++ {
 			out[i] = -1 // from fft_length, known at run time
+			if o.fl != nil {
+				out[i] = o.fl[i-(len(out)-o.kind.rank)]
+			}
+		}
+		if o.fl != nil && !o.kind.inverse {
+			if N := out[len(out)-1]; N > 0 {
+				out[len(out)-1] = N/2 + 1
+			}
 		}
 	}
 	return []classify.TensorInfo{{DType: o.outDType(), Shape: out}}, nil
@@ -382,18 +399,18 @@ func (o *fftOp) OutputInfo(in []classify.TensorInfo) ([]classify.TensorInfo, err
 func (o *fftOp) fftLengths(t *classify.Tensor) ([]int, error) {
 	d, ok := t.Data.([]int32)
 	if !ok {
-		return nil, o.n.InputErrorf("fft_length must be int32, is %v", t.DType)
+		return nil, fmt.Errorf("fft_length must be int32, is %v", t.DType)
 	}
 	if len(t.Shape) != 1 || t.Shape[0] != o.kind.rank {
-		return nil, o.n.InputErrorf("fft_length must have shape [%d], has %v", o.kind.rank, t.Shape)
+		return nil, fmt.Errorf("fft_length must have shape [%d], has %v", o.kind.rank, t.Shape)
 	}
 	out := make([]int, len(d))
 	for i, v := range d {
 		if v < 0 {
-			return nil, o.n.InputErrorf("fft_length[%d] must be >= 0, is %d", i, v)
+			return nil, fmt.Errorf("fft_length[%d] must be >= 0, is %d", i, v)
 		}
 		if v > fftMaxLength {
-			return nil, o.n.InputErrorf("fft_length[%d] = %d exceeds %d", i, v, fftMaxLength)
+			return nil, fmt.Errorf("fft_length[%d] = %d exceeds %d", i, v, fftMaxLength)
 		}
 		out[i] = int(v)
 	}
@@ -449,7 +466,7 @@ func (o *fftOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, error)
 	}
 	fl, err := o.fftLengths(in[1])
 	if err != nil {
-		return nil, err
+		return nil, o.n.InputErrorf("%v", err)
 	}
 	// The work shape: batch + fft_length, the innermost axis as stored
 	// (full for RFFT's input, half spectrum for IRFFT's).

@@ -405,11 +405,43 @@ func TestFFTErrors(t *testing.T) {
 		{"fft_length int64", "RFFT", rf, []*classify.Tensor{f, {DType: classify.Int64, Shape: classify.Shape{1}, Data: []int64{4}}}, classify.ErrInvalidInput, "int32"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := runAttrOp(t, c.op, c.attrs, c.in...)
+			_, err := runOp(t, c.op, c.attrs, c.in...)
 			if !errors.Is(err, c.is) || !strings.Contains(err.Error(), c.msg) {
 				t.Fatalf("got %v, want %v mentioning %q", err, c.is, c.msg)
 			}
 		})
+	}
+	// A constant fft_length is checked when the node is built.
+	_, err := runAttrOp(t, "RFFT", rf, f, i32([]int32{-4}, 1))
+	if !errors.Is(err, classify.ErrInvalidGraph) || !strings.Contains(err.Error(), ">= 0") {
+		t.Errorf("constant negative fft_length: got %v", err)
+	}
+}
+
+// TestFFTStaticShapes: with a constant fft_length the output shapes are
+// known at load.
+func TestFFTStaticShapes(t *testing.T) {
+	for _, c := range []struct {
+		op   string
+		in   classify.TensorInfo
+		fl   []int32
+		want classify.Shape
+	}{
+		{"RFFT", classify.TensorInfo{DType: classify.Float32, Shape: classify.Shape{-1, 400}}, []int32{512}, classify.Shape{-1, 257}},
+		{"IRFFT", classify.TensorInfo{DType: classify.Complex64, Shape: classify.Shape{3, 257}}, []int32{512}, classify.Shape{3, 512}},
+		{"RFFT2D", classify.TensorInfo{DType: classify.Float32, Shape: classify.Shape{2, 5, 7}}, []int32{4, 9}, classify.Shape{2, 4, 5}},
+		{"RFFT", classify.TensorInfo{DType: classify.Float32, Shape: classify.Shape{3}}, []int32{0}, classify.Shape{0}},
+	} {
+		b, _ := Lookup(c.op)
+		n := &Node{Name: "n", Op: c.op, NumInputs: 2, Attr: attrs(graphdef.Attrs{"Treal": classify.Float32, "Tcomplex": classify.Complex64})}
+		k, err := b(n, []*classify.Tensor{nil, i32(c.fl, len(c.fl))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := k.(Shaper).OutputInfo([]classify.TensorInfo{c.in, {DType: classify.Int32, Shape: classify.Shape{len(c.fl)}}})
+		if err != nil || !got[0].Shape.Equal(c.want) {
+			t.Errorf("%s %v fl %v: %v %v, want %v", c.op, c.in.Shape, c.fl, got, err, c.want)
+		}
 	}
 }
 
@@ -537,5 +569,38 @@ func BenchmarkFFT(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestFFTParallel: splitting the lines over workers gives the serial
+// result exactly (each line is computed the same way), also for IRFFT.
+func TestFFTParallel(t *testing.T) {
+	r := rand.New(rand.NewSource(5))
+	x := asTensor(classify.Complex128, randComplex(r, 64*300), 64, 300)
+	run := func(op string, threads int, in ...*classify.Tensor) []complex128 {
+		b, _ := Lookup(op)
+		k, err := b(&Node{Name: "n", Op: op, NumInputs: len(in), Attr: attrs(graphdef.Attrs{"Tcomplex": classify.Complex128, "Treal": classify.Float64})}, make([]*classify.Tensor, len(in)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := k.Run(&Ctx{Threads: threads, Slots: make([]*classify.Tensor, 2)}, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return values(out[0])
+	}
+	for _, c := range []struct {
+		op string
+		in []*classify.Tensor
+	}{
+		{"FFT2D", []*classify.Tensor{x}},
+		{"IRFFT", []*classify.Tensor{x, i32([]int32{598}, 1)}},
+	} {
+		s, p := run(c.op, 1, c.in...), run(c.op, 4, c.in...)
+		for i := range s {
+			if s[i] != p[i] {
+				t.Fatalf("%s: element %d: serial %v, parallel %v", c.op, i, s[i], p[i])
+			}
+		}
 	}
 }
