@@ -39,9 +39,11 @@ import (
 )
 
 const (
-	// fftMaxLength caps a transformed axis: Bluestein's scratch for a
-	// prime length n is 4n complex128 values per worker.
-	fftMaxLength = 1 << 20
+	// fftMaxLength caps a transformed axis; fftMaxBluestein caps one
+	// whose length has a prime factor above fftMaxRadix, as Bluestein's
+	// scratch is up to 8n complex128 values per worker (128 MB at 2^20).
+	fftMaxLength    = 1 << 24
+	fftMaxBluestein = 1 << 20
 	// fftMaxWork caps the elements x log2(length) of one run, so that a
 	// graph cannot ask for hours of work with a small output.
 	fftMaxWork = 1 << 32
@@ -70,40 +72,45 @@ type bluestein struct {
 
 var fftPlans sync.Map // int → *fftPlan
 
-// fftPlanCacheMax bounds the cached lengths (each holds O(n) values).
-const fftPlanCacheMax = 64
+// fftPlanCacheValues bounds the complex128 values the cached plans hold
+// together (64 MB); plans that do not fit are built per run.
+const fftPlanCacheValues = 1 << 22
 
-var fftPlanCount struct {
+var fftPlanCache struct {
 	sync.Mutex
-	n int
+	values int
 }
 
-// planFFT returns the plan for length n (cached for the first
-// fftPlanCacheMax lengths seen).
+// planFFT returns the plan for length n, cached while the cache has room.
 func planFFT(n int) *fftPlan {
 	if p, ok := fftPlans.Load(n); ok {
 		return p.(*fftPlan)
 	}
 	p := newFFTPlan(n)
-	fftPlanCount.Lock()
-	if fftPlanCount.n < fftPlanCacheMax {
+	size := p.values()
+	fftPlanCache.Lock()
+	if fftPlanCache.values+size <= fftPlanCacheValues {
 		if _, loaded := fftPlans.LoadOrStore(n, p); !loaded {
-			fftPlanCount.n++
+			fftPlanCache.values += size
 		}
 	}
-	fftPlanCount.Unlock()
+	fftPlanCache.Unlock()
 	return p
+}
+
+// values is the number of complex128 values p holds.
+func (p *fftPlan) values() int {
+	v := len(p.tw)
+	if b := p.blue; b != nil {
+		v += len(b.chirp) + len(b.bfft) + b.inner.values()
+	}
+	return v
 }
 
 func newFFTPlan(n int) *fftPlan {
 	p := &fftPlan{n: n}
 	if n <= 1 {
 		return p
-	}
-	p.tw = make([]complex128, n)
-	for k := range p.tw {
-		s, c := math.Sincos(-2 * math.Pi * float64(k) / float64(n))
-		p.tw[k] = complex(c, s)
 	}
 	r := n
 	for r%4 == 0 {
@@ -123,6 +130,12 @@ func newFFTPlan(n int) *fftPlan {
 	if r > 1 {
 		p.factors = nil
 		p.blue = newBluestein(n)
+		return p
+	}
+	p.tw = make([]complex128, n)
+	for k := range p.tw {
+		s, c := math.Sincos(-2 * math.Pi * float64(k) / float64(n))
+		p.tw[k] = complex(c, s)
 	}
 	return p
 }
@@ -409,12 +422,34 @@ func (o *fftOp) fftLengths(t *classify.Tensor) ([]int, error) {
 		if v < 0 {
 			return nil, fmt.Errorf("fft_length[%d] must be >= 0, is %d", i, v)
 		}
-		if v > fftMaxLength {
-			return nil, fmt.Errorf("fft_length[%d] = %d exceeds %d", i, v, fftMaxLength)
+		if err := fftCheckLength(int(v)); err != nil {
+			return nil, fmt.Errorf("fft_length[%d]: %v", i, err)
 		}
 		out[i] = int(v)
 	}
 	return out, nil
+}
+
+// fftCheckLength bounds one transform length.
+func fftCheckLength(n int) error {
+	if n > fftMaxLength {
+		return fmt.Errorf("transform length %d exceeds %d", n, fftMaxLength)
+	}
+	if n > fftMaxBluestein && !fftSmooth(n) {
+		return fmt.Errorf("transform length %d has a prime factor above %d and exceeds %d", n, fftMaxRadix, fftMaxBluestein)
+	}
+	return nil
+}
+
+// fftSmooth reports whether n has no prime factor above fftMaxRadix (the
+// mixed-radix plan handles it without Bluestein).
+func fftSmooth(n int) bool {
+	for f := 2; f <= fftMaxRadix && n > 1; f++ {
+		for n%f == 0 {
+			n /= f
+		}
+	}
+	return n <= 1
 }
 
 // checkWork bounds the elements and the elements x log2(length) of a
@@ -426,8 +461,8 @@ func (o *fftOp) checkWork(shape []int, rank int) error {
 	elems := int64(arrProd(shape))
 	var work int64
 	for _, n := range shape[len(shape)-rank:] {
-		if n > fftMaxLength {
-			return o.n.InputErrorf("transform length %d exceeds %d", n, fftMaxLength)
+		if err := fftCheckLength(n); err != nil {
+			return o.n.InputErrorf("%v", err)
 		}
 		// Bluestein lengths cost about 3 transforms of 2n-4n points.
 		work += elems * int64(bits.Len(uint(4*n))+1)

@@ -396,9 +396,13 @@ func TestFFTErrors(t *testing.T) {
 		{"fft_length shape", "RFFT2D", rf, []*classify.Tensor{classify.FromFloat32(make([]float32, 4), 2, 2), i32([]int32{2}, 1)}, classify.ErrInvalidInput, "shape [2]"},
 		{"fft_length negative", "RFFT", rf, []*classify.Tensor{f, i32([]int32{-1}, 1)}, classify.ErrInvalidInput, ">= 0"},
 		{"fft_length huge", "RFFT", rf, []*classify.Tensor{f, i32([]int32{1 << 30}, 1)}, classify.ErrInvalidInput, "exceeds"},
+		// 2^20+7 is prime: Bluestein, whose scratch is capped lower.
+		{"fft_length prime", "RFFT", rf, []*classify.Tensor{f, i32([]int32{1<<20 + 7}, 1)}, classify.ErrInvalidInput, "prime factor above 31"},
+		{"complex length prime", "FFT", graphdef.Attrs{"Tcomplex": classify.Complex64}, []*classify.Tensor{c64(make([]complex64, 1<<20+7), 1<<20+7)}, classify.ErrInvalidInput, "prime factor above 31"},
 		{"irfft wrong input", "IRFFT", rf, []*classify.Tensor{f, i32([]int32{4}, 1)}, classify.ErrInvalidInput, "want complex64"},
 		{"rfft complex input", "RFFT", rf, []*classify.Tensor{z, i32([]int32{4}, 1)}, classify.ErrInvalidInput, "want float32"},
 		// 512 x 2^20 = 2^29 elements from a 512-element input.
+		{"too long", "FFT", graphdef.Attrs{"Tcomplex": classify.Complex64}, []*classify.Tensor{c64(make([]complex64, 1<<24+2), 1<<24+2)}, classify.ErrInvalidInput, "exceeds"},
 		{"too many elements", "RFFT", rf, []*classify.Tensor{classify.FromFloat32(make([]float32, 512), 512, 1), i32([]int32{1 << 20}, 1)}, classify.ErrInvalidInput, "elements"},
 		// 2^28 elements, but x 22 passes over them is more than the cap.
 		{"too much work", "IRFFT", rf, []*classify.Tensor{c64(make([]complex64, 256), 256, 1), i32([]int32{1 << 20}, 1)}, classify.ErrInvalidInput, "too much work"},
@@ -601,6 +605,25 @@ func TestFFTParallel(t *testing.T) {
 			if s[i] != p[i] {
 				t.Fatalf("%s: element %d: serial %v, parallel %v", c.op, i, s[i], p[i])
 			}
+		}
+	}
+}
+
+// TestFFTLongSmooth: a length above Bluestein's cap but with only small
+// prime factors (3·2^20) is transformed: a delta at 1 becomes the roots
+// of unity.
+func TestFFTLongSmooth(t *testing.T) {
+	if testing.Short() {
+		t.Skip("3M-point transform")
+	}
+	n := 3 << 20
+	x := make([]complex64, n)
+	x[1] = 1
+	got := mustRun(t, "FFT", graphdef.Attrs{"Tcomplex": classify.Complex64}, c64(x, n)).Data.([]complex64)
+	for _, k := range []int{0, 1, n / 4, n/3 + 5, n - 1} {
+		s, c := math.Sincos(-2 * math.Pi * float64(k) / float64(n))
+		if e := cmplx.Abs(complex128(got[k]) - complex(c, s)); e > 1e-6 {
+			t.Errorf("bin %d: %v, want %v", k, got[k], complex(c, s))
 		}
 	}
 }
