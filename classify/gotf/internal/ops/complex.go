@@ -1,8 +1,10 @@
 package ops
 
 // Complex numbers: the ops that build and take apart complex tensors
-// (Complex, Real, Imag, ComplexAbs, Angle, Conj) and the complex64 and
-// complex128 kernels of the element-wise arithmetic ops.
+// (Complex, Real, Imag, ComplexAbs, Angle, Conj), the complex64 and
+// complex128 kernels of the element-wise arithmetic ops and of
+// ConjugateTranspose, and the complex declarations of the dtype-generic
+// ops (array ops, Cast, matmul_generic.go's loops).
 //
 // The arithmetic ops keep their float32 kernels untouched: a node whose T
 // is complex is built at load time by the kernel of complexOverrides
