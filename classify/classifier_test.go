@@ -70,6 +70,14 @@ func TestClassify(t *testing.T) {
 			errIs: classify.ErrModelUnavailable,
 		},
 		{
+			name: "complex scores refused",
+			c: classify.Classifier{Name: "m", Input: "in", Output: "out", Labels: labels, Model: &fakeModel{run: func(context.Context, map[string]*classify.Tensor, []string) ([]*classify.Tensor, error) {
+				return []*classify.Tensor{classify.NewTensor(classify.Complex64, 1, 4)}, nil
+			}}},
+			x:     classify.FromFloat32([]float32{1}, 1),
+			errIs: classify.ErrInvalidGraph,
+		},
+		{
 			name:  "run error kept",
 			c:     classify.Classifier{Name: "m", Model: echoModel("other"), Input: "in", Output: "out"},
 			x:     classify.FromFloat32([]float32{1}, 1),

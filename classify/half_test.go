@@ -202,7 +202,8 @@ func TestNewDTypes(t *testing.T) {
 	}{
 		{Float16, "float16", 2, []F16{}}, {BFloat16, "bfloat16", 2, []BF16{}}, {Int8, "int8", 1, []int8{}},
 		{Int16, "int16", 2, []int16{}}, {Uint16, "uint16", 2, []uint16{}}, {Uint32, "uint32", 4, []uint32{}},
-		{Uint64, "uint64", 8, []uint64{}},
+		{Uint64, "uint64", 8, []uint64{}}, {Complex64, "complex64", 8, []complex64{}},
+		{Complex128, "complex128", 16, []complex128{}},
 	} {
 		if c.dt.String() != c.name || c.dt.Size() != c.size {
 			t.Errorf("%v: name %q size %d, want %q %d", c.dt, c.dt.String(), c.dt.Size(), c.name, c.size)
@@ -221,5 +222,22 @@ func TestNewDTypes(t *testing.T) {
 		if err := (&Tensor{DType: c.dt, Shape: Shape{0}, Data: c.data}).Validate(); err != nil {
 			t.Errorf("%v: %v", c.dt, err)
 		}
+	}
+}
+
+func TestComplexTensorClone(t *testing.T) {
+	x := NewTensor(Complex64, 2)
+	x.Data.([]complex64)[1] = complex(1, -2)
+	y := x.Clone()
+	x.Data.([]complex64)[1] = 0
+	if got := y.Data.([]complex64)[1]; got != complex(1, -2) {
+		t.Errorf("Clone shares data: %v", got)
+	}
+	z := NewTensor(Complex128, 1, 3)
+	if z.Len() != 3 || z.Validate() != nil {
+		t.Errorf("complex128 tensor: len %d, %v", z.Len(), z.Validate())
+	}
+	if err := (&Tensor{DType: Complex128, Shape: Shape{1}, Data: []complex64{1}}).Validate(); err == nil {
+		t.Error("complex64 data validated as complex128")
 	}
 }

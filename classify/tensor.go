@@ -34,10 +34,15 @@ const (
 	Uint16   // []uint16
 	Uint32   // []uint32
 	Uint64   // []uint64
+	// Complex64 and Complex128 are TensorFlow's DT_COMPLEX64 and
+	// DT_COMPLEX128: a pair of float32 (float64) real and imaginary parts.
+	Complex64  // []complex64
+	Complex128 // []complex128
 )
 
 var dtypeNames = [...]string{"invalid", "float32", "int32", "int64", "bool", "uint8", "string", "float64", "variant",
-	"float16", "bfloat16", "int8", "int16", "uint16", "uint32", "uint64"}
+	"float16", "bfloat16", "int8", "int16", "uint16", "uint32", "uint64",
+	"complex64", "complex128"}
 
 func (d DType) String() string {
 	if int(d) < len(dtypeNames) {
@@ -52,8 +57,10 @@ func (d DType) Size() int {
 	switch d {
 	case Float32, Int32, Uint32:
 		return 4
-	case Int64, Float64, Uint64:
+	case Int64, Float64, Uint64, Complex64:
 		return 8
+	case Complex128:
+		return 16
 	case Bool, Uint8, Int8:
 		return 1
 	case Float16, BFloat16, Int16, Uint16:
@@ -180,6 +187,10 @@ func NewTensor(dt DType, shape ...int) *Tensor {
 		data = make([]uint32, n)
 	case Uint64:
 		data = make([]uint64, n)
+	case Complex64:
+		data = make([]complex64, n)
+	case Complex128:
+		data = make([]complex128, n)
 	default:
 		panic(fmt.Sprintf("classify.NewTensor: bad dtype %v", dt))
 	}
@@ -239,6 +250,10 @@ func (t *Tensor) Len() int {
 		return len(d)
 	case []uint64:
 		return len(d)
+	case []complex64:
+		return len(d)
+	case []complex128:
+		return len(d)
 	}
 	return 0
 }
@@ -286,6 +301,10 @@ func (t *Tensor) Validate() error {
 		_, ok = t.Data.([]uint32)
 	case Uint64:
 		_, ok = t.Data.([]uint64)
+	case Complex64:
+		_, ok = t.Data.([]complex64)
+	case Complex128:
+		_, ok = t.Data.([]complex128)
 	}
 	if !ok {
 		return fmt.Errorf("%w: dtype %v does not match data of type %T", ErrInvalidInput, t.DType, t.Data)
@@ -330,6 +349,10 @@ func (t *Tensor) Clone() *Tensor {
 		c.Data = append([]uint32(nil), d...)
 	case []uint64:
 		c.Data = append([]uint64(nil), d...)
+	case []complex64:
+		c.Data = append([]complex64(nil), d...)
+	case []complex128:
+		c.Data = append([]complex128(nil), d...)
 	}
 	return c
 }

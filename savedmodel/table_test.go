@@ -248,3 +248,62 @@ func FuzzBundle(f *testing.F) {
 		}
 	})
 }
+
+// TestBundleComplex: complex64 and complex128 variables are (real, imag)
+// pairs of the bundle's byte order, as TensorFlow's bundle writer lays
+// out std::complex.
+func TestBundleComplex(t *testing.T) {
+	for _, big := range []bool{false, true} {
+		var order binary.AppendByteOrder = binary.LittleEndian
+		hdr := &pb.BundleHeaderProto{NumShards: 1}
+		if big {
+			order = binary.BigEndian
+			hdr.Endianness = pb.BundleHeaderProto_BIG
+		}
+		var data []byte
+		for _, f := range []float32{1, -2, 0.5, 3} {
+			data = order.AppendUint32(data, math.Float32bits(f))
+		}
+		c64len := len(data)
+		for _, f := range []float64{-1e300, 7} {
+			data = order.AppendUint64(data, math.Float64bits(f))
+		}
+		m := func(x proto.Message) string {
+			b, err := proto.Marshal(x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return string(b)
+		}
+		dims := func(n int64) *spb.TensorShapeProto {
+			return &spb.TensorShapeProto{Dim: []*spb.TensorShapeProto_Dim{{Size: n}}}
+		}
+		idx := writeTable([][2]string{
+			{"", m(hdr)},
+			{"a", m(&pb.BundleEntryProto{Dtype: tpb.DataType_DT_COMPLEX64, Shape: dims(2), Size: int64(c64len), Crc32C: maskCRC(crc32.Checksum(data[:c64len], castagnoli))})},
+			{"b", m(&pb.BundleEntryProto{Dtype: tpb.DataType_DT_COMPLEX128, Shape: dims(1), Offset: int64(c64len), Size: 16, Crc32C: maskCRC(crc32.Checksum(data[c64len:], castagnoli))})},
+			{"short", m(&pb.BundleEntryProto{Dtype: tpb.DataType_DT_COMPLEX128, Shape: dims(2), Offset: int64(c64len), Size: 16, Crc32C: maskCRC(crc32.Checksum(data[c64len:], castagnoli))})},
+		})
+		b, err := parseBundle("test.index", idx, shardOf(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := b.Tensor("a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, ok := a.Data.([]complex64); !ok || len(d) != 2 || d[0] != complex(1, -2) || d[1] != complex(0.5, 3) {
+			t.Errorf("big=%v: a = %v", big, a.Data)
+		}
+		c, err := b.Tensor("b")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, ok := c.Data.([]complex128); !ok || len(d) != 1 || d[0] != complex(-1e300, 7) {
+			t.Errorf("big=%v: b = %v", big, c.Data)
+		}
+		if _, err := b.Tensor("short"); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("16 bytes for 2 complex128: %v", err)
+		}
+	}
+}

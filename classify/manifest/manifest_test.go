@@ -152,6 +152,8 @@ type fakeEngine struct {
 	inShape classify.Shape
 	outN    int
 	runErr  error
+	// inDType and outDType default to float32.
+	inDType, outDType classify.DType
 }
 
 func (e *fakeEngine) Name() string { return "fake" }
@@ -171,7 +173,11 @@ type fakeModel struct {
 }
 
 func (m *fakeModel) Info() classify.ModelInfo {
-	return classify.ModelInfo{Engine: "fake", Inputs: []classify.TensorInfo{{Name: "in", DType: classify.Float32, Shape: m.e.inShape}}}
+	dt := m.e.inDType
+	if dt == classify.Invalid {
+		dt = classify.Float32
+	}
+	return classify.ModelInfo{Engine: "fake", Inputs: []classify.TensorInfo{{Name: "in", DType: dt, Shape: m.e.inShape}}}
 }
 func (m *fakeModel) Close() error { m.closed = true; return nil }
 func (m *fakeModel) Run(ctx context.Context, in map[string]*classify.Tensor, out []string) ([]*classify.Tensor, error) {
@@ -181,7 +187,11 @@ func (m *fakeModel) Run(ctx context.Context, in map[string]*classify.Tensor, out
 	if err := in["in"].Validate(); err != nil {
 		return nil, err
 	}
-	return []*classify.Tensor{classify.NewTensor(classify.Float32, 1, m.e.outN)}, nil
+	dt := m.e.outDType
+	if dt == classify.Invalid {
+		dt = classify.Float32
+	}
+	return []*classify.Tensor{classify.NewTensor(dt, 1, m.e.outN)}, nil
 }
 
 func TestLoad(t *testing.T) {
@@ -222,6 +232,12 @@ func TestLoad(t *testing.T) {
 		{name: "input name", entry: entry(func(e *manifest.Model) { e.Input = "x" }), engine: good, wantErr: `"x" is not an input`, errIs: classify.ErrInvalidGraph},
 		{name: "skip beyond", entry: entry(func(e *manifest.Model) { e.Skip = []int{3} }), engine: good, wantErr: "skip index 3"},
 		{name: "run fails", entry: entry(nil), engine: &fakeEngine{inShape: classify.Shape{1, 2, 4, 3}, outN: 3, runErr: classify.ErrUnsupportedOp}, errIs: classify.ErrUnsupportedOp},
+		// The service feeds float32 images and reads float scores: a
+		// complex tensor at either end fails at load, naming the dtype.
+		{name: "complex input", entry: entry(nil), engine: &fakeEngine{inShape: classify.Shape{1, 2, 4, 3}, outN: 3, inDType: classify.Complex64},
+			wantErr: "input in is complex64, the service feeds float32", errIs: classify.ErrInvalidGraph},
+		{name: "complex output", entry: entry(nil), engine: &fakeEngine{inShape: classify.Shape{1, 2, 4, 3}, outN: 3, outDType: classify.Complex128},
+			wantErr: "output out is complex128, want float probabilities", errIs: classify.ErrInvalidGraph},
 		{name: "no engine", entry: entry(func(e *manifest.Model) { e.Engine = "tensorflow" }), engine: good, errIs: classify.ErrEngineUnavailable},
 	}
 	for _, tt := range tests {

@@ -257,6 +257,10 @@ func DTypeProto(d classify.DType) typb.DataType {
 		return typb.DataType_DT_UINT32
 	case classify.Uint64:
 		return typb.DataType_DT_UINT64
+	case classify.Complex64:
+		return typb.DataType_DT_COMPLEX64
+	case classify.Complex128:
+		return typb.DataType_DT_COMPLEX128
 	}
 	return typb.DataType_DT_INVALID
 }
@@ -357,6 +361,10 @@ func TensorFromProto(p *tpb.TensorProto) (*classify.Tensor, error) {
 		err = fill(d, p.GetUint32Val())
 	case []uint64:
 		err = fill(d, p.GetUint64Val())
+	case []complex64:
+		err = fillComplex(d, p.GetScomplexVal())
+	case []complex128:
+		err = fillComplex(d, p.GetDcomplexVal())
 	default:
 		err = fmt.Errorf("%w: dtype %v", classify.ErrUnsupportedOp, dt)
 	}
@@ -364,6 +372,20 @@ func TensorFromProto(p *tpb.TensorProto) (*classify.Tensor, error) {
 		return nil, fmt.Errorf("constant of shape %v: %w", shape, err)
 	}
 	return t, nil
+}
+
+// fillComplex fills dst from scomplex_val or dcomplex_val, which hold
+// interleaved real, imaginary pairs; as for the other fields, fewer pairs
+// than elements repeat the last one, and an odd count is an error.
+func fillComplex[F float32 | float64, C complex64 | complex128](dst []C, src []F) error {
+	if len(src)%2 != 0 {
+		return fmt.Errorf("%w: %d complex values is not a whole number of (real, imag) pairs", classify.ErrInvalidGraph, len(src))
+	}
+	pairs := make([]C, len(src)/2)
+	for i := range pairs {
+		pairs[i] = C(complex(float64(src[2*i]), float64(src[2*i+1])))
+	}
+	return fill(dst, pairs)
 }
 
 func fill[T any](dst, src []T) error {
@@ -421,6 +443,10 @@ func DTypeFromProto(t typb.DataType) classify.DType {
 		return classify.Uint32
 	case typb.DataType_DT_UINT64:
 		return classify.Uint64
+	case typb.DataType_DT_COMPLEX64:
+		return classify.Complex64
+	case typb.DataType_DT_COMPLEX128:
+		return classify.Complex128
 	}
 	return classify.Invalid
 }

@@ -27,6 +27,8 @@ func TestTensorRoundTrip(t *testing.T) {
 		{DType: classify.Uint16, Shape: classify.Shape{1}, Data: []uint16{65535}},
 		{DType: classify.Uint32, Shape: classify.Shape{1}, Data: []uint32{1<<32 - 1}},
 		{DType: classify.Uint64, Shape: classify.Shape{1}, Data: []uint64{1<<64 - 1}},
+		{DType: classify.Complex64, Shape: classify.Shape{2}, Data: []complex64{complex(1, -2), complex(-0.5, 3e30)}},
+		{DType: classify.Complex128, Shape: classify.Shape{1, 1}, Data: []complex128{complex(1e-300, -7)}},
 	} {
 		got, err := TensorFromProto(TensorProto(want))
 		if err != nil {
@@ -76,6 +78,13 @@ func TestTensorFromProtoNewDTypes(t *testing.T) {
 		{&tpb.TensorProto{Dtype: typb.DataType_DT_HALF, TensorContent: []byte{0, 0x3c, 1, 0, 0, 0x80}}, []classify.F16{0x3c00, 1, 0x8000}},
 		{&tpb.TensorProto{Dtype: typb.DataType_DT_INT16, TensorContent: []byte{0xff, 0xff, 0, 0x80, 1, 0}}, []int16{-1, -32768, 1}},
 		{&tpb.TensorProto{Dtype: typb.DataType_DT_UINT32}, []uint32{0, 0, 0}},
+		// scomplex_val and dcomplex_val interleave real and imaginary
+		// parts; the last pair repeats; tensor_content is (re, im) pairs
+		// of little-endian floats.
+		{&tpb.TensorProto{Dtype: typb.DataType_DT_COMPLEX64, ScomplexVal: []float32{1, 2, 3, -4}}, []complex64{complex(1, 2), complex(3, -4), complex(3, -4)}},
+		{&tpb.TensorProto{Dtype: typb.DataType_DT_COMPLEX128, DcomplexVal: []float64{0.5, -1}}, []complex128{complex(0.5, -1), complex(0.5, -1), complex(0.5, -1)}},
+		{&tpb.TensorProto{Dtype: typb.DataType_DT_COMPLEX64, TensorContent: []byte{0, 0, 0x80, 0x3f, 0, 0, 0, 0xc0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x3f}}, []complex64{complex(1, -2), 0, complex(0, 1)}},
+		{&tpb.TensorProto{Dtype: typb.DataType_DT_COMPLEX128}, []complex128{0, 0, 0}},
 	} {
 		c.p.TensorShape = ShapeProto(classify.Shape{3})
 		got, err := TensorFromProto(c.p)
@@ -97,6 +106,18 @@ func TestTensorFromProtoNewDTypes(t *testing.T) {
 	if _, err := TensorFromProto(bad); !errors.Is(err, classify.ErrInvalidGraph) {
 		t.Errorf("too many int8 values: got %v", err)
 	}
+	bad = &tpb.TensorProto{Dtype: typb.DataType_DT_COMPLEX64, TensorShape: ShapeProto(classify.Shape{2}), ScomplexVal: []float32{1, 2, 3}}
+	if _, err := TensorFromProto(bad); !errors.Is(err, classify.ErrInvalidGraph) {
+		t.Errorf("odd scomplex_val count: got %v", err)
+	}
+	bad = &tpb.TensorProto{Dtype: typb.DataType_DT_COMPLEX128, TensorShape: ShapeProto(classify.Shape{1}), DcomplexVal: []float64{1, 2, 3, 4}}
+	if _, err := TensorFromProto(bad); !errors.Is(err, classify.ErrInvalidGraph) {
+		t.Errorf("too many dcomplex_val pairs: got %v", err)
+	}
+	bad = &tpb.TensorProto{Dtype: typb.DataType_DT_COMPLEX128, TensorShape: ShapeProto(classify.Shape{1}), TensorContent: make([]byte, 8)}
+	if _, err := TensorFromProto(bad); !errors.Is(err, classify.ErrInvalidGraph) {
+		t.Errorf("short complex128 content: got %v", err)
+	}
 }
 
 // FuzzTensorFromProto feeds arbitrary TensorProto bytes: decoding must
@@ -116,6 +137,8 @@ func FuzzTensorFromProto(f *testing.F) {
 		{Dtype: typb.DataType_DT_HALF, TensorShape: ShapeProto(classify.Shape{4}), HalfVal: []int32{0x3c00}},
 		{Dtype: typb.DataType_DT_UINT16, TensorShape: ShapeProto(classify.Shape{2}), IntVal: []int32{-1}},
 		{Dtype: typb.DataType_DT_UINT32, TensorShape: ShapeProto(classify.Shape{2}), Uint32Val: []uint32{3}},
+		{Dtype: typb.DataType_DT_COMPLEX64, TensorShape: ShapeProto(classify.Shape{2}), ScomplexVal: []float32{1, 2}},
+		{Dtype: typb.DataType_DT_COMPLEX128, TensorShape: ShapeProto(classify.Shape{3}), DcomplexVal: []float64{1, 2, 3, 4}},
 	} {
 		b, _ := proto.Marshal(p)
 		f.Add(b)

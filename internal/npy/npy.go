@@ -163,6 +163,10 @@ func parseDescr(d string) (classify.DType, bool, error) {
 		return classify.Uint32, big, nil
 	case "u8":
 		return classify.Uint64, big, nil
+	case "c8":
+		return classify.Complex64, big, nil
+	case "c16":
+		return classify.Complex128, big, nil
 	}
 	return 0, false, fmt.Errorf("%w: unsupported dtype %q", ErrFormat, d)
 }
@@ -216,6 +220,10 @@ func Write(w io.Writer, t *classify.Tensor) error {
 		descr = "<u4"
 	case classify.Uint64:
 		descr = "<u8"
+	case classify.Complex64:
+		descr = "<c8"
+	case classify.Complex128:
+		descr = "<c16"
 	default:
 		return fmt.Errorf("npy: cannot write dtype %v", t.DType)
 	}

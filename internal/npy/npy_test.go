@@ -22,6 +22,8 @@ func TestRoundTrip(t *testing.T) {
 		{DType: classify.Uint16, Shape: classify.Shape{2}, Data: []uint16{0, 65535}},
 		{DType: classify.Uint32, Shape: classify.Shape{1}, Data: []uint32{1<<32 - 1}},
 		{DType: classify.Uint64, Shape: classify.Shape{2}, Data: []uint64{1<<64 - 1, 1 << 63}},
+		{DType: classify.Complex64, Shape: classify.Shape{2}, Data: []complex64{complex(1, -2), complex(0, 3.5)}},
+		{DType: classify.Complex128, Shape: classify.Shape{1}, Data: []complex128{complex(-1e300, 1e-300)}},
 	}
 	for _, want := range cases {
 		var buf bytes.Buffer
@@ -89,6 +91,9 @@ func TestNewDTypeBytes(t *testing.T) {
 		{&classify.Tensor{DType: classify.Uint32, Shape: classify.Shape{1}, Data: []uint32{0x12345678}}, "<u4", []byte{0x78, 0x56, 0x34, 0x12}},
 		{&classify.Tensor{DType: classify.Uint64, Shape: classify.Shape{1}, Data: []uint64{1<<64 - 2}}, "<u8", []byte{0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}},
 		{&classify.Tensor{DType: classify.BFloat16, Shape: classify.Shape{1}, Data: []classify.BF16{0x3fc0}}, "<f4", []byte{0, 0, 0xc0, 0x3f}},
+		// NumPy's complex64 is (real, imag) float32 pairs.
+		{&classify.Tensor{DType: classify.Complex64, Shape: classify.Shape{1}, Data: []complex64{complex(1, -2)}}, "<c8", []byte{0, 0, 0x80, 0x3f, 0, 0, 0, 0xc0}},
+		{&classify.Tensor{DType: classify.Complex128, Shape: classify.Shape{1}, Data: []complex128{complex(0, 1)}}, "<c16", []byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f}},
 	} {
 		var b bytes.Buffer
 		if err := Write(&b, c.in); err != nil {

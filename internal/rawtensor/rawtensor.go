@@ -76,6 +76,16 @@ func Decode(dt classify.DType, shape classify.Shape, raw []byte, order binary.By
 		for i := range d {
 			d[i] = order.Uint64(raw[8*i:])
 		}
+	case []complex64:
+		// Real part first, as in C's float _Complex and TensorFlow's
+		// std::complex<float>.
+		for i := range d {
+			d[i] = complex(math.Float32frombits(order.Uint32(raw[8*i:])), math.Float32frombits(order.Uint32(raw[8*i+4:])))
+		}
+	case []complex128:
+		for i := range d {
+			d[i] = complex(math.Float64frombits(order.Uint64(raw[16*i:])), math.Float64frombits(order.Uint64(raw[16*i+8:])))
+		}
 	default:
 		return nil, fmt.Errorf("dtype %v has no fixed-size encoding", dt)
 	}
@@ -139,6 +149,16 @@ func Append(dst []byte, t *classify.Tensor, order binary.AppendByteOrder) ([]byt
 	case []uint64:
 		for _, v := range d {
 			dst = order.AppendUint64(dst, v)
+		}
+	case []complex64:
+		for _, v := range d {
+			dst = order.AppendUint32(dst, math.Float32bits(real(v)))
+			dst = order.AppendUint32(dst, math.Float32bits(imag(v)))
+		}
+	case []complex128:
+		for _, v := range d {
+			dst = order.AppendUint64(dst, math.Float64bits(real(v)))
+			dst = order.AppendUint64(dst, math.Float64bits(imag(v)))
 		}
 	default:
 		return dst, fmt.Errorf("dtype %v has no fixed-size encoding", t.DType)

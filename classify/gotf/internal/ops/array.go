@@ -115,6 +115,10 @@ func arrCopy(workers int, shape []int, dst *classify.Tensor, d arrRegion, src *c
 		return arrCopyAs(workers, shape, dd, d, src.Data, s)
 	case []uint64:
 		return arrCopyAs(workers, shape, dd, d, src.Data, s)
+	case []complex64:
+		return arrCopyAs(workers, shape, dd, d, src.Data, s)
+	case []complex128:
+		return arrCopyAs(workers, shape, dd, d, src.Data, s)
 	case [][]byte:
 		return arrCopyAs(workers, shape, dd, d, src.Data, s)
 	}
@@ -312,6 +316,10 @@ func arrView(t *classify.Tensor, off int, shape []int) *classify.Tensor {
 	case []uint32:
 		data = d[lo:hi:hi]
 	case []uint64:
+		data = d[lo:hi:hi]
+	case []complex64:
+		data = d[lo:hi:hi]
+	case []complex128:
 		data = d[lo:hi:hi]
 	case [][]byte:
 		data = d[lo:hi:hi]

@@ -31,13 +31,10 @@ func i32(data []int32, shape ...int) *classify.Tensor {
 	return &classify.Tensor{DType: classify.Int32, Shape: classify.Shape(shape).Clone(), Data: data}
 }
 
-// TestArrayOpsNewDTypes runs every data-movement op on each new dtype and
-// checks that op(cast(x)) == cast(op(x)), op(x) being the float32 result
-// the other tests check against the oracle: moving elements must not
-// depend on their type.
-func TestArrayOpsNewDTypes(t *testing.T) {
+// arrayDTypeCases are the data-movement ops the dtype tests sweep.
+func arrayDTypeCases() []arrayDTypeCase {
 	cond := &classify.Tensor{DType: classify.Bool, Shape: classify.Shape{2, 3}, Data: []bool{true, false, true, false, false, true}}
-	cases := []arrayDTypeCase{
+	return []arrayDTypeCase{
 		{op: "ConcatV2", attrs: graphdef.Attrs{"N": 2, "Tidx": classify.Int32}, in: []*classify.Tensor{iota32(2, 3), iota32(2, 2), i32([]int32{1})}, data: []int{0, 1}},
 		{op: "Pack", attrs: graphdef.Attrs{"N": 2, "axis": 1}, in: []*classify.Tensor{iota32(2, 3), iota32(2, 3)}, data: []int{0, 1}},
 		{op: "Unpack", attrs: graphdef.Attrs{"num": 3, "axis": 1}, in: []*classify.Tensor{iota32(2, 3)}, data: []int{0}},
@@ -69,6 +66,14 @@ func TestArrayOpsNewDTypes(t *testing.T) {
 		{op: "Squeeze", in: []*classify.Tensor{iota32(1, 3)}, data: []int{0}},
 		{op: "Identity", in: []*classify.Tensor{iota32(2, 3)}, data: []int{0}},
 	}
+}
+
+// TestArrayOpsNewDTypes runs every data-movement op on each new dtype and
+// checks that op(cast(x)) == cast(op(x)), op(x) being the float32 result
+// the other tests check against the oracle: moving elements must not
+// depend on their type.
+func TestArrayOpsNewDTypes(t *testing.T) {
+	cases := arrayDTypeCases()
 	for _, dt := range allNewDTypes {
 		for _, c := range cases {
 			t.Run(c.op+"_"+dt.String(), func(t *testing.T) {
@@ -115,5 +120,11 @@ func TestDTypeGate(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
+	}
+	// Complex dtypes are gated too: an op that has not declared them
+	// (Relu has no complex kernel in TensorFlow) refuses them at load.
+	c := &classify.Tensor{DType: classify.Complex64, Shape: classify.Shape{1}, Data: []complex64{1}}
+	if _, err := runOp(t, "Relu", graphdef.Attrs{"T": classify.Complex64}, c); !errors.Is(err, classify.ErrUnsupportedOp) || !strings.Contains(err.Error(), "complex64") {
+		t.Errorf("Relu on complex64: got %v, want ErrUnsupportedOp naming complex64", err)
 	}
 }

@@ -13,7 +13,12 @@ package ops
 //     half and bfloat16 do: to them, the value is first rounded to float32
 //     and then to nearest even (NaN stays NaN, overflow is infinity);
 //   - Truncate=true makes float32 → bfloat16 drop the low bits instead of
-//     rounding, as TensorFlow's kernel does.
+//     rounding, as TensorFlow's kernel does;
+//   - a real value becomes a complex one with imaginary part 0 (through
+//     float32 for complex64, float64 for complex128), and a complex value
+//     becomes a real one by taking its real part and converting that as
+//     above, as Eigen's complex-to-real cast does (so complex → bool is
+//     "real part != 0"); complex64 ↔ complex128 converts both parts.
 
 import (
 	"math"
@@ -31,7 +36,8 @@ type castOp struct {
 func castSupported(dt classify.DType) bool {
 	switch dt {
 	case classify.Float32, classify.Float64, classify.Int32, classify.Int64, classify.Bool, classify.Uint8,
-		classify.Float16, classify.BFloat16, classify.Int8, classify.Int16, classify.Uint16, classify.Uint32, classify.Uint64:
+		classify.Float16, classify.BFloat16, classify.Int8, classify.Int16, classify.Uint16, classify.Uint32, classify.Uint64,
+		classify.Complex64, classify.Complex128:
 		return true
 	}
 	return false
@@ -134,6 +140,46 @@ func castInto(ctx *Ctx, out, x *classify.Tensor) {
 		w := ctx.Output(1, classify.Float32, x.Shape...)
 		widenHalf(w.Float32s(), x)
 		castFrom(out, w.Float32s())
+	case []complex64:
+		if d, ok := out.Data.([]complex128); ok {
+			castLoopC(d, s)
+			return
+		}
+		w := ctx.Output(1, classify.Float32, x.Shape...)
+		realParts(w.Float32s(), s)
+		castInto(ctx, out, w)
+	case []complex128:
+		if d, ok := out.Data.([]complex64); ok {
+			castLoopC(d, s)
+			return
+		}
+		w := ctx.Output(1, classify.Float64, x.Shape...)
+		realParts(w.Data.([]float64), s)
+		castInto(ctx, out, w)
+	}
+}
+
+// realParts writes the real parts of s to d.
+func realParts[F float32 | float64, C complex64 | complex128](d []F, s []C) {
+	s = s[:len(d)]
+	for i := range d {
+		d[i] = F(real(complex128(s[i])))
+	}
+}
+
+func castLoopC[D, S complex64 | complex128](d []D, s []S) {
+	s = s[:len(d)]
+	for i := range d {
+		d[i] = D(s[i])
+	}
+}
+
+// toComplex sets d to s with imaginary parts 0; the real part converts to
+// F (float32 for complex64) first.
+func toComplex[F float32 | float64, D complex64 | complex128, S castNum](d []D, s []S) {
+	s = s[:len(d)]
+	for i := range d {
+		d[i] = D(complex(float64(F(s[i])), 0))
 	}
 }
 
@@ -205,6 +251,10 @@ func castFrom[S castNum](out *classify.Tensor, s []S) {
 		for i := range d {
 			d[i] = classify.BF16FromFloat32(float32(s[i]))
 		}
+	case []complex64:
+		toComplex[float32](d, s)
+	case []complex128:
+		toComplex[float64](d, s)
 	}
 }
 
@@ -265,6 +315,10 @@ func castBool(out *classify.Tensor, s []bool) {
 		boolTo(d, s, classify.F16FromFloat32(1))
 	case []classify.BF16:
 		boolTo(d, s, classify.BF16FromFloat32(1))
+	case []complex64:
+		boolTo(d, s, 1)
+	case []complex128:
+		boolTo(d, s, 1)
 	}
 }
 

@@ -356,6 +356,10 @@ func (o *selectOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, err
 		selectRun(d, cond, t.Data.([]uint32), e.Data.([]uint32), shape, cs, ts, es)
 	case []uint64:
 		selectRun(d, cond, t.Data.([]uint64), e.Data.([]uint64), shape, cs, ts, es)
+	case []complex64:
+		selectRun(d, cond, t.Data.([]complex64), e.Data.([]complex64), shape, cs, ts, es)
+	case []complex128:
+		selectRun(d, cond, t.Data.([]complex128), e.Data.([]complex128), shape, cs, ts, es)
 	default:
 		return nil, o.n.InputErrorf("unsupported dtype %v", t.DType)
 	}

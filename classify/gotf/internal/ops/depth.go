@@ -118,6 +118,10 @@ func (o *depthOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, erro
 		err = depthAs(ctx, d, x.Data, g)
 	case []uint64:
 		err = depthAs(ctx, d, x.Data, g)
+	case []complex64:
+		err = depthAs(ctx, d, x.Data, g)
+	case []complex128:
+		err = depthAs(ctx, d, x.Data, g)
 	case []int32:
 		err = depthAs(ctx, d, x.Data, g)
 	case []int64:

@@ -1,7 +1,7 @@
 package ops
 
-// The dtype gate. float16, bfloat16, int8, int16, uint16, uint32 and
-// uint64 came after most kernels were written, and a kernel's type switch
+// The dtype gate. float16, bfloat16, int8, int16, uint16, uint32,
+// uint64, complex64 and complex128 came after most kernels were written, and a kernel's type switch
 // that does not know them might skip the work instead of failing. So a
 // node whose type attributes (T, dtype, SrcT, Tidx, list(type) ...) name
 // one of them builds only if its op declares that dtype with allowDTypes;
@@ -23,6 +23,7 @@ import (
 var gatedDTypes = map[classify.DType]bool{
 	classify.Float16: true, classify.BFloat16: true, classify.Int8: true, classify.Int16: true,
 	classify.Uint16: true, classify.Uint32: true, classify.Uint64: true,
+	classify.Complex64: true, classify.Complex128: true,
 }
 
 // Groups of the gated dtypes for allowDTypes.
@@ -30,6 +31,7 @@ var (
 	halfDTypes    = []classify.DType{classify.Float16, classify.BFloat16}
 	newIntDTypes  = []classify.DType{classify.Int8, classify.Int16, classify.Uint16, classify.Uint32, classify.Uint64}
 	allNewDTypes  = append(append([]classify.DType{}, halfDTypes...), newIntDTypes...)
+	complexDTypes = []classify.DType{classify.Complex64, classify.Complex128}
 	allowedDTypes = map[string]map[classify.DType]bool{}
 )
 
@@ -84,9 +86,16 @@ func attrTypes(a *apb.AttrValue) []classify.DType {
 }
 
 // gate wraps a builder with the dtype gate: a node of a gated dtype its op
-// promotes (promote.go) is built on the wider kernel.
+// promotes (promote.go) is built on the wider kernel, and a node of complex
+// T whose op has a separate complex kernel (complex.go) on that kernel.
 func gate(b Builder) Builder {
 	return func(n *Node, consts []*classify.Tensor) (Op, error) {
+		if cb := complexBuilder(n); cb != nil {
+			if err := checkDTypes(n); err != nil {
+				return nil, err
+			}
+			return cb(n, consts)
+		}
 		if dt := promotedDType(n); dt != classify.Invalid {
 			return buildPromoted(b, n, consts, dt)
 		}

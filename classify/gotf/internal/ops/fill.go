@@ -137,6 +137,10 @@ func (o *fillLikeOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, e
 			d[0] = 1
 		case []uint64:
 			d[0] = 1
+		case []complex64:
+			d[0] = 1
+		case []complex128:
+			d[0] = 1
 		default:
 			return nil, o.n.InputErrorf("no one of dtype %v", t.DType)
 		}

@@ -143,6 +143,10 @@ func gatherInto(out, params *classify.Tensor, idx []int, g gatherGeom) error {
 		return gatherAs(d, params.Data, idx, g)
 	case []uint64:
 		return gatherAs(d, params.Data, idx, g)
+	case []complex64:
+		return gatherAs(d, params.Data, idx, g)
+	case []complex128:
+		return gatherAs(d, params.Data, idx, g)
 	case [][]byte:
 		return gatherAs(d, params.Data, idx, g)
 	default:

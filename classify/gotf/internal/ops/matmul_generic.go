@@ -1,11 +1,14 @@
 package ops
 
 // MatMul and BatchMatMul(V2) for the dtypes other than float32 that
-// TensorFlow's CPU kernels take (float64, int32, int64): a plain triple
+// TensorFlow's CPU kernels take (float64, int32, int64, complex64,
+// complex128): a plain triple
 // loop in i-p-j order, with no packing. Graphs use these for index
 // arithmetic and small float64 heads, not for their bulk compute, which
 // stays on the float32 GEMM of matmul.go. Integer products wrap on
-// overflow, as TensorFlow's Eigen kernels do.
+// overflow, as TensorFlow's Eigen kernels do. For complex operands,
+// BatchMatMul's adj_x/adj_y are adjoints (conjugate transposes), MatMul's
+// transpose_a/transpose_b plain transposes, as in TensorFlow.
 
 import (
 	"github.com/classifyd/classifyd/classify"
@@ -21,7 +24,11 @@ type matMulT struct {
 
 // genericMatMulType reports whether dt is served by matMulT.
 func genericMatMulType(dt classify.DType) bool {
-	return dt == classify.Float64 || dt == classify.Int32 || dt == classify.Int64
+	switch dt {
+	case classify.Float64, classify.Int32, classify.Int64, classify.Complex64, classify.Complex128:
+		return true
+	}
+	return false
 }
 
 // matDims returns the rows and columns of the (possibly transposed) last
@@ -90,7 +97,20 @@ func (o *matMulT) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, erro
 	if !ok {
 		return nil, o.node.InputErrorf("batch dimensions of %v and %v do not broadcast", x.Shape, y.Shape)
 	}
-	out := ctx.Output(0, o.dt, append(batch.Clone(), m, n)...)
+	oshape := append(batch.Clone(), m, n)
+	if err := arrCheckDims(oshape); err != nil {
+		return nil, o.node.InputErrorf("%v", err)
+	}
+	if o.batch {
+		// Adjoints of complex operands: conjugate copies, transposed below.
+		if o.ta {
+			x = conjTensor(x)
+		}
+		if o.tb {
+			y = conjTensor(y)
+		}
+	}
+	out := ctx.Output(0, o.dt, oshape...)
 	g := mmGeom{m: m, k: k, n: n, ta: o.ta, tb: o.tb}
 	for i := 0; i < batch.NumElements(); i++ {
 		xi, yi := batchOffset(i, batch, xb), batchOffset(i, batch, yb)
@@ -101,6 +121,10 @@ func (o *matMulT) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, erro
 			mmNaive(g, d[i*m*n:(i+1)*m*n], x.Int32s()[xi*m*k:], y.Int32s()[yi*k*n:])
 		case []int64:
 			mmNaive(g, d[i*m*n:(i+1)*m*n], x.Int64s()[xi*m*k:], y.Int64s()[yi*k*n:])
+		case []complex64:
+			mmNaive(g, d[i*m*n:(i+1)*m*n], x.Data.([]complex64)[xi*m*k:], y.Data.([]complex64)[yi*k*n:])
+		case []complex128:
+			mmNaive(g, d[i*m*n:(i+1)*m*n], x.Data.([]complex128)[xi*m*k:], y.Data.([]complex128)[yi*k*n:])
 		}
 	}
 	return []*classify.Tensor{out}, nil
@@ -113,7 +137,7 @@ type mmGeom struct {
 
 // mmNaive computes c (m×n) = op(a) op(b), where a is stored m×k (k×m when
 // transposed) and b k×n (n×k).
-func mmNaive[T ~float64 | ~int32 | ~int64](g mmGeom, c, a, b []T) {
+func mmNaive[T ~float64 | ~int32 | ~int64 | ~complex64 | ~complex128](g mmGeom, c, a, b []T) {
 	for i := range c {
 		c[i] = 0
 	}
@@ -136,4 +160,23 @@ func mmNaive[T ~float64 | ~int32 | ~int64](g mmGeom, c, a, b []T) {
 			}
 		}
 	}
+}
+
+// conjTensor is x conjugated (a copy) when complex, else x itself.
+func conjTensor(x *classify.Tensor) *classify.Tensor {
+	switch d := x.Data.(type) {
+	case []complex64:
+		c := make([]complex64, len(d))
+		for i, v := range d {
+			c[i] = complex(real(v), -imag(v))
+		}
+		return &classify.Tensor{DType: x.DType, Shape: x.Shape, Data: c}
+	case []complex128:
+		c := make([]complex128, len(d))
+		for i, v := range d {
+			c[i] = complex(real(v), -imag(v))
+		}
+		return &classify.Tensor{DType: x.DType, Shape: x.Shape, Data: c}
+	}
+	return x
 }

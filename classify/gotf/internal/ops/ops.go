@@ -199,6 +199,10 @@ func capOf(d any) int {
 		return cap(d)
 	case []uint64:
 		return cap(d)
+	case []complex64:
+		return cap(d)
+	case []complex128:
+		return cap(d)
 	}
 	return 0
 }
@@ -234,6 +238,10 @@ func resliceData(d any, n int) any {
 	case []uint32:
 		return d[:n]
 	case []uint64:
+		return d[:n]
+	case []complex64:
+		return d[:n]
+	case []complex128:
 		return d[:n]
 	}
 	return d

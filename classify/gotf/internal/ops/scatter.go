@@ -153,6 +153,10 @@ func (o *gatherNdOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, e
 		err = gatherNdAs(d, params.Data, offs, slice)
 	case []uint64:
 		err = gatherNdAs(d, params.Data, offs, slice)
+	case []complex64:
+		err = gatherNdAs(d, params.Data, offs, slice)
+	case []complex128:
+		err = gatherNdAs(d, params.Data, offs, slice)
 	case []int32:
 		err = gatherNdAs(d, params.Data, offs, slice)
 	case []int64:
@@ -417,6 +421,10 @@ func (o *sparseToDenseOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tens
 	case []uint32:
 		err = sparseToDenseAs(d, values.Data, def.Data, offs, scalar)
 	case []uint64:
+		err = sparseToDenseAs(d, values.Data, def.Data, offs, scalar)
+	case []complex64:
+		err = sparseToDenseAs(d, values.Data, def.Data, offs, scalar)
+	case []complex128:
 		err = sparseToDenseAs(d, values.Data, def.Data, offs, scalar)
 	case []int32:
 		err = sparseToDenseAs(d, values.Data, def.Data, offs, scalar)

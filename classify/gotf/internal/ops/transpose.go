@@ -187,6 +187,10 @@ func (o *tileOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, error
 		err = arrTileAs(d, t.Data, t.Shape, m)
 	case []uint64:
 		err = arrTileAs(d, t.Data, t.Shape, m)
+	case []complex64:
+		err = arrTileAs(d, t.Data, t.Shape, m)
+	case []complex128:
+		err = arrTileAs(d, t.Data, t.Shape, m)
 	case [][]byte:
 		err = arrTileAs(d, t.Data, t.Shape, m)
 	default:

@@ -1,0 +1,79 @@
+package gotf
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/cmplx"
+	"testing"
+
+	"github.com/classifyd/classifyd/classify"
+	"github.com/classifyd/classifyd/internal/graphdef"
+)
+
+// TestComplexGraphInEngine runs complex tensors through the whole engine
+// (static shapes, constant folding, execution): a complex64 constant, a
+// fed complex128 input, a spectrum of a fed float32 signal, and complex
+// outputs returned to the caller. Expected values are worked by hand.
+func TestComplexGraphInEngine(t *testing.T) {
+	O := func(s ...string) []graphdef.Output {
+		var o []graphdef.Output
+		for _, x := range s {
+			o = append(o, graphdef.Output(x))
+		}
+		return o
+	}
+	c64, c128 := classify.Complex64, classify.Complex128
+	b := graphdef.New()
+	b.Placeholder("sig", classify.Float32, classify.Shape{4})
+	b.Placeholder("z", c128, classify.Shape{2})
+	b.Const("k", &classify.Tensor{DType: c64, Shape: classify.Shape{2}, Data: []complex64{1 + 2i, -1i}})
+	b.ConstI32("n", []int32{4}, 1)
+	b.Op("RFFT", "spec", O("sig", "n"), graphdef.Attrs{"Treal": classify.Float32, "Tcomplex": c64})
+	b.Op("ComplexAbs", "mag", O("spec"), graphdef.Attrs{"T": c64, "Tout": classify.Float32})
+	// A constant-only branch, folded at load.
+	b.Op("Mul", "kk", O("k", "k"), graphdef.Attrs{"T": c64})
+	b.Op("Cast", "kk128", O("kk"), graphdef.Attrs{"SrcT": c64, "DstT": c128})
+	b.Op("AddV2", "sum", O("z", "kk128"), graphdef.Attrs{"T": c128})
+	b.Op("Real", "re", O("sum"), graphdef.Attrs{"T": c128, "Tout": classify.Float64})
+	m := openBuilder(t, b, classify.OpenOptions{Outputs: []string{"spec", "mag", "sum", "re"}})
+	defer m.Close()
+	info := m.Info()
+	for i, want := range []classify.DType{c64, classify.Float32, c128, classify.Float64} {
+		if got := info.Outputs[i].DType; got != want {
+			t.Errorf("output %s: %v, want %v", info.Outputs[i].Name, got, want)
+		}
+	}
+	res, err := m.Run(context.Background(), map[string]*classify.Tensor{
+		"sig": classify.FromFloat32([]float32{1, 2, 3, 4}, 4),
+		"z":   {DType: c128, Shape: classify.Shape{2}, Data: []complex128{0.5, 1i}},
+	}, []string{"spec", "mag", "sum", "re"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, w := range []complex128{10, -2 + 2i, -2} {
+		if g := complex128(res[0].Data.([]complex64)[i]); cmplx.Abs(g-w) > 1e-5 {
+			t.Errorf("spec[%d] = %v, want %v", i, g, w)
+		}
+		if g := float64(res[1].Float32s()[i]); math.Abs(g-cmplx.Abs(w)) > 1e-5 {
+			t.Errorf("mag[%d] = %v, want %v", i, g, cmplx.Abs(w))
+		}
+	}
+	// (1+2i)² = -3+4i, (-i)² = -1.
+	for i, w := range []complex128{-2.5 + 4i, -1 + 1i} {
+		if g := res[2].Data.([]complex128)[i]; g != w {
+			t.Errorf("sum[%d] = %v, want %v", i, g, w)
+		}
+		if g := res[3].Data.([]float64)[i]; g != real(w) {
+			t.Errorf("re[%d] = %v, want %v", i, g, real(w))
+		}
+	}
+	// A complex tensor fed where the graph wants another dtype is refused.
+	_, err = m.Run(context.Background(), map[string]*classify.Tensor{
+		"sig": {DType: c64, Shape: classify.Shape{4}, Data: make([]complex64, 4)},
+		"z":   {DType: c128, Shape: classify.Shape{2}, Data: make([]complex128, 2)},
+	}, []string{"mag"})
+	if !errors.Is(err, classify.ErrInvalidInput) {
+		t.Errorf("complex64 fed to a float32 placeholder: got %v, want ErrInvalidInput", err)
+	}
+}
