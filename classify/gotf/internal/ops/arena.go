@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"math"
 	"math/bits"
 	"reflect"
 	"slices"
@@ -84,6 +85,9 @@ func (a *Arena) take(i int, dt classify.DType, n int) *arenaBuf {
 		a.free[key] = f[:len(f)-1]
 	} else {
 		data := classify.NewTensor(dt, size).Data
+		if poisonArenas {
+			poison(data)
+		}
 		v := reflect.ValueOf(data)
 		base := v.Pointer()
 		id = int32(len(a.bufs))
@@ -225,4 +229,78 @@ func (a *Arena) Bytes() int64 {
 		n += int64(b.end - b.base)
 	}
 	return n
+}
+
+// poisonArenas fills new arena buffers with garbage (tests set it), so
+// that a kernel that reads an output element before writing it, which a
+// zeroed first buffer would hide, fails its tests.
+var poisonArenas bool
+
+func poison(data any) {
+	switch d := data.(type) {
+	case []float32:
+		for i := range d {
+			d[i] = float32(math.NaN())
+		}
+	case []float64:
+		for i := range d {
+			d[i] = math.NaN()
+		}
+	case []int32:
+		for i := range d {
+			d[i] = 0x5a5a5a5a
+		}
+	case []int64:
+		for i := range d {
+			d[i] = 0x5a5a5a5a5a5a5a5a
+		}
+	case []uint8:
+		for i := range d {
+			d[i] = 0x5a
+		}
+	case []bool:
+		for i := range d {
+			d[i] = true
+		}
+	case [][]byte:
+		for i := range d {
+			d[i] = []byte("poison")
+		}
+	case []classify.F16:
+		for i := range d {
+			d[i] = 0x7e00
+		}
+	case []classify.BF16:
+		for i := range d {
+			d[i] = 0x7fc0
+		}
+	case []int8:
+		for i := range d {
+			d[i] = 0x5a
+		}
+	case []int16:
+		for i := range d {
+			d[i] = 0x5a5a
+		}
+	case []uint16:
+		for i := range d {
+			d[i] = 0x5a5a
+		}
+	case []uint32:
+		for i := range d {
+			d[i] = 0x5a5a5a5a
+		}
+	case []uint64:
+		for i := range d {
+			d[i] = 0x5a5a5a5a5a5a5a5a
+		}
+	case []complex64:
+		for i := range d {
+			d[i] = complex(float32(math.NaN()), float32(math.NaN()))
+		}
+	case []complex128:
+		for i := range d {
+			d[i] = complex(math.NaN(), math.NaN())
+		}
+	}
 }

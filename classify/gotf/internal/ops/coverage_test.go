@@ -88,6 +88,7 @@ var checkedElsewhere = map[string]string{
 
 func TestMain(m *testing.M) {
 	flag.Parse()
+	poisonArenas = true
 	code := m.Run()
 	if code == 0 && fullRun() {
 		if msg := checkCoverage(); msg != "" {

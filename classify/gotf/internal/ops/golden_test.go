@@ -136,6 +136,7 @@ func writeGolden(t *testing.T, c goldenCase, b *graphdef.Builder, fetches []grap
 func interpretRec(b *graphdef.Builder, feeds map[string]*classify.Tensor, fetches []graphdef.Output, rec func(ranNode)) ([]*classify.Tensor, error) {
 	vals := map[string][]*classify.Tensor{}
 	isConst := map[string]bool{}
+	arena := NewArena()
 	for _, nd := range b.GraphDef().GetNode() {
 		n := &Node{Name: nd.GetName(), Op: nd.GetOp(), Attr: nd.GetAttr()}
 		var in []*classify.Tensor
@@ -186,11 +187,19 @@ func interpretRec(b *graphdef.Builder, feeds map[string]*classify.Tensor, fetche
 		if err != nil {
 			return nil, err
 		}
-		ctx := &Ctx{Threads: 2, Slots: make([]*classify.Tensor, 8)}
+		// Outputs come from an arena whose new buffers are poisoned,
+		// as the executor's are reused: a kernel must write every
+		// element. Nothing is released, so no value is overwritten.
+		ctx := &Ctx{Threads: 2, Slots: make([]*classify.Tensor, 8), Arena: arena}
+		arena.BeginStep(8)
 		out, err := op.Run(ctx, in)
 		if err != nil {
 			return nil, err
 		}
+		for _, t := range out {
+			arena.Own(t, nil)
+		}
+		arena.EndStep()
 		if rec != nil {
 			rec(ranNode{op: n.Op, layout: string(n.Attr["data_format"].GetS()), in: in, out: out})
 		}
