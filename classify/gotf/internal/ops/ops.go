@@ -125,7 +125,7 @@ func (c *Ctx) Sub(i, n int) Ctx {
 func (c *Ctx) Output(i int, dt classify.DType, shape ...int) *classify.Tensor {
 	n := classify.Shape(shape).NumElements()
 	if c == nil || i >= len(c.Slots) {
-		return classify.NewTensor(dt, shape...)
+		return newOutput(dt, shape)
 	}
 	if c.Arena != nil {
 		if b := c.Arena.take(c.off+i, dt, n); b != nil {
@@ -151,8 +151,17 @@ func (c *Ctx) Output(i int, dt classify.DType, shape ...int) *classify.Tensor {
 		}
 		return t
 	}
-	t := classify.NewTensor(dt, shape...)
+	t := newOutput(dt, shape)
 	c.Slots[i] = t
+	return t
+}
+
+// newOutput is a new output tensor, poisoned in tests (see poisonArenas).
+func newOutput(dt classify.DType, shape []int) *classify.Tensor {
+	t := classify.NewTensor(dt, shape...)
+	if poisonArenas {
+		poison(t.Data)
+	}
 	return t
 }
 
