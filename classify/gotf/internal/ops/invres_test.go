@@ -202,3 +202,53 @@ func TestInvertedResidualRejects(t *testing.T) {
 		t.Errorf("a non-constant filter was accepted")
 	}
 }
+
+// FuzzInvertedResidual runs the band path on input shapes a client
+// chooses (tiny, odd, one row, empty) and holds it to the separate
+// kernels: same error or same values.
+func FuzzInvertedResidual(f *testing.F) {
+	f.Add(uint8(1), uint8(5), uint8(7), uint8(1), false, uint8(1))
+	f.Add(uint8(2), uint8(1), uint8(1), uint8(2), true, uint8(2))
+	f.Add(uint8(1), uint8(2), uint8(9), uint8(2), false, uint8(2))
+	f.Add(uint8(0), uint8(4), uint8(4), uint8(1), true, uint8(1))
+	f.Fuzz(func(t *testing.T, n, h, w, stride uint8, valid bool, threads uint8) {
+		c := invResCase{int(n % 4), int(h % 40), int(w % 40), 3, 12, 5, 1 + int(stride%2), "SAME", "Relu6", "Relu6", "", false}
+		if valid {
+			c.padding = "VALID"
+		}
+		defer func(b int) { invResMinBytes = b }(invResMinBytes)
+		invResMinBytes = 0
+		x := randF32(uint64(h)*131+uint64(w), -1, 1, c.n, c.h, c.w, c.cin)
+		w1, b1 := randF32(1, -0.5, 0.5, 1, 1, c.cin, c.ce), randF32(2, -1, 1, c.ce)
+		wd, bd := randF32(3, -0.5, 0.5, 3, 3, c.ce, 1), randF32(4, -1, 1, c.ce)
+		w3, b3 := randF32(5, -0.5, 0.5, 1, 1, c.ce, c.cout), randF32(6, -1, 1, c.cout)
+		ea, da, pa := invResNodes(c)
+		fa := map[string]*apb.AttrValue{}
+		for prefix, m := range map[string]map[string]*apb.AttrValue{"e:": ea, "d:": da, "p:": pa} {
+			for k, v := range m {
+				fa[prefix+k] = v
+			}
+		}
+		b, _ := Lookup(InvertedResidual)
+		op, err := b(&Node{Name: "f", Op: InvertedResidual, NumInputs: 7, Attr: fa}, []*classify.Tensor{nil, w1, b1, wd, bd, w3, b3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := []*classify.Tensor{x, w1, b1, wd, bd, w3, b3}
+		ctx := &Ctx{Threads: 1 + int(threads%2), Slots: make([]*classify.Tensor, 4), Arena: NewArena()}
+		ctx.Arena.BeginStep(4)
+		got, gerr := op.Run(ctx, in)
+		sep := op.(*invRes)
+		ctx2 := &Ctx{Threads: 1, Slots: make([]*classify.Tensor, 4)}
+		want, werr := sep.separate(ctx2, in)
+		if (gerr == nil) != (werr == nil) {
+			t.Fatalf("band path error %v, separate kernels %v", gerr, werr)
+		}
+		if gerr != nil {
+			return
+		}
+		if msg := compare(got[0], want[0], 1e-5, 1e-5); msg != "" {
+			t.Fatalf("%v: %s", c, msg)
+		}
+	})
+}
