@@ -359,11 +359,54 @@ func (w *Winograd) Conv(threads int, x []float32, g *ConvGeom, y []float32, ep *
 }
 
 // block computes tiles t0..t1 (numbered image by image, row by row).
-// The point GEMMs use gemmThreads workers.
+// With gemmThreads > 1 (one block of few tiles for the whole layer) the
+// input transform, the point GEMMs and the output transform are each
+// split over that many workers: by tiles, by points, by tiles. Each tile
+// and each point is computed as on one worker, so results do not depend
+// on the split.
 func (w *Winograd) block(s *winoScratch, x []float32, g *ConvGeom, y []float32, ep *Epilogue, res []float32, post *Epilogue, th, tw, nb, t0, t1, gemmThreads int) {
-	m, a, c, k, cp, kp := w.m, w.a, w.c, w.k, w.cp, w.kp
+	rows := t1 - t0
+	a2 := w.a * w.a
+	if gemmThreads <= 1 {
+		w.inTiles(s, s.v, x, g, th, tw, nb, t0, 0, rows)
+		w.points(s, s.v, s.mm, nb, rows, 0, a2)
+		w.outTiles(s, s.mm, g, y, ep, res, post, th, tw, nb, t0, 0, rows)
+		return
+	}
+	v, mm := s.v, s.mm
+	Parallel(gemmThreads, rows, func(i0, i1 int) {
+		ws := w.workerScratch()
+		defer winoPool.Put(ws)
+		w.inTiles(ws, v, x, g, th, tw, nb, t0, i0, i1)
+	})
+	Parallel(gemmThreads, a2, func(p0, p1 int) {
+		ws := w.workerScratch()
+		defer winoPool.Put(ws)
+		w.points(ws, v, mm, nb, rows, p0, p1)
+	})
+	Parallel(gemmThreads, rows, func(i0, i1 int) {
+		ws := w.workerScratch()
+		defer winoPool.Put(ws)
+		w.outTiles(ws, mm, g, y, ep, res, post, th, tw, nb, t0, i0, i1)
+	})
+}
+
+// workerScratch is a worker's per-tile buffers (not V and M).
+func (w *Winograd) workerScratch() *winoScratch {
+	s := winoPool.Get().(*winoScratch)
+	a2 := w.a * w.a
+	s.tmp = grow(s.tmp, a2*16)
+	s.patch = grow(s.patch, a2*w.cp)
+	s.ytile = grow(s.ytile, w.m*w.m*w.kp)
+	s.rtile = grow(s.rtile, w.m*w.m*w.kp)
+	return s
+}
+
+// inTiles transforms the input patches of tiles t0+i0..t0+i1-1 into v.
+func (w *Winograd) inTiles(s *winoScratch, v, x []float32, g *ConvGeom, th, tw, nb, t0, i0, i1 int) {
+	m, a, c, cp := w.m, w.a, w.c, w.cp
 	direct := c%16 == 0
-	for i := 0; i < t1-t0; i++ {
+	for i := i0; i < i1; i++ {
 		t := t0 + i
 		bi, ty, tx := t/(th*tw), t%(th*tw)/tw, t%tw
 		y0, x0 := ty*m-g.PT, tx*m-g.PL
@@ -375,20 +418,30 @@ func (w *Winograd) block(s *winoScratch, x []float32, g *ConvGeom, y []float32, 
 			w.gatherPatch(s.patch, x, g, bi, y0, x0)
 			src, rs, cs = &s.patch[0], a*cp*4, cp*4
 		}
-		w.fns.in(src, rs, cs, &s.v[i*cp], nb*cp*4, cp, &s.tmp[0])
+		w.fns.in(src, rs, cs, &v[i*cp], nb*cp*4, cp, &s.tmp[0])
 	}
-	rows := t1 - t0
-	for p := 0; p < a*a; p++ {
+}
+
+// points computes the point GEMMs p0..p1-1 of rows tiles, from v into mm.
+func (w *Winograd) points(s *winoScratch, v, mm []float32, nb, rows, p0, p1 int) {
+	cp, kp := w.cp, w.kp
+	for p := p0; p < p1; p++ {
 		// Cannot fail: the sizes are right by construction.
-		s.a = A{M: rows, Data: s.v[p*nb*cp:], Stride: cp}
-		_ = Gemm(gemmThreads, &s.a, w.u[p], s.mm[p*nb*kp:], kp, w.zero)
+		s.a = A{M: rows, Data: v[p*nb*cp:], Stride: cp}
+		_ = Gemm(1, &s.a, w.u[p], mm[p*nb*kp:], kp, w.zero)
 	}
+}
+
+// outTiles transforms tiles t0+i0..t0+i1-1 of mm into y, with the
+// epilogue and the residual.
+func (w *Winograd) outTiles(s *winoScratch, mm []float32, g *ConvGeom, y []float32, ep *Epilogue, res []float32, post *Epilogue, th, tw, nb, t0, i0, i1 int) {
+	m, k, kp := w.m, w.k, w.kp
 	lo, hi := post.lo, post.hi
 	fn := w.fns.out
 	if res != nil {
 		fn = w.fns.outRes
 	}
-	for i := 0; i < rows; i++ {
+	for i := i0; i < i1; i++ {
 		t := t0 + i
 		bi, ty, tx := t/(th*tw), t%(th*tw)/tw, t%tw
 		oy, ox := ty*m, tx*m
@@ -399,7 +452,7 @@ func (w *Winograd) block(s *winoScratch, x []float32, g *ConvGeom, y []float32, 
 			if res != nil {
 				rp = &res[base]
 			}
-			fn(&s.mm[i*kp], nb*kp*4, &y[base], g.OW*k*4, k*4, k, &ep.bias[0], rp, lo, hi, &s.tmp[0])
+			fn(&mm[i*kp], nb*kp*4, &y[base], g.OW*k*4, k*4, k, &ep.bias[0], rp, lo, hi, &s.tmp[0])
 		} else {
 			// An edge tile: through scratch, only its inside copied.
 			if res != nil {
@@ -410,7 +463,7 @@ func (w *Winograd) block(s *winoScratch, x []float32, g *ConvGeom, y []float32, 
 				}
 				rp = &s.rtile[0]
 			}
-			fn(&s.mm[i*kp], nb*kp*4, &s.ytile[0], m*kp*4, kp*4, k, &ep.bias[0], rp, lo, hi, &s.tmp[0])
+			fn(&mm[i*kp], nb*kp*4, &s.ytile[0], m*kp*4, kp*4, k, &ep.bias[0], rp, lo, hi, &s.tmp[0])
 			for r := 0; r < nr; r++ {
 				for q := 0; q < nc; q++ {
 					copy(y[base+(r*g.OW+q)*k:][:k], s.ytile[(r*m+q)*kp:][:k])
