@@ -252,3 +252,62 @@ func FuzzInvertedResidual(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkInvertedResidual times MobileNet v2 1.0's block shapes at batch
+// 1 in bands and as the three separate kernels, at one and two threads:
+//
+//	go test -run - -bench InvertedResidual ./classify/gotf/internal/ops
+func BenchmarkInvertedResidual(b *testing.B) {
+	for _, c := range []invResCase{
+		{1, 112, 112, 16, 96, 24, 2, "SAME", "Relu6", "Relu6", "", false},
+		{1, 56, 56, 24, 144, 24, 1, "SAME", "Relu6", "Relu6", "", true},
+		{1, 56, 56, 24, 144, 32, 2, "SAME", "Relu6", "Relu6", "", false},
+		{1, 28, 28, 32, 192, 32, 1, "SAME", "Relu6", "Relu6", "", true},
+		{1, 14, 14, 64, 384, 64, 1, "SAME", "Relu6", "Relu6", "", true},
+		{1, 7, 7, 160, 960, 160, 1, "SAME", "Relu6", "Relu6", "", true},
+	} {
+		x := randF32(1, -1, 1, c.n, c.h, c.w, c.cin)
+		consts := []*classify.Tensor{nil, randF32(2, -0.5, 0.5, 1, 1, c.cin, c.ce), randF32(3, -1, 1, c.ce),
+			randF32(4, -0.5, 0.5, 3, 3, c.ce, 1), randF32(5, -1, 1, c.ce), randF32(6, -0.5, 0.5, 1, 1, c.ce, c.cout), randF32(7, -1, 1, c.cout)}
+		ea, da, pa := invResNodes(c)
+		fa := map[string]*apb.AttrValue{}
+		for prefix, m := range map[string]map[string]*apb.AttrValue{"e:": ea, "d:": da, "p:": pa} {
+			for k, v := range m {
+				fa[prefix+k] = v
+			}
+		}
+		in := append([]*classify.Tensor{x}, consts[1:]...)
+		if c.add {
+			oh := (c.h + c.stride - 1) / c.stride
+			consts = append(consts, nil)
+			in = append(in, randF32(8, -1, 1, c.n, oh, (c.w+c.stride-1)/c.stride, c.cout))
+		}
+		bld, _ := Lookup(InvertedResidual)
+		op, err := bld(&Node{Name: "f", Op: InvertedResidual, NumInputs: len(in), Attr: fa}, consts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, threads := range []int{1, 2} {
+			for _, mode := range []string{"bands", "separate"} {
+				b.Run(fmt.Sprintf("%dx%dx%d_e%d_s%d/%s/t%d", c.h, c.w, c.cin, c.ce, c.stride, mode, threads), func(b *testing.B) {
+					defer func(v int) { invResMinBytes = v }(invResMinBytes)
+					invResMinBytes = 0
+					ctx := &Ctx{Threads: threads, Slots: make([]*classify.Tensor, 4), Arena: NewArena()}
+					for b.Loop() {
+						ctx.Arena.BeginStep(4)
+						var err error
+						if mode == "bands" {
+							_, err = op.Run(ctx, in)
+						} else {
+							_, err = op.(*invRes).separate(ctx, in)
+						}
+						if err != nil {
+							b.Fatal(err)
+						}
+						ctx.Arena.EndStep()
+					}
+				})
+			}
+		}
+	}
+}
