@@ -169,11 +169,16 @@ func buildInvRes(n *Node, consts []*classify.Tensor) (Op, error) {
 	return op, nil
 }
 
-// invResMinBytes is the size of the expanded tensor below which the block
-// runs as its three kernels: one that fits in L2 gains nothing from bands,
-// whose GEMMs of one image row are smaller (MobileNet v1 0.25 ran 10 %
-// slower in bands). A variable for tests.
-var invResMinBytes = 1 << 20
+// invResMinBytes and invResMinChannels bound the blocks that run in
+// bands: below them the block runs as its three kernels. An expanded
+// tensor that fits in a quarter of L2 gains nothing from bands, and bands
+// of few expanded channels make GEMMs too small to pay (MobileNet v1 0.25,
+// whose pointwise/depthwise/pointwise runs have 8 to 256 channels, ran 10 %
+// slower in bands). Variables for tests.
+var (
+	invResMinBytes    = 256 << 10
+	invResMinChannels = 64
+)
 
 // invResBandBytes is the footprint a band aims for: its expanded rows and
 // depthwise rows, in L2 beside the filters.
@@ -200,19 +205,19 @@ func (op *invRes) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, erro
 		}
 	}
 	workers := ctx.Workers()
-	if g.n*g.oh*g.ow == 0 || g.w == 0 || g.h == 0 || 4*g.n*g.h*g.w*op.ce < invResMinBytes {
+	if g.n*g.oh*g.ow == 0 || g.w == 0 || g.h == 0 || 4*g.n*g.h*g.w*op.ce < invResMinBytes || op.ce < invResMinChannels {
 		return op.separate(ctx, in)
 	}
 	// Split the output rows of every image into chunks; a worker's range
-	// of chunks within one image is one run of bands. Below 16 rows per
+	// of chunks within one image is one run of bands. Below 4 rows per
 	// worker the expanded rows each range recomputes at its edges cost
 	// more than the bands save: run the three kernels.
 	chunks := 1
 	if workers > 1 && g.n < 2*workers {
-		if g.oh < 16*workers {
+		if g.oh < 4*workers {
 			return op.separate(ctx, in)
 		}
-		chunks = 4 * workers
+		chunks = min(4*workers, g.oh/2)
 	}
 	if workers > 1 && 2*int64(g.n*g.oh*g.ow)*int64(op.ce)*int64(op.cin+op.cout) < 4<<20 {
 		workers = 1

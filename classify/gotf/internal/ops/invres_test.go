@@ -63,13 +63,14 @@ func TestInvertedResidual(t *testing.T) {
 		{1, 112, 112, 16, 96, 24, 2, "SAME", "Relu6", "Relu6", "", false},
 		{1, 3, 3, 4, 8, 4, 2, "SAME", "", "", "", true},
 	}
-	defer func(b int) { invResMinBytes = b }(invResMinBytes)
+	defer func(b, c int) { invResMinBytes, invResMinChannels = b, c }(invResMinBytes, invResMinChannels)
+	defBytes, defChannels := invResMinBytes, invResMinChannels
 	for ci, c := range cases {
 		// The band path at every size, and at the sizes the engine
 		// gives it (the larger cases).
-		invResMinBytes = 0
+		invResMinBytes, invResMinChannels = 0, 0
 		if ci%2 == 1 {
-			invResMinBytes = 1 << 20
+			invResMinBytes, invResMinChannels = defBytes, defChannels
 		}
 		t.Run(c.String(), func(t *testing.T) {
 			seed := uint64(100 * ci)
@@ -216,8 +217,8 @@ func FuzzInvertedResidual(f *testing.F) {
 		if valid {
 			c.padding = "VALID"
 		}
-		defer func(b int) { invResMinBytes = b }(invResMinBytes)
-		invResMinBytes = 0
+		defer func(b, c int) { invResMinBytes, invResMinChannels = b, c }(invResMinBytes, invResMinChannels)
+		invResMinBytes, invResMinChannels = 0, 0
 		x := randF32(uint64(h)*131+uint64(w), -1, 1, c.n, c.h, c.w, c.cin)
 		w1, b1 := randF32(1, -0.5, 0.5, 1, 1, c.cin, c.ce), randF32(2, -1, 1, c.ce)
 		wd, bd := randF32(3, -0.5, 0.5, 3, 3, c.ce, 1), randF32(4, -1, 1, c.ce)
@@ -290,8 +291,8 @@ func BenchmarkInvertedResidual(b *testing.B) {
 		for _, threads := range []int{1, 2} {
 			for _, mode := range []string{"bands", "separate"} {
 				b.Run(fmt.Sprintf("%dx%dx%d_e%d_s%d/%s/t%d", c.h, c.w, c.cin, c.ce, c.stride, mode, threads), func(b *testing.B) {
-					defer func(v int) { invResMinBytes = v }(invResMinBytes)
-					invResMinBytes = 0
+					defer func(v, c int) { invResMinBytes, invResMinChannels = v, c }(invResMinBytes, invResMinChannels)
+					invResMinBytes, invResMinChannels = 0, 0
 					ctx := &Ctx{Threads: threads, Slots: make([]*classify.Tensor, 4), Arena: NewArena()}
 					for b.Loop() {
 						ctx.Arena.BeginStep(4)
