@@ -284,6 +284,10 @@ func init() {
 		"SparseCrossV2":         {"output_indices", "output_values", "output_shape"},
 		"SparseCrossHashed":     {"output_indices", "output_values", "output_shape"},
 
+		"SampleDistortedBoundingBox":          {"begin", "size", "bboxes"},
+		"SampleDistortedBoundingBoxV2":        {"begin", "size", "bboxes"},
+		"StatelessSampleDistortedBoundingBox": {"begin", "size", "bboxes"},
+
 		"DenseToDenseSetOperation":   {"result_indices", "result_values", "result_shape"},
 		"DenseToSparseSetOperation":  {"result_indices", "result_values", "result_shape"},
 		"SparseToSparseSetOperation": {"result_indices", "result_values", "result_shape"},
