@@ -280,6 +280,13 @@ func init() {
 		"SparseAdd":             {"sum_indices", "sum_values", "sum_shape"},
 		"SparseSlice":           {"output_indices", "output_values", "output_shape"},
 		"SparseConcat":          {"output_indices", "output_values", "output_shape"},
+		"SparseCross":           {"output_indices", "output_values", "output_shape"},
+		"SparseCrossV2":         {"output_indices", "output_values", "output_shape"},
+		"SparseCrossHashed":     {"output_indices", "output_values", "output_shape"},
+
+		"SampleDistortedBoundingBox":          {"begin", "size", "bboxes"},
+		"SampleDistortedBoundingBoxV2":        {"begin", "size", "bboxes"},
+		"StatelessSampleDistortedBoundingBox": {"begin", "size", "bboxes"},
 
 		"DenseToDenseSetOperation":   {"result_indices", "result_values", "result_shape"},
 		"DenseToSparseSetOperation":  {"result_indices", "result_values", "result_shape"},

@@ -13,7 +13,12 @@ package ops
 // IDCT and upsampling, fancy_upscaling and dct_method ignored; ratio uses its
 // reduced-size IDCTs); channels=1 of a colour JPEG or PNG is computed from
 // RGB (JFIF luma weights for JPEG, libpng's default weights for PNG), not
-// read from the file's Y plane; 16-bit PNGs decode to uint8 only.
+// read from the file's Y plane. DecodePng and DecodeImage with dtype uint16
+// give a 16-bit PNG's samples (decoded by image/png); 8-bit and smaller
+// files decoded as uint16, and the other formats, are scaled by 257 as
+// libpng's synthesized 16 bits and TensorFlow's uint8->uint16 conversion;
+// a 16-bit PNG decoded as uint8 keeps each sample's high byte (libpng's
+// png_set_strip_16, as TensorFlow's png_io.cc asks).
 
 import (
 	"bytes"
@@ -21,6 +26,7 @@ import (
 	"image"
 	"image/color"
 	"image/gif"
+	stdpng "image/png"
 
 	"golang.org/x/image/bmp"
 
@@ -149,17 +155,14 @@ func pngGray(r, g, b uint8) uint8 {
 	return uint8((6968*uint32(r) + 23434*uint32(g) + 2366*uint32(b) + 16384) >> 15)
 }
 
-func decodePNG(n *Node, data []byte, c int) (*classify.Tensor, error) {
+// decodePNG decodes to uint8, or to uint16 with bits16.
+func decodePNG(n *Node, data []byte, c int, bits16 bool) (*classify.Tensor, error) {
 	h, err := pngdec.DecodeConfig(data)
 	if err != nil {
 		return nil, n.InputErrorf("png: %v", err)
 	}
 	if err := checkPixels(n, h.Width, h.Height, 1); err != nil {
 		return nil, err
-	}
-	img, err := pngdec.Decode(data, pngdec.Options{})
-	if err != nil {
-		return nil, n.InputErrorf("png: %v", err)
 	}
 	want := 3
 	switch h.ColorType {
@@ -173,7 +176,78 @@ func decodePNG(n *Node, data []byte, c int) (*classify.Tensor, error) {
 	if h.HasTRNS && (want == 1 || want == 3) {
 		want++ // libpng's tRNS to alpha
 	}
-	return fromImage(img, c, want), nil
+	if bits16 && h.BitDepth == 16 {
+		img, err := stdpng.Decode(bytes.NewReader(data))
+		if err != nil {
+			return nil, n.InputErrorf("png: %v", err)
+		}
+		if b := img.Bounds(); b.Dx() != h.Width || b.Dy() != h.Height {
+			return nil, n.InputErrorf("png: decoded %v, header %dx%d", b, h.Width, h.Height)
+		}
+		return fromImage16(img, c, want), nil
+	}
+	img, err := pngdec.Decode(data, pngdec.Options{})
+	if err != nil {
+		return nil, n.InputErrorf("png: %v", err)
+	}
+	out := fromImage(img, c, want)
+	if bits16 {
+		out = widen16(out)
+	}
+	return out, nil
+}
+
+// widen16 scales uint8 samples to uint16 by 257 (v<<8 | v).
+func widen16(t *classify.Tensor) *classify.Tensor {
+	out := classify.NewTensor(classify.Uint16, t.Shape...)
+	d := out.Data.([]uint16)
+	for i, v := range t.Data.([]uint8) {
+		d[i] = uint16(v) * 257
+	}
+	return out
+}
+
+// fromImage16 is fromImage for 16-bit samples (non-premultiplied, as
+// libpng gives them).
+func fromImage16(img image.Image, c, want int) *classify.Tensor {
+	if c == 0 {
+		c = want
+	}
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	out := classify.NewTensor(classify.Uint16, h, w, c)
+	d := out.Data.([]uint16)
+	g16, isGray := img.(*image.Gray16)
+	for y := range h {
+		for x := range w {
+			o := (y*w + x) * c
+			nc := color.NRGBA64Model.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA64)
+			switch c {
+			case 1:
+				if isGray {
+					d[o] = g16.Gray16At(b.Min.X+x, b.Min.Y+y).Y
+				} else {
+					d[o] = pngGray16(nc.R, nc.G, nc.B)
+				}
+			case 2:
+				d[o], d[o+1] = pngGray16(nc.R, nc.G, nc.B), nc.A
+			case 3:
+				d[o], d[o+1], d[o+2] = nc.R, nc.G, nc.B
+			case 4:
+				d[o], d[o+1], d[o+2], d[o+3] = nc.R, nc.G, nc.B, nc.A
+			}
+		}
+	}
+	return out
+}
+
+// pngGray16 is pngGray on 16-bit samples (libpng's 16-bit rgb_to_gray
+// without gamma uses the same weights and rounding).
+func pngGray16(r, g, b uint16) uint16 {
+	if r == g && g == b {
+		return r
+	}
+	return uint16((6968*uint64(r) + 23434*uint64(g) + 2366*uint64(b) + 16384) >> 15)
 }
 
 func decodeBMP(n *Node, data []byte, c int) (*classify.Tensor, error) {
@@ -337,15 +411,16 @@ func buildDecodePng(n *Node, _ []*classify.Tensor) (Op, error) {
 	if err != nil {
 		return nil, err
 	}
-	if dt := n.Type("dtype"); dt != classify.Invalid && dt != classify.Uint8 {
-		return nil, n.Errorf("dtype %v not supported (uint8 only)", dt)
+	dt := n.Type("dtype")
+	if dt != classify.Invalid && dt != classify.Uint8 && dt != classify.Uint16 {
+		return nil, n.Errorf("dtype %v not supported (uint8, uint16)", dt)
 	}
 	return OpFunc(func(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, error) {
 		data, err := scalarBytes(n, in[0])
 		if err != nil {
 			return nil, err
 		}
-		out, err := decodePNG(n, data, c)
+		out, err := decodePNG(n, data, c, dt == classify.Uint16)
 		if err != nil {
 			return nil, err
 		}
@@ -396,9 +471,9 @@ func buildDecodeImage(n *Node, _ []*classify.Tensor) (Op, error) {
 	switch dt {
 	case classify.Invalid:
 		dt = classify.Uint8
-	case classify.Uint8, classify.Float32:
+	case classify.Uint8, classify.Uint16, classify.Float32:
 	default:
-		return nil, n.Errorf("dtype %v not supported (uint8, float32)", dt)
+		return nil, n.Errorf("dtype %v not supported (uint8, uint16, float32)", dt)
 	}
 	expand := n.Bool("expand_animations", true)
 	return OpFunc(func(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, error) {
@@ -414,7 +489,7 @@ func buildDecodeImage(n *Node, _ []*classify.Tensor) (Op, error) {
 			}
 			out, err = decodeJPEG(n, data, c, 1)
 		case bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")):
-			out, err = decodePNG(n, data, c)
+			out, err = decodePNG(n, data, c, dt == classify.Uint16)
 		case bytes.HasPrefix(data, []byte("GIF8")):
 			if c == 1 || c == 4 {
 				return nil, n.InputErrorf("channels %d of a GIF (3 or 0 only)", c)
@@ -430,6 +505,9 @@ func buildDecodeImage(n *Node, _ []*classify.Tensor) (Op, error) {
 		}
 		if err != nil {
 			return nil, err
+		}
+		if dt == classify.Uint16 && out.DType == classify.Uint8 {
+			out = widen16(out)
 		}
 		if dt == classify.Float32 {
 			f := classify.NewTensor(classify.Float32, out.Shape...)
@@ -512,6 +590,8 @@ func init() {
 	Register("DecodeBmp", buildDecodeBmp)
 	Register("DecodeGif", buildDecodeGif)
 	Register("DecodeImage", buildDecodeImage)
+	allowDTypes("DecodePng", classify.Uint16)
+	allowDTypes("DecodeImage", classify.Uint16)
 	Register("ExtractJpegShape", buildExtractJpegShape)
 	Register("DecodeBase64", buildBase64(true))
 	Register("EncodeBase64", buildBase64(false))

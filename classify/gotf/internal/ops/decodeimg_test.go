@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/zlib"
 	"encoding/binary"
+	"fmt"
 	"hash/crc32"
 	"image"
 	"image/color"
@@ -11,6 +12,9 @@ import (
 	"image/gif"
 	"image/jpeg"
 	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -452,10 +456,221 @@ func FuzzDecodeImage(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	var p16 bytes.Buffer
+	g16 := image.NewGray16(image.Rect(0, 0, 3, 2))
+	g16.Pix[1] = 7
+	_ = png.Encode(&p16, g16)
+	f.Add(p16.Bytes())
+	o16, err := buildDecodeImage(&Node{Name: "fuzz16", Op: "DecodeImage", Attr: attrs(graphdef.Attrs{"dtype": classify.Uint16}), NumInputs: 1}, []*classify.Tensor{nil})
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		out, err := o.Run(nil, []*classify.Tensor{strScalar(data)})
 		if err == nil && (len(out) != 1 || out[0].DType != classify.Uint8) {
 			t.Fatalf("bad output %v", out)
 		}
+		out16, err16 := o16.Run(nil, []*classify.Tensor{strScalar(data)})
+		if err16 == nil && (len(out16) != 1 || out16[0].DType != classify.Uint16 || out16[0].Validate() != nil) {
+			t.Fatalf("bad uint16 output %v", out16)
+		}
+		if (err == nil) != (err16 == nil) || err == nil && !out16[0].Shape.Equal(out[0].Shape) {
+			t.Fatalf("uint8 %v / %v, uint16 %v / %v", out, err, out16, err16)
+		}
 	})
+}
+
+// 16-bit PNGs (written by image/png in the test): uint16 gives the file's
+// samples, uint8 their high byte (png_set_strip_16); 8-bit files and
+// other formats decoded as uint16 are scaled by 257.
+func TestDecodePng16(t *testing.T) {
+	const w, h = 7, 5
+	rgba := image.NewNRGBA64(image.Rect(0, 0, w, h))
+	opaque := image.NewNRGBA64(rgba.Bounds())
+	gray := image.NewGray16(rgba.Bounds())
+	for y := range h {
+		for x := range w {
+			i := uint16(y*w + x)
+			rgba.SetNRGBA64(x, y, color.NRGBA64{R: i*1801 + 3, G: 65535 - i*977, B: i * 257, A: 1000 + i*1500})
+			opaque.SetNRGBA64(x, y, color.NRGBA64{R: i*1801 + 1, G: i * 13, B: 65535 - i, A: 65535})
+			gray.SetGray16(x, y, color.Gray16{Y: i*1871 + 5})
+		}
+	}
+	enc := func(m image.Image) []byte {
+		var b bytes.Buffer
+		if err := png.Encode(&b, m); err != nil {
+			t.Fatal(err)
+		}
+		return b.Bytes()
+	}
+	samples := func(m image.Image, c int) []uint16 {
+		var out []uint16
+		for y := range h {
+			for x := range w {
+				if g, ok := m.(*image.Gray16); ok {
+					v := g.Gray16At(x, y).Y
+					out = append(out, []uint16{v, v, v, 65535}[:c]...)
+					continue
+				}
+				p := color.NRGBA64Model.Convert(m.At(x, y)).(color.NRGBA64)
+				out = append(out, []uint16{p.R, p.G, p.B, p.A}[:c]...)
+			}
+		}
+		if _, ok := m.(*image.Gray16); ok && c == 1 {
+			out = out[:0]
+			for y := range h {
+				for x := range w {
+					out = append(out, m.(*image.Gray16).Gray16At(x, y).Y)
+				}
+			}
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name    string
+		op      string
+		data    []byte
+		ch, out int
+		want    []uint16
+	}{
+		{"rgba16", "DecodePng", enc(rgba), 0, 4, samples(rgba, 4)},
+		{"rgba16 as rgb", "DecodePng", enc(rgba), 3, 3, samples(rgba, 3)},
+		{"rgb16", "DecodePng", enc(opaque), 0, 3, samples(opaque, 3)},
+		{"rgb16 as rgba", "DecodePng", enc(opaque), 4, 4, samples(opaque, 4)},
+		{"gray16", "DecodePng", enc(gray), 0, 1, samples(gray, 1)},
+		{"gray16 as rgb", "DecodeImage", enc(gray), 3, 3, samples(gray, 3)},
+		{"rgba16 image", "DecodeImage", enc(rgba), 0, 4, samples(rgba, 4)},
+	} {
+		got, err := decodeOp(t, tc.op, graphdef.Attrs{"channels": tc.ch, "dtype": classify.Uint16}, tc.data)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got.DType != classify.Uint16 || !got.Shape.Equal(classify.Shape{h, w, tc.out}) {
+			t.Fatalf("%s: %v %v", tc.name, got.DType, got.Shape)
+		}
+		if d := got.Data.([]uint16); !slicesEqual16(d, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, d[:8], tc.want[:8])
+		}
+		// As uint8: the high byte of every sample.
+		got8, err := decodeOp(t, tc.op, graphdef.Attrs{"channels": tc.ch, "dtype": classify.Uint8}, tc.data)
+		if err != nil {
+			t.Fatalf("%s uint8: %v", tc.name, err)
+		}
+		for i, v := range got8.Data.([]uint8) {
+			if v != uint8(tc.want[i]>>8) {
+				t.Fatalf("%s uint8 sample %d = %d, want %d", tc.name, i, v, tc.want[i]>>8)
+			}
+		}
+	}
+	// RGB to gray of 16-bit samples: libpng's weights, exact on gray.
+	if g := pngGray16(1000, 1000, 1000); g != 1000 {
+		t.Errorf("gray pixel %d", g)
+	}
+	if g := pngGray16(65535, 0, 0); g != uint16((6968*65535+16384)>>15) {
+		t.Errorf("red %d", g)
+	}
+	// 8-bit PNG and JPEG decoded as uint16: 257 times the uint8 samples.
+	var j bytes.Buffer
+	if err := jpeg.Encode(&j, testPicture(6, 4, false), nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		op   string
+		data []byte
+	}{
+		{"DecodePng", enc(testPicture(6, 4, true))},
+		{"DecodeImage", enc(testPicture(6, 4, false))},
+		{"DecodeImage", j.Bytes()},
+	} {
+		g8, err := decodeOp(t, tc.op, graphdef.Attrs{"dtype": classify.Uint8}, tc.data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g16, err := decodeOp(t, tc.op, graphdef.Attrs{"dtype": classify.Uint16}, tc.data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g16.DType != classify.Uint16 || !g16.Shape.Equal(g8.Shape) {
+			t.Fatalf("%s: %v %v", tc.op, g16.DType, g16.Shape)
+		}
+		for i, v := range g8.Data.([]uint8) {
+			if g16.Data.([]uint16)[i] != uint16(v)*257 {
+				t.Fatalf("%s sample %d: %d, want %d", tc.op, i, g16.Data.([]uint16)[i], uint16(v)*257)
+			}
+		}
+	}
+	// A 16-bit PNG whose header asks for 2^40 pixels is refused from the
+	// header, before image/png allocates.
+	huge := enc(image.NewGray16(image.Rect(0, 0, 1, 1)))
+	binary.BigEndian.PutUint32(huge[16:], 1<<20)
+	binary.BigEndian.PutUint32(huge[20:], 1<<20)
+	binary.BigEndian.PutUint32(huge[29:], crc32.ChecksumIEEE(huge[12:29]))
+	if _, err := decodeOp(t, "DecodePng", graphdef.Attrs{"dtype": classify.Uint16}, huge); err == nil || !strings.Contains(err.Error(), "1048576x1048576") {
+		t.Errorf("huge 16-bit PNG: %v", err)
+	}
+	if _, err := decodeOp(t, "DecodePng", graphdef.Attrs{"dtype": classify.Uint16}, enc(gray)[:60]); err == nil {
+		t.Error("truncated 16-bit PNG: no error")
+	}
+	if _, err := decodeOp(t, "DecodePng", graphdef.Attrs{"dtype": classify.Int32}, enc(gray)); err == nil {
+		t.Error("dtype int32: no error")
+	}
+}
+
+func slicesEqual16(a, b []uint16) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// A gray+alpha 16-bit PNG (colour type 4, which image/png cannot write)
+// from ImageMagick, checked against ImageMagick's own sample dump.
+func TestDecodePng16GrayAlphaImageMagick(t *testing.T) {
+	if _, err := exec.LookPath("convert"); err != nil {
+		t.Skip("ImageMagick convert not installed")
+	}
+	f := filepath.Join(t.TempDir(), "ga16.png")
+	if out, err := exec.Command("convert", "-size", "5x3", "gradient:black-white", "-alpha", "set", "-channel", "A", "-evaluate", "set", "40%", "+channel",
+		"-depth", "16", "-define", "png:color-type=4", "-define", "png:bit-depth=16", f).CombinedOutput(); err != nil {
+		t.Fatalf("convert: %v %s", err, out)
+	}
+	dump, err := exec.Command("convert", f, "-depth", "16", "txt:-").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data[24] != 16 || data[25] != 4 {
+		t.Fatalf("convert wrote bit depth %d colour type %d", data[24], data[25])
+	}
+	got, err := decodeOp(t, "DecodePng", graphdef.Attrs{"dtype": classify.Uint16}, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Shape.Equal(classify.Shape{3, 5, 2}) {
+		t.Fatalf("shape %v", got.Shape)
+	}
+	d := got.Data.([]uint16)
+	n := 0
+	for _, line := range strings.Split(string(dump), "\n") {
+		var x, y, g, g2, g3, a int
+		if _, err := fmt.Sscanf(line, "%d,%d: (%d,%d,%d,%d)", &x, &y, &g, &g2, &g3, &a); err != nil {
+			continue
+		}
+		o := (y*5 + x) * 2
+		if int(d[o]) != g || int(d[o+1]) != a {
+			t.Errorf("(%d,%d) = %d,%d, ImageMagick %d,%d", x, y, d[o], d[o+1], g, a)
+		}
+		n++
+	}
+	if n != 15 {
+		t.Fatalf("parsed %d pixels of ImageMagick's dump", n)
+	}
 }
