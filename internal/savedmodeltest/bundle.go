@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
-	"math"
 	"os"
 	"sort"
 
@@ -13,6 +12,7 @@ import (
 
 	"github.com/classifyd/classifyd/classify"
 	"github.com/classifyd/classifyd/internal/graphdef"
+	"github.com/classifyd/classifyd/internal/rawtensor"
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -42,7 +42,10 @@ func WriteBundle(prefix string, vars map[string]*classify.Tensor) error {
 	entries = append(entries, [2]string{"", string(hdr)})
 	for _, k := range keys {
 		t := vars[k]
-		raw, crc := encodeTensor(t)
+		raw, crc, err := encodeTensor(t)
+		if err != nil {
+			return fmt.Errorf("%s: %w", k, err)
+		}
 		e := &pb.BundleEntryProto{Dtype: graphdef.DTypeProto(t.DType), Shape: graphdef.ShapeProto(t.Shape), Offset: int64(len(data)), Size: int64(len(raw)), Crc32C: maskCRC(crc)}
 		b, err := proto.Marshal(e)
 		if err != nil {
@@ -60,40 +63,15 @@ func WriteBundle(prefix string, vars map[string]*classify.Tensor) error {
 	return nil
 }
 
-// encodeTensor returns the bundle bytes of t and their (unmasked) CRC32C.
-func encodeTensor(t *classify.Tensor) ([]byte, uint32) {
-	var raw []byte
-	switch d := t.Data.(type) {
-	case []float32:
-		for _, v := range d {
-			raw = binary.LittleEndian.AppendUint32(raw, math.Float32bits(v))
-		}
-	case []float64:
-		for _, v := range d {
-			raw = binary.LittleEndian.AppendUint64(raw, math.Float64bits(v))
-		}
-	case []int32:
-		for _, v := range d {
-			raw = binary.LittleEndian.AppendUint32(raw, uint32(v))
-		}
-	case []int64:
-		for _, v := range d {
-			raw = binary.LittleEndian.AppendUint64(raw, uint64(v))
-		}
-	case []uint8:
-		raw = append(raw, d...)
-	case []bool:
-		for _, v := range d {
-			if v {
-				raw = append(raw, 1)
-			} else {
-				raw = append(raw, 0)
-			}
-		}
-	case [][]byte:
+// encodeTensor returns the bundle bytes of t and their (unmasked) CRC32C:
+// fixed-size dtypes little-endian through rawtensor (every dtype the
+// engine holds), strings as BundleWriter frames them.
+func encodeTensor(t *classify.Tensor) ([]byte, uint32, error) {
+	if d, ok := t.Data.([][]byte); ok {
 		// Lengths as varints, their masked CRC32C (each length hashed as
 		// a little-endian uint32), then the bytes; the entry checksum
 		// covers all three.
+		var raw []byte
 		var crc uint32
 		for _, s := range d {
 			raw = binary.AppendUvarint(raw, uint64(len(s)))
@@ -106,9 +84,13 @@ func encodeTensor(t *classify.Tensor) ([]byte, uint32) {
 			raw = append(raw, s...)
 			crc = crc32.Update(crc, castagnoli, s)
 		}
-		return raw, crc
+		return raw, crc, nil
 	}
-	return raw, crc32.Checksum(raw, castagnoli)
+	raw, err := rawtensor.Append(nil, t, binary.LittleEndian)
+	if err != nil {
+		return nil, 0, fmt.Errorf("savedmodeltest: %w", err)
+	}
+	return raw, crc32.Checksum(raw, castagnoli), nil
 }
 
 // levelTable writes sorted key/value pairs as a LevelDB table of one data
