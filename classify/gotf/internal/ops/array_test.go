@@ -237,7 +237,8 @@ func TestArrayOpsKeepInputsAndOverwriteBuffers(t *testing.T) {
 // TestArrayOpsParallel checks the multi-goroutine path of large copies
 // against the single-goroutine one, which the goldens check.
 func TestArrayOpsParallel(t *testing.T) {
-	x := saIota(16, 40, 24, 8) // 122880 elements, above arrParallelMin
+	x := saIota(16, 40, 24, 8)  // 122880 elements, above arrParallelMin
+	xl := saIota(32, 64, 64, 8) // 1<<20 elements, at arrParallelMinRows
 	c := func(v ...int32) saIn { return saConst(saI32(v, len(v))) }
 	cases := []struct {
 		name  string
@@ -247,6 +248,7 @@ func TestArrayOpsParallel(t *testing.T) {
 	}{
 		{"transpose", "Transpose", nil, []saIn{saFeed(x), c(0, 3, 1, 2)}},
 		{"concat", "ConcatV2", graphdef.Attrs{"N": 2}, []saIn{saFeed(x), saFeed(x), saConst(saI32([]int32{3}))}},
+		{"concat-rows", "ConcatV2", graphdef.Attrs{"N": 2}, []saIn{saFeed(xl), saFeed(xl), saConst(saI32([]int32{3}))}},
 		{"pad", "Pad", nil, []saIn{saFeed(x), saConst(saI32([]int32{0, 0, 1, 1, 2, 2, 0, 0}, 4, 2))}},
 		{"mirrorpad", "MirrorPad", graphdef.Attrs{"mode": "REFLECT"}, []saIn{saFeed(x), saConst(saI32([]int32{1, 2, 3, 1, 2, 2, 0, 0}, 4, 2))}},
 		{"stridedslice", "StridedSlice", nil, []saIn{saFeed(x), c(0, 39, 1, 7), c(16, 0, 24, 0), c(1, -1, 2, -1)}},
