@@ -77,3 +77,53 @@ func TestComplexGraphInEngine(t *testing.T) {
 		t.Errorf("complex64 fed to a float32 placeholder: got %v, want ErrInvalidInput", err)
 	}
 }
+
+// TestComplexReduceInEngine runs a complex Mean over a spectrum and an
+// AddN and Equal of complex values through load-time shape inference and
+// execution: the output dtypes come from the ops' definitions (complex
+// for Mean and AddN, bool for Equal). Values are worked by hand.
+func TestComplexReduceInEngine(t *testing.T) {
+	O := func(s ...string) []graphdef.Output {
+		var o []graphdef.Output
+		for _, x := range s {
+			o = append(o, graphdef.Output(x))
+		}
+		return o
+	}
+	c64 := classify.Complex64
+	b := graphdef.New()
+	b.Placeholder("sig", classify.Float32, classify.Shape{2, 4})
+	b.ConstI32("n", []int32{4}, 1)
+	b.ConstI32("ax", []int32{-1}, 1)
+	b.Op("RFFT", "spec", O("sig", "n"), graphdef.Attrs{"Treal": classify.Float32, "Tcomplex": c64})
+	b.Op("Mean", "avg", O("spec", "ax"), graphdef.Attrs{"T": c64, "Tidx": classify.Int32})
+	b.Op("AddN", "tot", O("avg", "avg", "avg"), graphdef.Attrs{"T": c64, "N": 3})
+	b.Op("Equal", "same", O("tot", "avg"), graphdef.Attrs{"T": c64})
+	m := openBuilder(t, b, classify.OpenOptions{Outputs: []string{"avg", "tot", "same"}})
+	defer m.Close()
+	info := m.Info()
+	for i, want := range []classify.DType{c64, c64, classify.Bool} {
+		if got := info.Outputs[i].DType; got != want {
+			t.Errorf("output %s: %v, want %v", info.Outputs[i].Name, got, want)
+		}
+	}
+	res, err := m.Run(context.Background(), map[string]*classify.Tensor{
+		"sig": classify.FromFloat32([]float32{1, 2, 3, 4, 0, 0, 0, 0}, 2, 4),
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// RFFT of [1 2 3 4] is [10, -2+2i, -2]: mean (6+2i)/3; of zeros, 0.
+	want := []complex128{complex(2, 2.0/3), 0}
+	for i, w := range want {
+		if g := complex128(res[0].Data.([]complex64)[i]); cmplx.Abs(g-w) > 1e-5 {
+			t.Errorf("avg[%d] = %v, want %v", i, g, w)
+		}
+		if g := complex128(res[1].Data.([]complex64)[i]); cmplx.Abs(g-3*w) > 1e-5 {
+			t.Errorf("tot[%d] = %v, want %v", i, g, 3*w)
+		}
+	}
+	if got := res[2].Data.([]bool); got[0] || !got[1] {
+		t.Errorf("same = %v, want [false true]", got)
+	}
+}

@@ -148,11 +148,15 @@ func eqKernels(equal bool) map[classify.DType]mapKernel {
 		m := cmpKernels(cmpEq)
 		m[classify.Bool] = mapFn(func(x, y bool) bool { return x == y })
 		m[classify.String] = mapFn(bytes.Equal)
+		m[classify.Complex64] = mapFn(func(x, y complex64) bool { return x == y })
+		m[classify.Complex128] = mapFn(func(x, y complex128) bool { return x == y })
 		return m
 	}
 	m := cmpKernels(cmpNe)
 	m[classify.Bool] = mapFn(func(x, y bool) bool { return x != y })
 	m[classify.String] = mapFn(func(x, y []byte) bool { return !bytes.Equal(x, y) })
+	m[classify.Complex64] = mapFn(func(x, y complex64) bool { return x != y })
+	m[classify.Complex128] = mapFn(func(x, y complex128) bool { return x != y })
 	return m
 }
 

@@ -4,7 +4,8 @@ package ops
 // (Complex, Real, Imag, ComplexAbs, Angle, Conj), the complex64 and
 // complex128 kernels of the element-wise arithmetic ops and of
 // ConjugateTranspose, and the complex declarations of the dtype-generic
-// ops (array ops, Cast, matmul_generic.go's loops).
+// ops (array ops, Cast, matmul_generic.go's loops) and of those with a
+// complex case of their own (Sum, Mean, Prod, AddN, Equal, NotEqual).
 //
 // The arithmetic ops keep their float32 kernels untouched: a node whose T
 // is complex is built at load time by the kernel of complexOverrides
@@ -320,8 +321,10 @@ func init() {
 		"BatchToSpaceND", "SparseToDense"} {
 		allowDTypes(op, complexDTypes...)
 	}
-	// The plain loops of matmul_generic.go.
-	for _, op := range []string{"MatMul", "BatchMatMul", "BatchMatMulV2"} {
+	// The plain loops of matmul_generic.go, the complex reductions of
+	// reduce.go (Sum, Mean, Prod; Max and Min are not defined on complex),
+	// AddN's complex sum and Equal/NotEqual's complex kernels.
+	for _, op := range []string{"MatMul", "BatchMatMul", "BatchMatMulV2", "Sum", "Mean", "Prod", "AddN", "AccumulateNV2", "Equal", "NotEqual"} {
 		allowDTypes(op, complexDTypes...)
 	}
 }

@@ -416,3 +416,177 @@ func TestConjugateTranspose(t *testing.T) {
 		t.Errorf("real ConjugateTranspose: %v %v", re.Shape, re.Data)
 	}
 }
+
+// TestComplexReductions checks Sum, Mean and Prod of complex tensors over
+// every axis set of a [2,3,4] input (and keep_dims, negative axes, an empty
+// input) against a naive complex128 fold written here, and that Max and
+// Min, which TensorFlow does not define on complex, are refused at load.
+func TestComplexReductions(t *testing.T) {
+	shape := []int{2, 3, 4}
+	vals := make([]complex128, 24)
+	for i := range vals {
+		vals[i] = complex(0.25*float64(i%7)-0.5, 0.125*float64(i%5)+0.1)
+	}
+	naive := func(kind string, axes []int) ([]complex128, []int) {
+		red := [3]bool{}
+		for _, a := range axes {
+			red[(a+3)%3] = true
+		}
+		var oshape []int
+		per := 1
+		for d, n := range shape {
+			if red[d] {
+				per *= n
+			} else {
+				oshape = append(oshape, n)
+			}
+		}
+		osize := 24 / per
+		out := make([]complex128, osize)
+		for i := range out {
+			if kind == "Prod" {
+				out[i] = 1
+			}
+		}
+		for i0 := 0; i0 < 2; i0++ {
+			for i1 := 0; i1 < 3; i1++ {
+				for i2 := 0; i2 < 4; i2++ {
+					o := 0
+					for d, iv := range [3]int{i0, i1, i2} {
+						if !red[d] {
+							o = o*shape[d] + iv
+						}
+					}
+					v := vals[(i0*3+i1)*4+i2]
+					if kind == "Prod" {
+						out[o] *= v
+					} else {
+						out[o] += v
+					}
+				}
+			}
+		}
+		if kind == "Mean" {
+			for i := range out {
+				out[i] /= complex(float64(per), 0)
+			}
+		}
+		return out, oshape
+	}
+	for _, dt := range complexDTypes {
+		x := classify.NewTensor(dt, shape...)
+		for i, v := range vals {
+			switch d := x.Data.(type) {
+			case []complex64:
+				d[i] = complex64(v)
+			case []complex128:
+				d[i] = v
+			}
+		}
+		for _, kind := range []string{"Sum", "Mean", "Prod"} {
+			for _, axes := range [][]int{{}, {0}, {1}, {2}, {-1}, {0, 1}, {0, 2}, {1, 2}, {0, 1, 2}, {2, 0, 2}} {
+				for _, keep := range []bool{false, true} {
+					name := fmt.Sprintf("%s_%v_%v_keep=%v", kind, dt, axes, keep)
+					ax := make([]int32, len(axes))
+					for i, a := range axes {
+						ax[i] = int32(a)
+					}
+					got, err := runOp(t, kind, map[string]any{"T": dt, "keep_dims": keep}, x, saI32(ax, len(ax)))
+					if err != nil {
+						t.Fatalf("%s: %v", name, err)
+					}
+					want, oshape := naive(kind, axes)
+					if keep {
+						oshape = []int{2, 3, 4}
+						for _, a := range axes {
+							oshape[(a+3)%3] = 1
+						}
+					}
+					if got[0].DType != dt || !got[0].Shape.Equal(classify.Shape(oshape)) {
+						t.Fatalf("%s: got %v%v, want %v%v", name, got[0].DType, got[0].Shape, dt, oshape)
+					}
+					for i, w := range want {
+						// complex64 rounds each part once; the fold order
+						// is the same as the naive one.
+						tol := 1e-12
+						if dt == classify.Complex64 {
+							tol = 1e-6
+						}
+						if g := complexAt(got[0], i); cmplx.Abs(g-w) > tol*(1+cmplx.Abs(w)) {
+							t.Fatalf("%s: element %d = %v, want %v", name, i, g, w)
+						}
+					}
+				}
+			}
+		}
+		// Reducing an empty axis: Sum 0, Prod 1, Mean 0/0.
+		empty := classify.NewTensor(dt, 3, 0)
+		for kind, want := range map[string]complex128{"Sum": 0, "Prod": 1} {
+			got := mustRun(t, kind, map[string]any{"T": dt}, empty, saI32([]int32{1}, 1))
+			if !got.Shape.Equal(classify.Shape{3}) || complexAt(got, 2) != want {
+				t.Errorf("%s of %v[3,0] over axis 1: got %v %v, want [3] of %v", kind, dt, got.Shape, got.Data, want)
+			}
+		}
+		got := mustRun(t, "Mean", map[string]any{"T": dt}, empty, saI32([]int32{1}, 1))
+		if g := complexAt(got, 0); !math.IsNaN(real(g)) || !math.IsNaN(imag(g)) {
+			t.Errorf("Mean of %v[3,0] over axis 1 = %v, want NaN+NaNi", dt, g)
+		}
+		for _, op := range []string{"Max", "Min"} {
+			if _, err := runOp(t, op, map[string]any{"T": dt}, x, saI32([]int32{0}, 1)); err == nil || !strings.Contains(err.Error(), "dtype") {
+				t.Errorf("%s on %v: err = %v, want a dtype error", op, dt, err)
+			}
+			// Without T the kernel meets complex only at run time.
+			if _, err := runOp(t, op, nil, x, saI32([]int32{0}, 1)); err == nil || !strings.Contains(err.Error(), "dtype") {
+				t.Errorf("%s fed %v without T: err = %v, want a dtype error", op, dt, err)
+			}
+		}
+	}
+}
+
+// TestComplexAddNEqual checks AddN (and AccumulateNV2) of complex inputs
+// and Equal/NotEqual on complex operands, broadcasting, with NaN parts
+// unequal to themselves, against values worked by hand.
+func TestComplexAddNEqual(t *testing.T) {
+	nan := math.NaN()
+	for _, dt := range complexDTypes {
+		mk := func(v ...complex128) *classify.Tensor {
+			x := classify.NewTensor(dt, len(v))
+			for i, c := range v {
+				switch d := x.Data.(type) {
+				case []complex64:
+					d[i] = complex64(c)
+				case []complex128:
+					d[i] = c
+				}
+			}
+			return x
+		}
+		a, b, c := mk(1+2i, -3i, 0.5), mk(1, 1i, -0.5+4i), mk(-2-2i, 2, 0)
+		for _, op := range []string{"AddN", "AccumulateNV2"} {
+			attrs := map[string]any{"T": dt, "N": 3}
+			if op == "AccumulateNV2" {
+				attrs["shape"] = classify.Shape{3}
+			}
+			got := mustRun(t, op, attrs, a, b, c)
+			want := []complex128{0, 2 - 2i, 4i}
+			if got.DType != dt || got.Len() != 3 {
+				t.Fatalf("%s %v: got %v%v", op, dt, got.DType, got.Shape)
+			}
+			for i, w := range want {
+				if g := complexAt(got, i); g != w {
+					t.Errorf("%s %v: element %d = %v, want %v", op, dt, i, g, w)
+				}
+			}
+		}
+		x := mk(1+2i, complex(nan, 0), 3, 1-2i)
+		y := mk(1 + 2i)
+		eq := mustRun(t, "Equal", map[string]any{"T": dt}, x, y).Data.([]bool)
+		ne := mustRun(t, "NotEqual", map[string]any{"T": dt}, x, x).Data.([]bool)
+		if fmt.Sprint(eq) != "[true false false false]" {
+			t.Errorf("Equal %v = %v, want [true false false false] (the conjugate differs)", dt, eq)
+		}
+		if fmt.Sprint(ne) != "[false true false false]" {
+			t.Errorf("NotEqual(x, x) %v = %v, want only the NaN element unequal", dt, ne)
+		}
+	}
+}

@@ -861,7 +861,7 @@ func buildAddN(n *Node, _ []*classify.Tensor) (Op, error) {
 	if n.NumInputs < 1 {
 		return nil, n.Errorf("AddN needs at least one input")
 	}
-	if dt := n.Type("T"); dt != classify.Invalid && !addSpec.supports(dt) {
+	if dt := n.Type("T"); dt != classify.Invalid && !addNSupports(dt) {
 		return nil, n.Errorf("unsupported dtype %v", dt)
 	}
 	return &addNOp{n: n}, nil
@@ -917,7 +917,7 @@ func (o *addNOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, error
 			return nil, o.n.InputErrorf("input %d is %v%v, input 0 %v%v", i+1, t.DType, t.Shape, in[0].DType, in[0].Shape)
 		}
 	}
-	if !addSpec.supports(in[0].DType) {
+	if !addNSupports(in[0].DType) {
 		return nil, o.n.InputErrorf("unsupported dtype %v", in[0].DType)
 	}
 	out := ctx.Output(0, in[0].DType, in[0].Shape...)
@@ -930,8 +930,30 @@ func (o *addNOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, error
 		addNRun(ctx, d, in, (*classify.Tensor).Int32s)
 	case []int64:
 		addNRun(ctx, d, in, (*classify.Tensor).Int64s)
+	case []complex64:
+		addNComplex(d, in)
+	case []complex128:
+		addNComplex(d, in)
 	}
 	return []*classify.Tensor{out}, nil
+}
+
+// addNSupports reports whether AddN has a kernel for dt: Add's real types
+// and complex64/complex128.
+func addNSupports(dt classify.DType) bool {
+	return addSpec.supports(dt) || dt == classify.Complex64 || dt == classify.Complex128
+}
+
+// addNComplex sums complex inputs element by element in input order, in
+// complex128 rounded once (complex.go's convention for complex64).
+func addNComplex[T complex64 | complex128](d []T, in []*classify.Tensor) {
+	for i := range d {
+		acc := complex128(0)
+		for _, t := range in {
+			acc += complex128(t.Data.([]T)[i])
+		}
+		d[i] = T(acc)
+	}
 }
 
 func addNRun[T ewNumber](ctx *Ctx, d []T, in []*classify.Tensor, data func(*classify.Tensor) []T) {

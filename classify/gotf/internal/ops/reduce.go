@@ -45,6 +45,10 @@ func buildReduce(kind redKind) Builder {
 		}
 		switch dt := n.Type("T"); dt {
 		case classify.Invalid, classify.Float32, classify.Float64, classify.Int32, classify.Int64:
+		case classify.Complex64, classify.Complex128:
+			if kind == redMax || kind == redMin {
+				return nil, n.Errorf("unsupported dtype %v", dt)
+			}
 		default:
 			return nil, n.Errorf("unsupported dtype %v", dt)
 		}
@@ -109,6 +113,10 @@ func (o *reduceOp) OutputInfo(in []classify.TensorInfo) ([]classify.TensorInfo, 
 	dt := in[0].DType
 	switch dt {
 	case classify.Invalid, classify.Float32, classify.Float64, classify.Int32, classify.Int64:
+	case classify.Complex64, classify.Complex128:
+		if o.kind == redMax || o.kind == redMin {
+			return nil, o.n.Errorf("unsupported dtype %v", dt)
+		}
 	default:
 		return nil, o.n.Errorf("unsupported dtype %v", dt)
 	}
@@ -162,6 +170,10 @@ func (o *reduceOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, err
 	if err != nil {
 		return nil, o.n.InputErrorf("%v", err)
 	}
+	if (x.DType == classify.Complex64 || x.DType == classify.Complex128) && (o.kind == redMax || o.kind == redMin) {
+		// A node without T fed complex: Max and Min have no complex order.
+		return nil, o.n.InputErrorf("unsupported dtype %v", x.DType)
+	}
 	out := ctx.Output(0, x.DType, redShape(x.Shape, mask, o.keep, sbuf[:0])...)
 	g := groupReduce(x.Shape, mask, gsize[:0], gred[:0])
 	switch d := out.Data.(type) {
@@ -173,6 +185,10 @@ func (o *reduceOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, err
 		reduceT(ctx, o.kind, g, d, x.Int32s())
 	case []int64:
 		reduceT(ctx, o.kind, g, d, x.Int64s())
+	case []complex64:
+		reduceComplex(o.kind, g, d, x.Data.([]complex64))
+	case []complex128:
+		reduceComplex(o.kind, g, d, x.Data.([]complex128))
 	default:
 		return nil, o.n.InputErrorf("unsupported dtype %v", x.DType)
 	}
@@ -460,6 +476,70 @@ func reduceOdometer[T ewNumber](k redKind, g redGroups, dst, src []T) {
 			idx[i] = 0
 		}
 	}
+}
+
+// reduceComplex is Sum, Mean or Prod of complex64 or complex128 (the
+// builder refuses Max and Min, which TensorFlow does not define on
+// complex): serial, in input order, accumulated in complex128 and rounded
+// once, as complex.go computes complex64. An empty reduction gives the
+// identity (Mean: 0/0, NaN+NaNi).
+func reduceComplex[T complex64 | complex128](k redKind, g redGroups, dst, src []T) {
+	init := complex128(0)
+	if k == redProd {
+		init = 1
+	}
+	acc := make([]complex128, len(dst))
+	for i := range acc {
+		acc[i] = init
+	}
+	if n := len(g.size); n > 0 && g.count > 0 {
+		ostride := make([]int, n)
+		s := 1
+		for i := n - 1; i >= 0; i-- {
+			if !g.reduced[i] {
+				ostride[i] = s
+				s *= g.size[i]
+			}
+		}
+		idx := make([]int, n)
+		off := 0
+		for _, v := range src {
+			if k == redProd {
+				acc[off] *= complex128(v)
+			} else {
+				acc[off] += complex128(v)
+			}
+			for i := n - 1; i >= 0; i-- {
+				idx[i]++
+				off += ostride[i]
+				if idx[i] < g.size[i] {
+					break
+				}
+				off -= idx[i] * ostride[i]
+				idx[i] = 0
+			}
+		}
+	} else if g.count > 0 {
+		// Every dimension is 1: one element, nothing folded with it.
+		for i := range acc {
+			acc[i] = complex128(src[i])
+		}
+	}
+	for i, v := range acc {
+		if k == redMean {
+			v = cmeanOf(v, g.per)
+		}
+		dst[i] = T(v)
+	}
+}
+
+// cmeanOf divides a complex sum by a count, 0/0 giving NaN+NaNi as
+// std::complex division does.
+func cmeanOf(sum complex128, n int) complex128 {
+	if n == 0 {
+		return complex(math.NaN(), math.NaN())
+	}
+	return complex(real(sum)/float64(n), imag(sum)/float64(n))
 }
 
 func init() {
