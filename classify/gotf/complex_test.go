@@ -79,9 +79,9 @@ func TestComplexGraphInEngine(t *testing.T) {
 }
 
 // TestComplexReduceInEngine runs a complex Mean over a spectrum and an
-// AddN and Equal of complex values through load-time shape inference and
+// AddN, Equal and Einsum of complex values through load-time shape inference and
 // execution: the output dtypes come from the ops' definitions (complex
-// for Mean and AddN, bool for Equal). Values are worked by hand.
+// for Mean, AddN and Einsum, bool for Equal). Values are worked by hand.
 func TestComplexReduceInEngine(t *testing.T) {
 	O := func(s ...string) []graphdef.Output {
 		var o []graphdef.Output
@@ -99,10 +99,11 @@ func TestComplexReduceInEngine(t *testing.T) {
 	b.Op("Mean", "avg", O("spec", "ax"), graphdef.Attrs{"T": c64, "Tidx": classify.Int32})
 	b.Op("AddN", "tot", O("avg", "avg", "avg"), graphdef.Attrs{"T": c64, "N": 3})
 	b.Op("Equal", "same", O("tot", "avg"), graphdef.Attrs{"T": c64})
-	m := openBuilder(t, b, classify.OpenOptions{Outputs: []string{"avg", "tot", "same"}})
+	b.Op("Einsum", "dot", O("avg", "avg"), graphdef.Attrs{"T": c64, "N": 2, "equation": "i,i->"})
+	m := openBuilder(t, b, classify.OpenOptions{Outputs: []string{"avg", "tot", "same", "dot"}})
 	defer m.Close()
 	info := m.Info()
-	for i, want := range []classify.DType{c64, c64, classify.Bool} {
+	for i, want := range []classify.DType{c64, c64, classify.Bool, c64} {
 		if got := info.Outputs[i].DType; got != want {
 			t.Errorf("output %s: %v, want %v", info.Outputs[i].Name, got, want)
 		}
@@ -125,5 +126,9 @@ func TestComplexReduceInEngine(t *testing.T) {
 	}
 	if got := res[2].Data.([]bool); got[0] || !got[1] {
 		t.Errorf("same = %v, want [false true]", got)
+	}
+	// (2 + 2i/3)² + 0².
+	if g, w := complex128(res[3].Data.([]complex64)[0]), complex(4-4.0/9, 8.0/3); !res[3].Shape.Equal(classify.Shape{}) || cmplx.Abs(g-w) > 1e-5 {
+		t.Errorf("dot = %v%v, want scalar %v", res[3].Shape, g, w)
 	}
 }

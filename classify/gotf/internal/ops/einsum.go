@@ -1,6 +1,7 @@
 package ops
 
-// Einsum of float32 operands, run as transposes, sums and a batched GEMM
+// Einsum of float32, float64, complex64 or complex128 operands (all of one
+// dtype, TensorFlow's T), run as transposes, sums and a batched GEMM
 // per pair of operands (three or more are contracted pairwise, see
 // einsum_multi.go): labels in both operands and the output are batch
 // dimensions, labels in both operands only are contracted, labels in one
@@ -12,6 +13,8 @@ package ops
 // operand, broadcast as NumPy does (a dimension of 1 against n: that
 // operand's dimension gets a label of its own, summed over its single
 // value); a label repeated within one operand takes its diagonal first.
+// float32 products take the packed GEMM; the other dtypes a plain loop
+// accumulating in T, as Eigen's contraction does.
 
 import (
 	"errors"
@@ -25,6 +28,12 @@ import (
 
 func init() {
 	Register("Einsum", buildEinsum)
+	allowDTypes("Einsum", complexDTypes...)
+}
+
+// einsumElem are the dtypes Einsum computes in.
+type einsumElem interface {
+	~float32 | ~float64 | ~complex64 | ~complex128
 }
 
 type einsumOp struct {
@@ -40,6 +49,11 @@ type einsumOp struct {
 func buildEinsum(n *Node, _ []*classify.Tensor) (Op, error) {
 	if n.NumInputs < 1 {
 		return nil, n.Errorf("no operands")
+	}
+	switch dt := n.Type("T"); dt {
+	case classify.Invalid, classify.Float32, classify.Float64, classify.Complex64, classify.Complex128:
+	default:
+		return nil, n.Errorf("T %v not supported (float32, float64, complex64, complex128)", dt)
 	}
 	eq := strings.ReplaceAll(n.String("equation", ""), " ", "")
 	o := &einsumOp{n: n, eq: eq}
@@ -124,9 +138,24 @@ func einsumExpand(term string, rank, ell int) ([]rune, error) {
 }
 
 func (o *einsumOp) OutputInfo(in []classify.TensorInfo) ([]classify.TensorInfo, error) {
+	dt := o.n.Type("T")
+	for _, x := range in {
+		if x.DType == classify.Invalid {
+			continue
+		}
+		if dt == classify.Invalid {
+			dt = x.DType
+		}
+		if x.DType != dt {
+			return nil, o.n.Errorf("operands of dtypes %v and %v", dt, x.DType)
+		}
+	}
+	if dt == classify.Invalid {
+		dt = classify.Float32
+	}
 	for _, x := range in {
 		if x.Shape == nil || !arrKnown(x.Shape) {
-			return []classify.TensorInfo{{DType: classify.Float32}}, nil
+			return []classify.TensorInfo{{DType: dt}}, nil
 		}
 	}
 	shapes := make([]classify.Shape, len(in))
@@ -137,7 +166,7 @@ func (o *einsumOp) OutputInfo(in []classify.TensorInfo) ([]classify.TensorInfo, 
 	if err != nil {
 		return nil, o.n.Errorf("%v", err)
 	}
-	return []classify.TensorInfo{{DType: classify.Float32, Shape: p.outShape}}, nil
+	return []classify.TensorInfo{{DType: dt, Shape: p.outShape}}, nil
 }
 
 // einsumPlan is an equation resolved against concrete shapes.
@@ -219,9 +248,15 @@ func boolInt(b bool) int {
 
 func (o *einsumOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, error) {
 	shapes := make([]classify.Shape, len(in))
+	dt := in[0].DType
 	for i, x := range in {
-		if x.DType != classify.Float32 {
-			return nil, o.n.InputErrorf("operand %d is %v (only float32)", i, x.DType)
+		switch x.DType {
+		case classify.Float32, classify.Float64, classify.Complex64, classify.Complex128:
+		default:
+			return nil, o.n.InputErrorf("operand %d is %v (float32, float64, complex64, complex128)", i, x.DType)
+		}
+		if x.DType != dt {
+			return nil, o.n.InputErrorf("operand %d is %v, operand 0 %v", i, x.DType, dt)
 		}
 		shapes[i] = x.Shape
 	}
@@ -235,11 +270,29 @@ func (o *einsumOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, err
 	if err := arrCheckDims(p.outShape); err != nil {
 		return nil, o.n.InputErrorf("%v", err)
 	}
+	out := ctx.Output(0, dt, p.outShape...)
+	switch d := out.Data.(type) {
+	case []float32:
+		err = einsumRun(o, ctx, in, p, d)
+	case []float64:
+		err = einsumRun(o, ctx, in, p, d)
+	case []complex64:
+		err = einsumRun(o, ctx, in, p, d)
+	case []complex128:
+		err = einsumRun(o, ctx, in, p, d)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return []*classify.Tensor{out}, nil
+}
+
+// einsumRun computes the planned equation into dst.
+func einsumRun[T einsumElem](o *einsumOp, ctx *Ctx, in []*classify.Tensor, p *einsumPlan, dst []T) error {
 	has := einsumHas
-	out := ctx.Output(0, classify.Float32, p.outShape...)
-	xs := make([][]float32, len(in))
+	xs := make([][]T, len(in))
 	for i, x := range in {
-		xs[i], p.ins[i] = einsumDiagonal(x.Float32s(), p.ins[i], p.size)
+		xs[i], p.ins[i] = einsumDiagonal(x.Data.([]T), p.ins[i], p.size)
 	}
 	if len(in) == 1 {
 		// Permute to [output labels, summed labels] and sum the tail.
@@ -250,23 +303,26 @@ func (o *einsumOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, err
 			}
 		}
 		t := einsumPermute(xs[0], p.ins[0], order, p.size)
-		einsumSumTail(out.Float32s(), t)
-		return []*classify.Tensor{out}, nil
+		einsumSumTail(dst, t)
+		return nil
 	}
+	var res []T
+	var err error
 	if len(in) > 2 {
-		return o.runMulti(ctx, xs, p, out)
+		res, err = einsumMulti(o, ctx, xs, p)
+	} else {
+		res, err = einsumContract(o, ctx, xs[0], p.ins[0], xs[1], p.ins[1], p.out, p.size)
 	}
-	res, err := o.contract(ctx, xs[0], p.ins[0], xs[1], p.ins[1], p.out, p.size)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	copy(out.Float32s(), res)
-	return []*classify.Tensor{out}, nil
+	copy(dst, res)
+	return nil
 }
 
 // contract multiplies operands xa (labelled a) and xb (labelled b) into
 // the labels out, summing every other label.
-func (o *einsumOp) contract(ctx *Ctx, xa []float32, a []rune, xb []float32, b []rune, out []rune, size map[rune]int) ([]float32, error) {
+func einsumContract[T einsumElem](o *einsumOp, ctx *Ctx, xa []T, a []rune, xb []T, b []rune, out []rune, size map[rune]int) ([]T, error) {
 	has := einsumHas
 	var batch, free1, free2, contr, sum1, sum2 []rune
 	for _, c := range a {
@@ -307,21 +363,35 @@ func (o *einsumOp) contract(ctx *Ctx, xa []float32, a []rune, xb []float32, b []
 	nb, m, k, nn := prod(batch), prod(free1), prod(contr), prod(free2)
 	ta := einsumPermute(xa, a, cat(batch, free1, contr, sum1), size)
 	tb := einsumPermute(xb, b, cat(batch, contr, free2, sum2), size)
-	am := make([]float32, nb*m*k)
+	am := make([]T, nb*m*k)
 	einsumSumTail(am, ta)
-	bm := make([]float32, nb*k*nn)
+	bm := make([]T, nb*k*nn)
 	einsumSumTail(bm, tb)
-	res := make([]float32, nb*m*nn)
-	if k == 0 {
+	res := make([]T, nb*m*nn)
+	if k == 0 || m == 0 || nn == 0 {
 		clear(res)
-	} else if m > 0 && nn > 0 {
+	} else if r32, ok := any(res).([]float32); ok {
+		am, bm := any(am).([]float32), any(bm).([]float32)
 		pb := o.runs.Get().(*gemm.PackedB)
 		defer o.runs.Put(pb)
 		for bi := range nb {
 			pb.Repack(gemm.Choose(gemmKernel, nn), bm[bi*k*nn:(bi+1)*k*nn], k, nn, nn, false)
 			ga := gemm.A{M: m, Data: am[bi*m*k : (bi+1)*m*k], Stride: k}
-			if err := gemm.Gemm(ctx.Workers(), &ga, pb, res[bi*m*nn:(bi+1)*m*nn], nn, nil); err != nil {
+			if err := gemm.Gemm(ctx.Workers(), &ga, pb, r32[bi*m*nn:(bi+1)*m*nn], nn, nil); err != nil {
 				return nil, fmt.Errorf("node %q (%s): %w", o.n.Name, o.n.Op, err)
+			}
+		}
+	} else {
+		// [m,k] x [k,n] per batch, row by row of the result.
+		for bi := range nb {
+			a, b, c := am[bi*m*k:(bi+1)*m*k], bm[bi*k*nn:(bi+1)*k*nn], res[bi*m*nn:(bi+1)*m*nn]
+			for i := range m {
+				row := c[i*nn : (i+1)*nn]
+				for p, av := range a[i*k : (i+1)*k] {
+					for j, bv := range b[p*nn : (p+1)*nn] {
+						row[j] += av * bv
+					}
+				}
 			}
 		}
 	}
@@ -331,7 +401,7 @@ func (o *einsumOp) contract(ctx *Ctx, xa []float32, a []rune, xb []float32, b []
 // einsumDiagonal returns x (labelled labels) restricted to the elements
 // whose repeated labels have equal indices, labelled by each label once,
 // in order of first appearance; x itself when no label repeats.
-func einsumDiagonal(x []float32, labels []rune, size map[rune]int) ([]float32, []rune) {
+func einsumDiagonal[T einsumElem](x []T, labels []rune, size map[rune]int) ([]T, []rune) {
 	var uniq []rune
 	for _, c := range labels {
 		if !einsumHas(uniq, c) {
@@ -356,7 +426,7 @@ func einsumDiagonal(x []float32, labels []rune, size map[rune]int) ([]float32, [
 		dims[i], str[i] = size[c], st[c]
 		n *= dims[i]
 	}
-	y := make([]float32, n)
+	y := make([]T, n)
 	idx := make([]int, len(uniq))
 	off := 0
 	for i := range y {
@@ -385,7 +455,7 @@ func einsumHas(s []rune, c rune) bool {
 
 // einsumPermute returns x (labelled from) with its dimensions reordered
 // as to, which holds the same labels.
-func einsumPermute(x []float32, from, to []rune, size map[rune]int) []float32 {
+func einsumPermute[T einsumElem](x []T, from, to []rune, size map[rune]int) []T {
 	same := len(from) == len(to)
 	for i := range from {
 		same = same && from[i] == to[i]
@@ -406,7 +476,7 @@ func einsumPermute(x []float32, from, to []rune, size map[rune]int) []float32 {
 	for i, c := range to {
 		dims[i], str[i] = size[c], st[pos[c]]
 	}
-	y := make([]float32, len(x))
+	y := make([]T, len(x))
 	idx := make([]int, len(to))
 	off := 0
 	for i := range y {
@@ -425,7 +495,7 @@ func einsumPermute(x []float32, from, to []rune, size map[rune]int) []float32 {
 }
 
 // einsumSumTail sums x in consecutive groups of len(x)/len(dst) into dst.
-func einsumSumTail(dst, x []float32) {
+func einsumSumTail[T einsumElem](dst, x []T) {
 	if len(dst) == 0 {
 		return
 	}
@@ -435,7 +505,7 @@ func einsumSumTail(dst, x []float32) {
 		return
 	}
 	for i := range dst {
-		var s float32
+		var s T
 		for _, v := range x[i*g : (i+1)*g] {
 			s += v
 		}

@@ -7,19 +7,16 @@ package ops
 // needs and sums the rest, so chains such as "ij,jk,kl->il" or
 // "bi,bj,bk->bijk" never build the full outer product.
 
-import (
-	"github.com/classifyd/classifyd/classify"
-)
-
-type einsumTerm struct {
-	x      []float32
+type einsumTerm[T einsumElem] struct {
+	x      []T
 	labels []rune
 }
 
-func (o *einsumOp) runMulti(ctx *Ctx, xs [][]float32, p *einsumPlan, out *classify.Tensor) ([]*classify.Tensor, error) {
-	terms := make([]einsumTerm, len(xs))
+func einsumMulti[T einsumElem](o *einsumOp, ctx *Ctx, xs [][]T, p *einsumPlan) ([]T, error) {
+	terms := make([]einsumTerm[T], len(xs))
+	labels := make([][]rune, len(xs))
 	for i, x := range xs {
-		terms[i] = einsumTerm{x, p.ins[i]}
+		terms[i] = einsumTerm[T]{x, p.ins[i]}
 	}
 	prod := func(ls []rune) int64 {
 		n := int64(1)
@@ -34,7 +31,10 @@ func (o *einsumOp) runMulti(ctx *Ctx, xs [][]float32, p *einsumPlan, out *classi
 		var bestSize, bestWork int64
 		for i := range terms {
 			for j := i + 1; j < len(terms); j++ {
-				keep, union := o.pairLabels(terms, i, j, p.out)
+				for k := range terms {
+					labels[k] = terms[k].labels
+				}
+				keep, union := einsumPairLabels(labels[:len(terms)], i, j, p.out)
 				size, work := prod(keep), prod(union)
 				if bi < 0 || size < bestSize || size == bestSize && work < bestWork {
 					bi, bj, bestKeep, bestSize, bestWork = i, j, keep, size, work
@@ -48,27 +48,22 @@ func (o *einsumOp) runMulti(ctx *Ctx, xs [][]float32, p *einsumPlan, out *classi
 		if err := arrCheckDims(dims); err != nil {
 			return nil, o.n.InputErrorf("contracting operands: intermediate %v", err)
 		}
-		x, err := o.contract(ctx, terms[bi].x, terms[bi].labels, terms[bj].x, terms[bj].labels, bestKeep, p.size)
+		x, err := einsumContract(o, ctx, terms[bi].x, terms[bi].labels, terms[bj].x, terms[bj].labels, bestKeep, p.size)
 		if err != nil {
 			return nil, err
 		}
-		terms[bi] = einsumTerm{x, bestKeep}
+		terms[bi] = einsumTerm[T]{x, bestKeep}
 		terms = append(terms[:bj], terms[bj+1:]...)
 	}
-	res, err := o.contract(ctx, terms[0].x, terms[0].labels, terms[1].x, terms[1].labels, p.out, p.size)
-	if err != nil {
-		return nil, err
-	}
-	copy(out.Float32s(), res)
-	return []*classify.Tensor{out}, nil
+	return einsumContract(o, ctx, terms[0].x, terms[0].labels, terms[1].x, terms[1].labels, p.out, p.size)
 }
 
 // pairLabels returns the labels the product of terms i and j keeps (those
 // another term or the output uses, in the pair's order) and all the
 // labels of the pair.
-func (o *einsumOp) pairLabels(terms []einsumTerm, i, j int, out []rune) (keep, union []rune) {
-	union = append([]rune{}, terms[i].labels...)
-	for _, c := range terms[j].labels {
+func einsumPairLabels(terms [][]rune, i, j int, out []rune) (keep, union []rune) {
+	union = append([]rune{}, terms[i]...)
+	for _, c := range terms[j] {
 		if !einsumHas(union, c) {
 			union = append(union, c)
 		}
@@ -76,7 +71,7 @@ func (o *einsumOp) pairLabels(terms []einsumTerm, i, j int, out []rune) (keep, u
 	for _, c := range union {
 		needed := einsumHas(out, c)
 		for k := range terms {
-			if k != i && k != j && einsumHas(terms[k].labels, c) {
+			if k != i && k != j && einsumHas(terms[k], c) {
 				needed = true
 			}
 		}

@@ -262,3 +262,148 @@ func FuzzEinsum(f *testing.F) {
 		}
 	})
 }
+
+// refEinsumC is refEinsum in complex128 for operands of any dtype Einsum
+// takes.
+func refEinsumC(eq string, xs []*classify.Tensor) []complex128 {
+	lhs, out, _ := strings.Cut(eq, "->")
+	terms := strings.Split(lhs, ",")
+	size := map[byte]int{}
+	var labels []byte
+	for i, term := range terms {
+		for j := range len(term) {
+			if _, ok := size[term[j]]; !ok {
+				labels = append(labels, term[j])
+			}
+			size[term[j]] = xs[i].Shape[j]
+		}
+	}
+	n := 1
+	var oshape classify.Shape
+	for j := range len(out) {
+		oshape = append(oshape, size[out[j]])
+		n *= size[out[j]]
+	}
+	acc := make([]complex128, n)
+	val := map[byte]int{}
+	flat := func(term string, shape classify.Shape) int {
+		o := 0
+		for j := range len(term) {
+			o = o*shape[j] + val[term[j]]
+		}
+		return o
+	}
+	at := func(x *classify.Tensor, i int) complex128 {
+		switch d := x.Data.(type) {
+		case []float32:
+			return complex(float64(d[i]), 0)
+		case []float64:
+			return complex(d[i], 0)
+		case []complex64:
+			return complex128(d[i])
+		case []complex128:
+			return d[i]
+		}
+		panic("refEinsumC: dtype")
+	}
+	var rec func(i int)
+	rec = func(i int) {
+		if i == len(labels) {
+			p := complex(1, 0)
+			for k, term := range terms {
+				p *= at(xs[k], flat(term, xs[k].Shape))
+			}
+			acc[flat(out, oshape)] += p
+			return
+		}
+		for v := range size[labels[i]] {
+			val[labels[i]] = v
+			rec(i + 1)
+		}
+	}
+	rec(0)
+	return acc
+}
+
+// TestEinsumDTypes runs the contraction, reduction, diagonal and
+// multi-operand paths in float64, complex64 and complex128 against a
+// brute-force complex128 evaluation, and checks that operands of mixed
+// dtypes and T outside TensorFlow's set are refused.
+func TestEinsumDTypes(t *testing.T) {
+	mk := func(dt classify.DType, seed uint64, shape ...int) *classify.Tensor {
+		re, im := randF32(seed, -1, 1, shape...), randF32(seed+1000, -1, 1, shape...)
+		x := classify.NewTensor(dt, shape...)
+		for i := range re.Float32s() {
+			r, m := float64(re.Float32s()[i]), float64(im.Float32s()[i])
+			switch d := x.Data.(type) {
+			case []float64:
+				d[i] = r + m/1024 // more bits than float32 holds
+			case []complex64:
+				d[i] = complex64(complex(r, m))
+			case []complex128:
+				d[i] = complex(r+m/1024, m-r/1024)
+			}
+		}
+		return x
+	}
+	cases := []struct {
+		eq     string
+		shapes [][]int
+	}{
+		{"ij,jk->ik", [][]int{{4, 6}, {6, 5}}},
+		{"bhqd,bhkd->bhqk", [][]int{{2, 3, 5, 4}, {2, 3, 6, 4}}},
+		{"abc,bd->ad", [][]int{{2, 3, 4}, {3, 5}}},
+		{"i,j->ij", [][]int{{4}, {5}}},
+		{"ijk->j", [][]int{{3, 4, 5}}},
+		{"ij->ji", [][]int{{3, 5}}},
+		{"bii,bij->bj", [][]int{{2, 3, 3}, {2, 3, 4}}},
+		{"ij,jk,kl->il", [][]int{{3, 4}, {4, 5}, {5, 2}}},
+		{"ij,jk->ik", [][]int{{4, 0}, {0, 5}}},
+	}
+	for _, dt := range []classify.DType{classify.Float64, classify.Complex64, classify.Complex128} {
+		tol := 1e-12
+		if dt == classify.Complex64 {
+			tol = 1e-5
+		}
+		for ci, c := range cases {
+			var xs []*classify.Tensor
+			var in []saIn
+			for j, s := range c.shapes {
+				x := mk(dt, uint64(2300+10*ci+j), s...)
+				xs, in = append(xs, x), append(in, saFeed(x))
+			}
+			got, err := saRun(t, "Einsum", graphdef.Attrs{"equation": c.eq, "T": dt, "N": len(in)}, in...)
+			if err != nil {
+				t.Fatalf("%v %s: %v", dt, c.eq, err)
+			}
+			if got[0].DType != dt {
+				t.Fatalf("%v %s: output is %v", dt, c.eq, got[0].DType)
+			}
+			want := refEinsumC(c.eq, xs)
+			if got[0].Len() != len(want) {
+				t.Fatalf("%v %s: %d elements, want %d", dt, c.eq, got[0].Len(), len(want))
+			}
+			for i, w := range want {
+				g := complexAt128(got[0], i)
+				if d := g - w; real(d)*real(d)+imag(d)*imag(d) > tol*tol*(1+real(w)*real(w)+imag(w)*imag(w)) {
+					t.Fatalf("%v %s: element %d = %v, want %v", dt, c.eq, i, g, w)
+				}
+			}
+		}
+	}
+	a, b := mk(classify.Float64, 1, 2, 3), mk(classify.Complex64, 2, 3, 2)
+	if _, err := saRun(t, "Einsum", graphdef.Attrs{"equation": "ij,jk->ik"}, saFeed(a), saFeed(b)); err == nil || !strings.Contains(err.Error(), "operand 1") {
+		t.Errorf("float64 x complex64: err = %v, want a dtype error naming operand 1", err)
+	}
+	if _, err := saRun(t, "Einsum", graphdef.Attrs{"equation": "ij->ji", "T": classify.Int32}, saFeed(saIota(2, 3))); err == nil || !strings.Contains(err.Error(), "int32") {
+		t.Errorf("T int32: err = %v, want it refused", err)
+	}
+}
+
+// complexAt128 is element i of a float64 or complex tensor as complex128.
+func complexAt128(x *classify.Tensor, i int) complex128 {
+	if d, ok := x.Data.([]float64); ok {
+		return complex(d[i], 0)
+	}
+	return complexAt(x, i)
+}
