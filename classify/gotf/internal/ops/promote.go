@@ -308,6 +308,17 @@ func init() {
 		"Maximum Minimum Div Pow Abs Sign Relu Relu6 Max Min Round") {
 		promote(op, "T", nil, classify.Uint8)
 	}
+	// Half types on ops that move, select, compare or sum elements of T,
+	// as TensorFlow's CPU kernels take them: moving, selecting and
+	// comparing is exact through float32; the sums (segment sums, Einsum,
+	// LinSpace's steps) round once at the end. ResizeBilinear's output is
+	// float32 for every T, so it is not narrowed.
+	for _, op := range strings.Fields("Reverse Roll ReverseSequence ScatterNd TensorScatterUpdate Where Unique " +
+		"MatrixBandPart MatrixDiag OneHot DynamicStitch NthElement LowerBound UpperBound ResizeNearestNeighbor " +
+		"SegmentSum UnsortedSegmentSum Einsum LinSpace NonMaxSuppressionV3") {
+		promote(op, "T", nil, halfDTypes...)
+	}
+	promote("ResizeBilinear", "T", []int{}, halfDTypes...)
 	// FusedBatchNorm: x and y are T, the statistics U (float32).
 	for _, op := range strings.Fields("FusedBatchNorm FusedBatchNormV2 FusedBatchNormV3") {
 		promote(op, "T", []int{0}, halfDTypes...)

@@ -90,3 +90,67 @@ func fmtTensor(t *classify.Tensor) string {
 	}
 	return fmt.Sprintf("%v %v", t.DType, vals)
 }
+
+// TestPromotedHalfSelect covers float16 and bfloat16 on the ops that move,
+// select, compare or sum elements (promote.go), with values both formats
+// hold exactly and results written from TensorFlow's definitions: T
+// outputs come back in T, index and float32 outputs (ResizeBilinear) as
+// they are.
+func TestPromotedHalfSelect(t *testing.T) {
+	b := func(v ...bool) *classify.Tensor {
+		return &classify.Tensor{DType: classify.Bool, Shape: classify.Shape{len(v)}, Data: v}
+	}
+	i32s := func(v []int32, shape ...int) *classify.Tensor { return saI32(v, shape...) }
+	for _, dt := range halfDTypes {
+		h := func(v ...float32) *classify.Tensor {
+			x := classify.NewTensor(dt, len(v))
+			castInto(nil, x, classify.FromFloat32(v, len(v)))
+			return x
+		}
+		sh := func(x *classify.Tensor, shape ...int) *classify.Tensor { x.Shape = classify.Shape(shape); return x }
+		T := dt.String()
+		cases := []struct {
+			op    string
+			attrs graphdef.Attrs
+			in    []*classify.Tensor
+			want  string
+		}{
+			{"Reverse", nil, []*classify.Tensor{h(1, 2, 3), b(true)}, T + " [3 2 1]"},
+			{"Roll", nil, []*classify.Tensor{h(1, 2, 3, 4), i32s([]int32{1}), i32s([]int32{0})}, T + " [4 1 2 3]"},
+			{"ReverseSequence", graphdef.Attrs{"seq_dim": 1, "batch_dim": 0}, []*classify.Tensor{sh(h(1, 2, 3, 4, 5, 6), 2, 3), i32s([]int32{2, 3}, 2)}, T + " [2 1 3 6 5 4]"},
+			{"ScatterNd", graphdef.Attrs{"Tindices": classify.Int32}, []*classify.Tensor{i32s([]int32{1, 3}, 2, 1), h(5, 6), i32s([]int32{4})}, T + " [0 5 0 6]"},
+			{"TensorScatterUpdate", graphdef.Attrs{"Tindices": classify.Int32}, []*classify.Tensor{h(1, 2, 3), i32s([]int32{0}, 1, 1), h(9)}, T + " [9 2 3]"},
+			{"Where", nil, []*classify.Tensor{h(0, 1.5, 0, -2)}, "int64 [1 3]"},
+			{"Unique", graphdef.Attrs{"out_idx": classify.Int32}, []*classify.Tensor{h(2, 1, 2)}, T + " [2 1]"},
+			{"MatrixBandPart", graphdef.Attrs{"Tindex": classify.Int32}, []*classify.Tensor{sh(h(1, 2, 3, 4), 2, 2), i32s([]int32{0}), i32s([]int32{0})}, T + " [1 0 0 4]"},
+			{"MatrixDiag", nil, []*classify.Tensor{h(1, 2)}, T + " [1 0 0 2]"},
+			{"OneHot", graphdef.Attrs{"TI": classify.Int32, "axis": -1}, []*classify.Tensor{i32s([]int32{0, 2}, 2), i32s([]int32{3}), sh(h(1)), sh(h(0))}, T + " [1 0 0 0 0 1]"},
+			{"DynamicStitch", graphdef.Attrs{"N": 2}, []*classify.Tensor{i32s([]int32{0, 2}, 2), i32s([]int32{1}, 1), h(1, 3), h(2)}, T + " [1 2 3]"},
+			{"NthElement", nil, []*classify.Tensor{h(3, 1, 2), i32s([]int32{1})}, T + " [2]"},
+			{"LowerBound", graphdef.Attrs{"out_type": classify.Int32}, []*classify.Tensor{sh(h(1, 2, 3), 1, 3), sh(h(2.5, 2), 1, 2)}, "int32 [2 1]"},
+			{"UpperBound", graphdef.Attrs{"out_type": classify.Int32}, []*classify.Tensor{sh(h(1, 2, 3), 1, 3), sh(h(2.5, 2), 1, 2)}, "int32 [2 2]"},
+			{"ResizeNearestNeighbor", nil, []*classify.Tensor{sh(h(1, 2), 1, 1, 2, 1), i32s([]int32{1, 4}, 2)}, T + " [1 1 2 2]"},
+			{"ResizeBilinear", nil, []*classify.Tensor{sh(h(1, 3), 1, 1, 2, 1), i32s([]int32{1, 4}, 2)}, "float32 [1 2 3 3]"},
+			{"SegmentSum", graphdef.Attrs{"Tindices": classify.Int32}, []*classify.Tensor{h(1, 2, 3), i32s([]int32{0, 0, 1}, 3)}, T + " [3 3]"},
+			{"UnsortedSegmentSum", graphdef.Attrs{"Tindices": classify.Int32, "Tnumsegments": classify.Int32}, []*classify.Tensor{h(1, 2, 3), i32s([]int32{1, 0, 1}, 3), i32s([]int32{2})}, T + " [2 4]"},
+			{"Einsum", graphdef.Attrs{"equation": "ij,jk->ik", "N": 2}, []*classify.Tensor{sh(h(1, 2), 1, 2), sh(h(3, 4), 2, 1)}, T + " [11]"},
+			{"LinSpace", graphdef.Attrs{"Tidx": classify.Int32}, []*classify.Tensor{sh(h(0)), sh(h(1)), i32s([]int32{5})}, T + " [0 0.25 0.5 0.75 1]"},
+			{"NonMaxSuppressionV3", nil, []*classify.Tensor{sh(h(0, 0, 1, 1, 0, 0, 1, 1, 0, 2, 1, 3), 3, 4), h(0.875, 0.75, 0.625), i32s([]int32{3}), sh(h(0.5)), sh(h(0))}, "int32 [0 2]"},
+		}
+		for _, c := range cases {
+			t.Run(c.op+"_"+T, func(t *testing.T) {
+				attrs := graphdef.Attrs{"T": dt}
+				for k, v := range c.attrs {
+					attrs[k] = v
+				}
+				out, err := runOp(t, c.op, attrs, c.in...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := fmtTensor(out[0]); got != c.want {
+					t.Errorf("got %s, want %s", got, c.want)
+				}
+			})
+		}
+	}
+}
