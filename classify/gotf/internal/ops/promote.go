@@ -319,6 +319,26 @@ func init() {
 		promote(op, "T", nil, halfDTypes...)
 	}
 	promote("ResizeBilinear", "T", []int{}, halfDTypes...)
+	// Half types on convolutions, pooling, segment and scatter
+	// reductions, matrix diagonals, colour functions and norms, which
+	// TensorFlow's CPU kernels also take: computed in float32, each T
+	// output rounded once. CropAndResize, ResizeBicubic and ResizeArea
+	// give float32 for every T.
+	for _, op := range strings.Fields("Conv2DBackpropInput Conv3D AvgPool3D MaxPool3D MaxPoolWithArgmax Dilation2D " +
+		"SegmentMax SegmentMin SegmentMean SegmentProd UnsortedSegmentMax UnsortedSegmentMin UnsortedSegmentProd " +
+		"TensorScatterAdd TensorScatterSub TensorScatterMax TensorScatterMin InplaceAdd InplaceSub InplaceUpdate " +
+		"MatrixDiagV2 MatrixDiagV3 MatrixDiagPart MatrixDiagPartV2 MatrixDiagPartV3 MatrixSetDiag MatrixSetDiagV2 MatrixSetDiagV3 " +
+		"UniqueWithCounts CumulativeLogsumexp EuclideanNorm RGBToHSV HSVToRGB CheckNumerics") {
+		promote(op, "T", nil, halfDTypes...)
+	}
+	// The image adjustments' T is {half, float} in TensorFlow's op
+	// definitions: no bfloat16.
+	for _, op := range strings.Fields("AdjustContrastv2 AdjustHue AdjustSaturation") {
+		promote(op, "T", nil, classify.Float16)
+	}
+	for _, op := range strings.Fields("CropAndResize ResizeBicubic ResizeArea") {
+		promote(op, "T", []int{}, halfDTypes...)
+	}
 	// FusedBatchNorm: x and y are T, the statistics U (float32).
 	for _, op := range strings.Fields("FusedBatchNorm FusedBatchNormV2 FusedBatchNormV3") {
 		promote(op, "T", []int{0}, halfDTypes...)

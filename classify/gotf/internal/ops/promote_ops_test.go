@@ -1,7 +1,9 @@
 package ops
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/classifyd/classifyd/classify"
@@ -149,6 +151,148 @@ func TestPromotedHalfSelect(t *testing.T) {
 				}
 				if got := fmtTensor(out[0]); got != c.want {
 					t.Errorf("got %s, want %s", got, c.want)
+				}
+			})
+		}
+	}
+}
+
+// TestPromotedHalfCompute covers float16 and bfloat16 on convolutions,
+// pooling, resizing, segment and scatter reductions, matrix diagonals,
+// colour functions and norms: each runs on the same values (all exact
+// in both formats) as the float32 kernel the oracle checks, and must give
+// its result rounded to T once (float32 where TensorFlow's output is
+// float32 for every T: CropAndResize, ResizeBicubic, ResizeArea), with
+// index outputs unchanged.
+func TestPromotedHalfCompute(t *testing.T) {
+	f := func(shape []int, v ...float32) *classify.Tensor { return classify.FromFloat32(v, shape...) }
+	ramp := func(shape ...int) *classify.Tensor {
+		x := classify.NewTensor(classify.Float32, shape...)
+		for i := range x.Float32s() {
+			x.Float32s()[i] = float32(i%7)*0.25 - 0.5
+		}
+		return x
+	}
+	unit := func(shape ...int) *classify.Tensor { // in (0, 1)
+		x := classify.NewTensor(classify.Float32, shape...)
+		for i := range x.Float32s() {
+			x.Float32s()[i] = 0.125 + float32(i%6)*0.125
+		}
+		return x
+	}
+	i32s := saI32
+	ones := func(n int) []int64 {
+		s := make([]int64, n)
+		for i := range s {
+			s[i] = 1
+		}
+		return s
+	}
+	type in struct {
+		x *classify.Tensor
+		t bool // of type T
+	}
+	T := func(x *classify.Tensor) in { return in{x, true} }
+	O := func(x *classify.Tensor) in { return in{x: x} }
+	cases := []struct {
+		op    string
+		attrs graphdef.Attrs
+		in    []in
+	}{
+		{"Conv2DBackpropInput", graphdef.Attrs{"strides": ones(4), "padding": "VALID"}, []in{O(i32s([]int32{1, 3, 3, 2}, 4)), T(ramp(2, 2, 2, 3)), T(ramp(1, 2, 2, 3))}},
+		{"Conv3D", graphdef.Attrs{"strides": ones(5), "padding": "VALID"}, []in{T(ramp(1, 2, 3, 3, 2)), T(ramp(1, 2, 2, 2, 3))}},
+		{"AvgPool3D", graphdef.Attrs{"ksize": []int64{1, 1, 2, 2, 1}, "strides": []int64{1, 1, 2, 2, 1}, "padding": "VALID"}, []in{T(ramp(1, 1, 4, 4, 2))}},
+		{"MaxPool3D", graphdef.Attrs{"ksize": []int64{1, 1, 2, 2, 1}, "strides": []int64{1, 1, 2, 2, 1}, "padding": "VALID"}, []in{T(ramp(1, 1, 4, 4, 2))}},
+		{"MaxPoolWithArgmax", graphdef.Attrs{"ksize": []int64{1, 2, 2, 1}, "strides": []int64{1, 2, 2, 1}, "padding": "VALID", "Targmax": classify.Int64}, []in{T(ramp(1, 4, 4, 2))}},
+		{"Dilation2D", graphdef.Attrs{"strides": ones(4), "rates": ones(4), "padding": "VALID"}, []in{T(ramp(1, 3, 3, 1)), T(ramp(2, 2, 1))}},
+		{"CropAndResize", nil, []in{T(ramp(1, 3, 3, 1)), O(f([]int{1, 4}, 0, 0, 1, 1)), O(i32s([]int32{0}, 1)), O(i32s([]int32{2, 2}, 2))}},
+		{"ResizeBicubic", nil, []in{T(ramp(1, 2, 2, 1)), O(i32s([]int32{3, 3}, 2))}},
+		{"ResizeArea", nil, []in{T(ramp(1, 4, 4, 1)), O(i32s([]int32{2, 2}, 2))}},
+		{"SegmentMax", nil, []in{T(ramp(4, 2)), O(i32s([]int32{0, 0, 1, 1}, 4))}},
+		{"SegmentMin", nil, []in{T(ramp(4, 2)), O(i32s([]int32{0, 0, 1, 1}, 4))}},
+		{"SegmentMean", nil, []in{T(ramp(4, 2)), O(i32s([]int32{0, 0, 1, 1}, 4))}},
+		{"SegmentProd", nil, []in{T(ramp(4, 2)), O(i32s([]int32{0, 0, 1, 1}, 4))}},
+		{"UnsortedSegmentMax", nil, []in{T(ramp(4, 2)), O(i32s([]int32{1, 0, 1, 0}, 4)), O(i32s([]int32{2}))}},
+		{"UnsortedSegmentMin", nil, []in{T(ramp(4, 2)), O(i32s([]int32{1, 0, 1, 0}, 4)), O(i32s([]int32{2}))}},
+		{"UnsortedSegmentProd", nil, []in{T(ramp(4, 2)), O(i32s([]int32{1, 0, 1, 0}, 4)), O(i32s([]int32{2}))}},
+		{"TensorScatterAdd", nil, []in{T(ramp(4)), O(i32s([]int32{1, 3}, 2, 1)), T(ramp(2))}},
+		{"TensorScatterSub", nil, []in{T(ramp(4)), O(i32s([]int32{1, 3}, 2, 1)), T(ramp(2))}},
+		{"TensorScatterMax", nil, []in{T(ramp(4)), O(i32s([]int32{1, 3}, 2, 1)), T(ramp(2))}},
+		{"TensorScatterMin", nil, []in{T(ramp(4)), O(i32s([]int32{1, 3}, 2, 1)), T(ramp(2))}},
+		{"InplaceAdd", nil, []in{T(ramp(2, 3)), O(i32s([]int32{1}, 1)), T(ramp(1, 3))}},
+		{"InplaceSub", nil, []in{T(ramp(2, 3)), O(i32s([]int32{1}, 1)), T(ramp(1, 3))}},
+		{"InplaceUpdate", nil, []in{T(ramp(2, 3)), O(i32s([]int32{1}, 1)), T(ramp(1, 3))}},
+		{"MatrixDiagV2", nil, []in{T(ramp(3)), O(i32s([]int32{0})), O(i32s([]int32{-1})), O(i32s([]int32{-1})), T(f(nil, 0))}},
+		{"MatrixDiagV3", nil, []in{T(ramp(3)), O(i32s([]int32{1})), O(i32s([]int32{-1})), O(i32s([]int32{-1})), T(f(nil, 0.5))}},
+		{"MatrixDiagPart", nil, []in{T(ramp(3, 3))}},
+		{"MatrixDiagPartV2", nil, []in{T(ramp(3, 3)), O(i32s([]int32{0})), T(f(nil, 0))}},
+		{"MatrixDiagPartV3", nil, []in{T(ramp(3, 3)), O(i32s([]int32{-1})), T(f(nil, 0))}},
+		{"MatrixSetDiag", nil, []in{T(ramp(3, 3)), T(ramp(3))}},
+		{"MatrixSetDiagV2", nil, []in{T(ramp(3, 3)), T(ramp(3)), O(i32s([]int32{0}))}},
+		{"MatrixSetDiagV3", nil, []in{T(ramp(3, 3)), T(ramp(2)), O(i32s([]int32{1}))}},
+		{"UniqueWithCounts", graphdef.Attrs{"out_idx": classify.Int32}, []in{T(ramp(9))}},
+		{"CumulativeLogsumexp", nil, []in{T(ramp(5)), O(i32s([]int32{0}))}},
+		{"EuclideanNorm", nil, []in{T(ramp(3, 4)), O(i32s([]int32{1}, 1))}},
+		{"RGBToHSV", nil, []in{T(unit(2, 3))}},
+		{"HSVToRGB", nil, []in{T(unit(2, 3))}},
+		{"AdjustContrastv2", nil, []in{T(unit(1, 2, 2, 3)), O(f(nil, 1.5))}},
+		{"AdjustHue", nil, []in{T(unit(1, 2, 3)), O(f(nil, 0.25))}},
+		{"AdjustSaturation", nil, []in{T(unit(1, 2, 3)), O(f(nil, 0.5))}},
+		{"CheckNumerics", graphdef.Attrs{"message": "m"}, []in{T(ramp(3))}},
+	}
+	for _, dt := range halfDTypes {
+		for _, c := range cases {
+			t.Run(c.op+"_"+dt.String(), func(t *testing.T) {
+				if dt == classify.BFloat16 && strings.HasPrefix(c.op, "Adjust") {
+					// TensorFlow's T is {half, float} here.
+					x := classify.NewTensor(dt, c.in[0].x.Shape...)
+					if _, err := mathRun(c.op, graphdef.Attrs{"T": dt}, nil, x, c.in[1].x); !errors.Is(err, classify.ErrUnsupportedOp) {
+						t.Errorf("bfloat16: err = %v, want ErrUnsupportedOp", err)
+					}
+					return
+				}
+				a32 := graphdef.Attrs{"T": classify.Float32}
+				ah := graphdef.Attrs{"T": dt}
+				for k, v := range c.attrs {
+					a32[k], ah[k] = v, v
+				}
+				var x32, xh []*classify.Tensor
+				for _, v := range c.in {
+					x32 = append(x32, v.x)
+					if !v.t {
+						xh = append(xh, v.x)
+						continue
+					}
+					h := classify.NewTensor(dt, v.x.Shape...)
+					castInto(nil, h, v.x)
+					xh = append(xh, h)
+				}
+				want, err := mathRun(c.op, a32, nil, x32...)
+				if err != nil {
+					t.Fatalf("float32: %v", err)
+				}
+				got, err := mathRun(c.op, ah, nil, xh...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got) != len(want) {
+					t.Fatalf("%d outputs, float32 gives %d", len(got), len(want))
+				}
+				for i, w := range want {
+					if w.DType == classify.Float32 && c.op != "CropAndResize" && c.op != "ResizeBicubic" && c.op != "ResizeArea" {
+						n := classify.NewTensor(dt, w.Shape...)
+						castInto(nil, n, w)
+						w = n
+					}
+					g := got[i]
+					if g.DType != w.DType || !g.Shape.Equal(w.Shape) {
+						t.Fatalf("output %d: %v%v, want %v%v", i, g.DType, g.Shape, w.DType, w.Shape)
+					}
+					for j := 0; j < w.Len(); j++ {
+						if gv, wv := refElem(g, j), refElem(w, j); !refEqual(gv, wv) {
+							t.Fatalf("output %d element %d: %v, want %v", i, j, gv, wv)
+						}
+					}
 				}
 			})
 		}
