@@ -28,6 +28,7 @@ package ops
 // packed once as float32), the others on each run into fresh buffers.
 
 import (
+	"slices"
 	"strings"
 
 	apb "github.com/galeone/tensorflow/tensorflow/go/core/framework/attr_value_go_proto"
@@ -53,6 +54,8 @@ func promote(op, attr string, outT []int, dts ...classify.DType) {
 	if r == nil {
 		r = &promoteRule{attr: attr, outT: outT, dtypes: map[classify.DType]bool{}}
 		promoteRules[op] = r
+	} else if !slices.Equal(r.outT, outT) || (r.outT == nil) != (outT == nil) || r.attr != attr {
+		panic("promote: " + op + " declared twice with different outputs or attribute")
 	}
 	for _, dt := range dts {
 		r.dtypes[dt] = true
@@ -313,8 +316,13 @@ func init() {
 	// comparing is exact through float32; the sums (segment sums, Einsum,
 	// LinSpace's steps) round once at the end. ResizeBilinear's output is
 	// float32 for every T, so it is not narrowed.
-	for _, op := range strings.Fields("Reverse Roll ReverseSequence ScatterNd TensorScatterUpdate Where Unique " +
-		"MatrixBandPart MatrixDiag OneHot DynamicStitch NthElement LowerBound UpperBound ResizeNearestNeighbor " +
+	// Index outputs (Where's, Unique's idx, the bounds') never narrow.
+	promote("Where", "T", []int{}, halfDTypes...)
+	promote("Unique", "T", []int{0}, halfDTypes...)
+	promote("LowerBound", "T", []int{}, halfDTypes...)
+	promote("UpperBound", "T", []int{}, halfDTypes...)
+	for _, op := range strings.Fields("Reverse Roll ReverseSequence ScatterNd TensorScatterUpdate " +
+		"MatrixBandPart MatrixDiag OneHot DynamicStitch NthElement ResizeNearestNeighbor " +
 		"SegmentSum UnsortedSegmentSum Einsum LinSpace NonMaxSuppressionV3") {
 		promote(op, "T", nil, halfDTypes...)
 	}
@@ -328,7 +336,7 @@ func init() {
 		"SegmentMax SegmentMin SegmentMean SegmentProd UnsortedSegmentMax UnsortedSegmentMin UnsortedSegmentProd " +
 		"TensorScatterAdd TensorScatterSub TensorScatterMax TensorScatterMin InplaceAdd InplaceSub InplaceUpdate " +
 		"MatrixDiagV2 MatrixDiagV3 MatrixDiagPart MatrixDiagPartV2 MatrixDiagPartV3 MatrixSetDiag MatrixSetDiagV2 MatrixSetDiagV3 " +
-		"UniqueWithCounts CumulativeLogsumexp EuclideanNorm RGBToHSV HSVToRGB CheckNumerics") {
+		"CumulativeLogsumexp EuclideanNorm RGBToHSV HSVToRGB CheckNumerics") {
 		promote(op, "T", nil, halfDTypes...)
 	}
 	// The image adjustments' T is {half, float} in TensorFlow's op
@@ -338,6 +346,32 @@ func init() {
 	}
 	for _, op := range strings.Fields("CropAndResize ResizeBicubic ResizeArea") {
 		promote(op, "T", []int{}, halfDTypes...)
+	}
+	promote("UniqueWithCounts", "T", []int{0}, halfDTypes...)
+	// The narrow integers on ops that move, select or compare elements
+	// (exact in int64; uint64 too where only bit patterns move or are
+	// compared for equality) and on the segment and scatter reductions
+	// and bounds, whose int64 sums and products wrap back to T as T's own
+	// arithmetic does. The resizes give float32 for every T.
+	// Their index outputs (Where's, Unique's idx and counts, the bounds')
+	// are int64 or out_type, never T: only the listed outputs narrow.
+	promote("Where", "T", []int{}, all...)
+	promote("Unique", "T", []int{0}, all...)
+	promote("UniqueWithCounts", "T", []int{0}, all...)
+	promote("LowerBound", "T", []int{}, narrowInt...)
+	promote("UpperBound", "T", []int{}, narrowInt...)
+	for _, op := range strings.Fields("Reverse ReverseSequence Roll ScatterNd TensorScatterUpdate " +
+		"MatrixBandPart MatrixDiag MatrixDiagV2 MatrixDiagV3 MatrixDiagPart MatrixDiagPartV2 MatrixDiagPartV3 " +
+		"MatrixSetDiag MatrixSetDiagV2 MatrixSetDiagV3 OneHot DynamicStitch InplaceUpdate ResizeNearestNeighbor") {
+		promote(op, "T", nil, all...)
+	}
+	for _, op := range strings.Fields("SegmentMax SegmentMin SegmentSum SegmentProd UnsortedSegmentMax UnsortedSegmentMin " +
+		"UnsortedSegmentSum UnsortedSegmentProd TensorScatterAdd TensorScatterSub TensorScatterMax TensorScatterMin " +
+		"InplaceAdd InplaceSub NthElement") {
+		promote(op, "T", nil, narrowInt...)
+	}
+	for _, op := range strings.Fields("ResizeBilinear CropAndResize ResizeBicubic ResizeArea") {
+		promote(op, "T", []int{}, narrowInt...)
 	}
 	// FusedBatchNorm: x and y are T, the statistics U (float32).
 	for _, op := range strings.Fields("FusedBatchNorm FusedBatchNormV2 FusedBatchNormV3") {

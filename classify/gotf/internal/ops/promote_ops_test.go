@@ -3,6 +3,7 @@ package ops
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -294,6 +295,124 @@ func TestPromotedHalfCompute(t *testing.T) {
 						}
 					}
 				}
+				recordCoverage(t, "reference", []ranNode{{op: c.op, in: xh, out: got}})
+			})
+		}
+	}
+}
+
+// TestPromotedIntSelect covers int8, int16, uint16 and uint32 (and uint64
+// on the ops that only move or compare bit patterns) on selection,
+// scatter, segment, bound and resize ops: each must give the int64
+// kernel's result on the same values, T outputs in T, index outputs
+// (Where's, the bounds') and the resizes' float32 unchanged.
+func TestPromotedIntSelect(t *testing.T) {
+	i64 := func(shape []int, v ...int64) *classify.Tensor {
+		return &classify.Tensor{DType: classify.Int64, Shape: classify.Shape(shape), Data: v}
+	}
+	ramp := func(shape ...int) *classify.Tensor {
+		x := classify.NewTensor(classify.Int64, shape...)
+		for i := range x.Int64s() {
+			x.Int64s()[i] = int64(i * 5 % 7) // 0..6, with zeros and repeats
+		}
+		return x
+	}
+	i32s := saI32
+	f := func(shape []int, v ...float32) *classify.Tensor { return classify.FromFloat32(v, shape...) }
+	type in struct {
+		x *classify.Tensor
+		t bool
+	}
+	T := func(x *classify.Tensor) in { return in{x, true} }
+	O := func(x *classify.Tensor) in { return in{x: x} }
+	cases := []struct {
+		op     string
+		attrs  graphdef.Attrs
+		in     []in
+		u64    bool  // uint64 promotes too
+		idxOut []int // int64 outputs that are indices, not T
+	}{
+		{"Reverse", nil, []in{T(ramp(3)), O(&classify.Tensor{DType: classify.Bool, Shape: classify.Shape{1}, Data: []bool{true}})}, true, nil},
+		{"Roll", nil, []in{T(ramp(4)), O(i32s([]int32{1})), O(i32s([]int32{0}))}, true, nil},
+		{"ReverseSequence", graphdef.Attrs{"seq_dim": 1, "batch_dim": 0}, []in{T(ramp(2, 3)), O(i32s([]int32{2, 3}, 2))}, true, nil},
+		{"ScatterNd", graphdef.Attrs{"Tindices": classify.Int32}, []in{O(i32s([]int32{1, 3}, 2, 1)), T(ramp(2)), O(i32s([]int32{4}))}, true, nil},
+		{"TensorScatterUpdate", nil, []in{T(ramp(4)), O(i32s([]int32{2}, 1, 1)), T(i64([]int{1}, 6))}, true, nil},
+		{"Where", nil, []in{T(ramp(6))}, true, []int{0}},
+		{"Unique", graphdef.Attrs{"out_idx": classify.Int32}, []in{T(ramp(9))}, true, nil},
+		{"UniqueWithCounts", graphdef.Attrs{"out_idx": classify.Int32}, []in{T(ramp(9))}, true, nil},
+		{"MatrixBandPart", graphdef.Attrs{"Tindex": classify.Int32}, []in{T(ramp(3, 3)), O(i32s([]int32{1})), O(i32s([]int32{0}))}, true, nil},
+		{"MatrixDiag", nil, []in{T(ramp(3))}, true, nil},
+		{"MatrixDiagV3", nil, []in{T(ramp(3)), O(i32s([]int32{1})), O(i32s([]int32{-1})), O(i32s([]int32{-1})), T(i64(nil, 5))}, true, nil},
+		{"MatrixDiagPartV3", nil, []in{T(ramp(3, 3)), O(i32s([]int32{-1})), T(i64(nil, 0))}, true, nil},
+		{"MatrixSetDiagV3", nil, []in{T(ramp(3, 3)), T(i64([]int{2}, 6, 5)), O(i32s([]int32{1}))}, true, nil},
+		{"OneHot", graphdef.Attrs{"TI": classify.Int32, "axis": -1}, []in{O(i32s([]int32{0, 2}, 2)), O(i32s([]int32{3})), T(i64(nil, 6)), T(i64(nil, 1))}, true, nil},
+		{"DynamicStitch", graphdef.Attrs{"N": 2}, []in{O(i32s([]int32{0, 2}, 2)), O(i32s([]int32{1}, 1)), T(i64([]int{2}, 4, 6)), T(i64([]int{1}, 5))}, true, nil},
+		{"InplaceUpdate", nil, []in{T(ramp(2, 3)), O(i32s([]int32{1}, 1)), T(ramp(1, 3))}, true, nil},
+		{"ResizeNearestNeighbor", nil, []in{T(ramp(1, 2, 2, 1)), O(i32s([]int32{3, 3}, 2))}, true, nil},
+		{"SegmentSum", nil, []in{T(ramp(4, 2)), O(i32s([]int32{0, 0, 1, 1}, 4))}, false, nil},
+		{"SegmentProd", nil, []in{T(ramp(4, 2)), O(i32s([]int32{0, 0, 1, 1}, 4))}, false, nil},
+		{"SegmentMax", nil, []in{T(ramp(4, 2)), O(i32s([]int32{0, 0, 1, 1}, 4))}, false, nil},
+		{"UnsortedSegmentMin", nil, []in{T(ramp(4, 2)), O(i32s([]int32{1, 0, 1, 0}, 4)), O(i32s([]int32{2}))}, false, nil},
+		{"UnsortedSegmentSum", nil, []in{T(ramp(4, 2)), O(i32s([]int32{1, 0, 1, 0}, 4)), O(i32s([]int32{2}))}, false, nil},
+		{"TensorScatterAdd", nil, []in{T(ramp(4)), O(i32s([]int32{1, 3}, 2, 1)), T(ramp(2))}, false, nil},
+		{"TensorScatterMax", nil, []in{T(ramp(4)), O(i32s([]int32{1, 3}, 2, 1)), T(ramp(2))}, false, nil},
+		{"InplaceAdd", nil, []in{T(ramp(2, 3)), O(i32s([]int32{1}, 1)), T(ramp(1, 3))}, false, nil},
+		{"LowerBound", graphdef.Attrs{"out_type": classify.Int32}, []in{T(i64([]int{1, 4}, 0, 2, 4, 6)), T(i64([]int{1, 3}, 3, 4, 7))}, false, nil},
+		{"UpperBound", graphdef.Attrs{"out_type": classify.Int64}, []in{T(i64([]int{1, 4}, 0, 2, 4, 6)), T(i64([]int{1, 3}, 3, 4, 7))}, false, []int{0}},
+		{"NthElement", nil, []in{T(ramp(2, 4)), O(i32s([]int32{1}))}, false, nil},
+		{"ResizeBilinear", nil, []in{T(ramp(1, 2, 2, 1)), O(i32s([]int32{3, 3}, 2))}, false, nil},
+		{"CropAndResize", nil, []in{T(ramp(1, 3, 3, 1)), O(f([]int{1, 4}, 0, 0, 1, 1)), O(i32s([]int32{0}, 1)), O(i32s([]int32{2, 2}, 2))}, false, nil},
+	}
+	for _, dt := range []classify.DType{classify.Int8, classify.Int16, classify.Uint16, classify.Uint32, classify.Uint64} {
+		for _, c := range cases {
+			if dt == classify.Uint64 && !c.u64 {
+				continue
+			}
+			t.Run(c.op+"_"+dt.String(), func(t *testing.T) {
+				a64 := graphdef.Attrs{"T": classify.Int64}
+				an := graphdef.Attrs{"T": dt}
+				for k, v := range c.attrs {
+					a64[k], an[k] = v, v
+				}
+				var x64, xn []*classify.Tensor
+				for _, v := range c.in {
+					x64 = append(x64, v.x)
+					if !v.t {
+						xn = append(xn, v.x)
+						continue
+					}
+					n := classify.NewTensor(dt, v.x.Shape...)
+					castInto(nil, n, v.x)
+					xn = append(xn, n)
+				}
+				want, err := mathRun(c.op, a64, nil, x64...)
+				if err != nil {
+					t.Fatalf("int64: %v", err)
+				}
+				got, err := mathRun(c.op, an, nil, xn...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got) != len(want) {
+					t.Fatalf("%d outputs, int64 gives %d", len(got), len(want))
+				}
+				for i, w := range want {
+					if w.DType == classify.Int64 && !slices.Contains(c.idxOut, i) && c.op != "Unique" && c.op != "UniqueWithCounts" || (c.op == "Unique" || c.op == "UniqueWithCounts") && i == 0 {
+						n := classify.NewTensor(dt, w.Shape...)
+						castInto(nil, n, w)
+						w = n
+					}
+					g := got[i]
+					if g.DType != w.DType || !g.Shape.Equal(w.Shape) {
+						t.Fatalf("output %d: %v%v, want %v%v", i, g.DType, g.Shape, w.DType, w.Shape)
+					}
+					for j := 0; j < w.Len(); j++ {
+						if gv, wv := refElem(g, j), refElem(w, j); !refEqual(gv, wv) {
+							t.Fatalf("output %d element %d: %v, want %v", i, j, gv, wv)
+						}
+					}
+				}
+				recordCoverage(t, "reference", []ranNode{{op: c.op, in: xn, out: got}})
 			})
 		}
 	}
