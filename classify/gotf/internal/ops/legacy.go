@@ -23,9 +23,15 @@ func init() {
 	Register("NonMaxSuppression", withAttrInputs("NonMaxSuppressionV2", func(n *Node) []*classify.Tensor {
 		return []*classify.Tensor{classify.FromFloat32([]float32{n.Float("iou_threshold", 0.5)})}
 	}))
-	Register("MatrixDiagPart", withAttrInputs("MatrixDiagPartV3", func(n *Node) []*classify.Tensor {
-		return []*classify.Tensor{{DType: classify.Int32, Shape: classify.Shape{}, Data: []int32{0}}, classify.NewTensor(n.Type("T"))}
-	}))
+	Register("MatrixDiagPart", func(n *Node, consts []*classify.Tensor) (Op, error) {
+		// The padding input V3 takes is a zero of T: T must be known.
+		if dt := n.Type("T"); dt == classify.Invalid || dt == classify.Variant || dt == classify.String {
+			return nil, n.Errorf("attribute T missing or unsupported (%v)", dt)
+		}
+		return withAttrInputs("MatrixDiagPartV3", func(n *Node) []*classify.Tensor {
+			return []*classify.Tensor{{DType: classify.Int32, Shape: classify.Shape{}, Data: []int32{0}}, classify.NewTensor(n.Type("T"))}
+		})(n, consts)
+	})
 	Register("AccumulateNV2", buildAddN)
 	for _, op := range []string{"GuaranteeConst", "Copy", "CopyHost"} {
 		Register(op, buildForward(1))

@@ -659,7 +659,11 @@ func buildEmpty(n *Node, _ []*classify.Tensor) (Op, error) {
 	if n.NumInputs != 1 {
 		return nil, n.Errorf("needs 1 input, has %d", n.NumInputs)
 	}
-	return emptyOp{n, n.Type("dtype")}, nil
+	dt := n.Type("dtype")
+	if dt == classify.Invalid || dt == classify.Variant {
+		return nil, n.Errorf("attribute dtype missing or not a tensor dtype")
+	}
+	return emptyOp{n, dt}, nil
 }
 
 func (o emptyOp) OutputInfo([]classify.TensorInfo) ([]classify.TensorInfo, error) {
