@@ -31,6 +31,15 @@ func init() {
 	allowDTypes("Einsum", complexDTypes...)
 }
 
+// einsumDType reports whether Einsum computes in dt (einsumElem).
+func einsumDType(dt classify.DType) bool {
+	switch dt {
+	case classify.Float32, classify.Float64, classify.Complex64, classify.Complex128:
+		return true
+	}
+	return false
+}
+
 // einsumElem are the dtypes Einsum computes in.
 type einsumElem interface {
 	~float32 | ~float64 | ~complex64 | ~complex128
@@ -50,9 +59,7 @@ func buildEinsum(n *Node, _ []*classify.Tensor) (Op, error) {
 	if n.NumInputs < 1 {
 		return nil, n.Errorf("no operands")
 	}
-	switch dt := n.Type("T"); dt {
-	case classify.Invalid, classify.Float32, classify.Float64, classify.Complex64, classify.Complex128:
-	default:
+	if dt := n.Type("T"); dt != classify.Invalid && !einsumDType(dt) {
 		return nil, n.Errorf("T %v not supported (float32, float64, complex64, complex128)", dt)
 	}
 	eq := strings.ReplaceAll(n.String("equation", ""), " ", "")
@@ -250,9 +257,7 @@ func (o *einsumOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, err
 	shapes := make([]classify.Shape, len(in))
 	dt := in[0].DType
 	for i, x := range in {
-		switch x.DType {
-		case classify.Float32, classify.Float64, classify.Complex64, classify.Complex128:
-		default:
+		if !einsumDType(x.DType) {
 			return nil, o.n.InputErrorf("operand %d is %v (float32, float64, complex64, complex128)", i, x.DType)
 		}
 		if x.DType != dt {

@@ -947,10 +947,14 @@ func addNSupports(dt classify.DType) bool {
 // addNComplex sums complex inputs element by element in input order, in
 // complex128 rounded once (complex.go's convention for complex64).
 func addNComplex[T complex64 | complex128](d []T, in []*classify.Tensor) {
+	srcs := make([][]T, len(in))
+	for j, t := range in {
+		srcs[j] = t.Data.([]T)
+	}
 	for i := range d {
 		acc := complex128(0)
-		for _, t := range in {
-			acc += complex128(t.Data.([]T)[i])
+		for _, s := range srcs {
+			acc += complex128(s[i])
 		}
 		d[i] = T(acc)
 	}

@@ -38,18 +38,25 @@ type reduceOp struct {
 	known bool
 }
 
+// redSupports reports whether a reduction of kind has a kernel for dt
+// (Invalid: not known yet): the real types for all, complex for Sum, Mean
+// and Prod (TensorFlow orders no complex values).
+func redSupports(kind redKind, dt classify.DType) bool {
+	switch dt {
+	case classify.Invalid, classify.Float32, classify.Float64, classify.Int32, classify.Int64:
+		return true
+	case classify.Complex64, classify.Complex128:
+		return kind != redMax && kind != redMin
+	}
+	return false
+}
+
 func buildReduce(kind redKind) Builder {
 	return func(n *Node, consts []*classify.Tensor) (Op, error) {
 		if n.NumInputs != 2 {
 			return nil, n.Errorf("want 2 inputs (input, reduction_indices), have %d", n.NumInputs)
 		}
-		switch dt := n.Type("T"); dt {
-		case classify.Invalid, classify.Float32, classify.Float64, classify.Int32, classify.Int64:
-		case classify.Complex64, classify.Complex128:
-			if kind == redMax || kind == redMin {
-				return nil, n.Errorf("unsupported dtype %v", dt)
-			}
-		default:
+		if dt := n.Type("T"); !redSupports(kind, dt) {
 			return nil, n.Errorf("unsupported dtype %v", dt)
 		}
 		o := &reduceOp{n: n, kind: kind, keep: n.Bool("keep_dims", false)}
@@ -111,13 +118,7 @@ func (o *reduceOp) OutputInfo(in []classify.TensorInfo) ([]classify.TensorInfo, 
 		return nil, o.n.Errorf("want 2 inputs, have %d", len(in))
 	}
 	dt := in[0].DType
-	switch dt {
-	case classify.Invalid, classify.Float32, classify.Float64, classify.Int32, classify.Int64:
-	case classify.Complex64, classify.Complex128:
-		if o.kind == redMax || o.kind == redMin {
-			return nil, o.n.Errorf("unsupported dtype %v", dt)
-		}
-	default:
+	if !redSupports(o.kind, dt) {
 		return nil, o.n.Errorf("unsupported dtype %v", dt)
 	}
 	if in[0].Shape == nil {
@@ -170,7 +171,7 @@ func (o *reduceOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, err
 	if err != nil {
 		return nil, o.n.InputErrorf("%v", err)
 	}
-	if (x.DType == classify.Complex64 || x.DType == classify.Complex128) && (o.kind == redMax || o.kind == redMin) {
+	if !redSupports(o.kind, x.DType) {
 		// A node without T fed complex: Max and Min have no complex order.
 		return nil, o.n.InputErrorf("unsupported dtype %v", x.DType)
 	}
@@ -440,18 +441,9 @@ func reduceOdometer[T ewNumber](k redKind, g redGroups, dst, src []T) {
 	for i := range dst {
 		dst[i] = init
 	}
-	n := len(g.size)
-	ostride := make([]int, n)
-	s := 1
-	for i := n - 1; i >= 0; i-- {
-		if !g.reduced[i] {
-			ostride[i] = s
-			s *= g.size[i]
-		}
-	}
-	idx := make([]int, n)
-	off := 0
+	w := newRedWalk(g)
 	for _, v := range src {
+		off := w.off
 		switch k {
 		case redSum, redMean:
 			dst[off] += v
@@ -466,15 +458,40 @@ func reduceOdometer[T ewNumber](k redKind, g redGroups, dst, src []T) {
 				dst[off] = v
 			}
 		}
-		for i := n - 1; i >= 0; i-- {
-			idx[i]++
-			off += ostride[i]
-			if idx[i] < g.size[i] {
-				break
-			}
-			off -= idx[i] * ostride[i]
-			idx[i] = 0
+		w.next()
+	}
+}
+
+// redWalk tracks, while the input of a reduction is read in order, the
+// offset of the output element each input element folds into.
+type redWalk struct {
+	size, ostride, idx []int
+	off                int
+}
+
+func newRedWalk(g redGroups) *redWalk {
+	n := len(g.size)
+	w := &redWalk{size: g.size, ostride: make([]int, n), idx: make([]int, n)}
+	s := 1
+	for i := n - 1; i >= 0; i-- {
+		if !g.reduced[i] {
+			w.ostride[i] = s
+			s *= g.size[i]
 		}
+	}
+	return w
+}
+
+// next moves to the following input element.
+func (w *redWalk) next() {
+	for i := len(w.size) - 1; i >= 0; i-- {
+		w.idx[i]++
+		w.off += w.ostride[i]
+		if w.idx[i] < w.size[i] {
+			return
+		}
+		w.off -= w.idx[i] * w.ostride[i]
+		w.idx[i] = 0
 	}
 }
 
@@ -492,38 +509,14 @@ func reduceComplex[T complex64 | complex128](k redKind, g redGroups, dst, src []
 	for i := range acc {
 		acc[i] = init
 	}
-	if n := len(g.size); n > 0 && g.count > 0 {
-		ostride := make([]int, n)
-		s := 1
-		for i := n - 1; i >= 0; i-- {
-			if !g.reduced[i] {
-				ostride[i] = s
-				s *= g.size[i]
-			}
+	w := newRedWalk(g)
+	for _, v := range src {
+		if k == redProd {
+			acc[w.off] *= complex128(v)
+		} else {
+			acc[w.off] += complex128(v)
 		}
-		idx := make([]int, n)
-		off := 0
-		for _, v := range src {
-			if k == redProd {
-				acc[off] *= complex128(v)
-			} else {
-				acc[off] += complex128(v)
-			}
-			for i := n - 1; i >= 0; i-- {
-				idx[i]++
-				off += ostride[i]
-				if idx[i] < g.size[i] {
-					break
-				}
-				off -= idx[i] * ostride[i]
-				idx[i] = 0
-			}
-		}
-	} else if g.count > 0 {
-		// Every dimension is 1: one element, nothing folded with it.
-		for i := range acc {
-			acc[i] = complex128(src[i])
-		}
+		w.next()
 	}
 	for i, v := range acc {
 		if k == redMean {
