@@ -17,21 +17,20 @@ import (
 )
 
 func init() {
-	Register("InTopK", withAttrInputs("InTopKV2", func(n *Node) []*classify.Tensor {
-		return []*classify.Tensor{{DType: n.Type("T"), Shape: classify.Shape{}, Data: intData(n.Type("T"), n.Int("k", 1))}}
+	Register("InTopK", withAttrInputs("InTopKV2", func(n *Node) ([]*classify.Tensor, error) {
+		return []*classify.Tensor{{DType: n.Type("T"), Shape: classify.Shape{}, Data: intData(n.Type("T"), n.Int("k", 1))}}, nil
 	}))
-	Register("NonMaxSuppression", withAttrInputs("NonMaxSuppressionV2", func(n *Node) []*classify.Tensor {
-		return []*classify.Tensor{classify.FromFloat32([]float32{n.Float("iou_threshold", 0.5)})}
+	Register("NonMaxSuppression", withAttrInputs("NonMaxSuppressionV2", func(n *Node) ([]*classify.Tensor, error) {
+		return []*classify.Tensor{classify.FromFloat32([]float32{n.Float("iou_threshold", 0.5)})}, nil
 	}))
-	Register("MatrixDiagPart", func(n *Node, consts []*classify.Tensor) (Op, error) {
+	Register("MatrixDiagPart", withAttrInputs("MatrixDiagPartV3", func(n *Node) ([]*classify.Tensor, error) {
 		// The padding input V3 takes is a zero of T: T must be known.
-		if dt := n.Type("T"); dt == classify.Invalid || dt == classify.Variant || dt == classify.String {
+		dt := n.Type("T")
+		if dt == classify.Invalid || dt == classify.Variant || dt == classify.String {
 			return nil, n.Errorf("attribute T missing or unsupported (%v)", dt)
 		}
-		return withAttrInputs("MatrixDiagPartV3", func(n *Node) []*classify.Tensor {
-			return []*classify.Tensor{{DType: classify.Int32, Shape: classify.Shape{}, Data: []int32{0}}, classify.NewTensor(n.Type("T"))}
-		})(n, consts)
-	})
+		return []*classify.Tensor{{DType: classify.Int32, Shape: classify.Shape{}, Data: []int32{0}}, classify.NewTensor(dt)}, nil
+	}))
 	Register("AccumulateNV2", buildAddN)
 	for _, op := range []string{"GuaranteeConst", "Copy", "CopyHost"} {
 		Register(op, buildForward(1))
@@ -77,14 +76,18 @@ func intData(dt classify.DType, v int64) any {
 }
 
 // withAttrInputs builds canon's kernel for an op whose trailing inputs
-// were attributes in its older form: extra gives them as constants.
-func withAttrInputs(canon string, extra func(n *Node) []*classify.Tensor) Builder {
+// were attributes in its older form: extra gives them as constants, or
+// refuses the node when its attributes cannot make them.
+func withAttrInputs(canon string, extra func(n *Node) ([]*classify.Tensor, error)) Builder {
 	return func(n *Node, consts []*classify.Tensor) (Op, error) {
 		b, ok := Lookup(canon)
 		if !ok {
 			return nil, n.Errorf("no kernel for %s", canon)
 		}
-		ex := extra(n)
+		ex, err := extra(n)
+		if err != nil {
+			return nil, err
+		}
 		c := *n
 		c.Op, c.NumInputs = canon, n.NumInputs+len(ex)
 		op, err := b(&c, append(append([]*classify.Tensor{}, consts...), ex...))
