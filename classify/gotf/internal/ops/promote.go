@@ -311,67 +311,39 @@ func init() {
 		"Maximum Minimum Div Pow Abs Sign Relu Relu6 Max Min Round") {
 		promote(op, "T", nil, classify.Uint8)
 	}
-	// Half types on ops that move, select, compare or sum elements of T,
-	// as TensorFlow's CPU kernels take them: moving, selecting and
-	// comparing is exact through float32; the sums (segment sums, Einsum,
-	// LinSpace's steps) round once at the end. ResizeBilinear's output is
-	// float32 for every T, so it is not narrowed.
-	// Index outputs (Where's, Unique's idx, the bounds') never narrow.
-	promote("Where", "T", []int{}, halfDTypes...)
-	promote("Unique", "T", []int{0}, halfDTypes...)
-	promote("LowerBound", "T", []int{}, halfDTypes...)
-	promote("UpperBound", "T", []int{}, halfDTypes...)
-	for _, op := range strings.Fields("Reverse Roll ReverseSequence ScatterNd TensorScatterUpdate " +
-		"MatrixBandPart MatrixDiag OneHot DynamicStitch NthElement ResizeNearestNeighbor " +
-		"SegmentSum UnsortedSegmentSum Einsum LinSpace NonMaxSuppressionV3") {
-		promote(op, "T", nil, halfDTypes...)
-	}
-	promote("ResizeBilinear", "T", []int{}, halfDTypes...)
-	// Half types on convolutions, pooling, segment and scatter
-	// reductions, matrix diagonals, colour functions and norms, which
-	// TensorFlow's CPU kernels also take: computed in float32, each T
-	// output rounded once. CropAndResize, ResizeBicubic and ResizeArea
-	// give float32 for every T.
-	for _, op := range strings.Fields("Conv2DBackpropInput Conv3D AvgPool3D MaxPool3D MaxPoolWithArgmax Dilation2D " +
-		"SegmentMax SegmentMin SegmentMean SegmentProd UnsortedSegmentMax UnsortedSegmentMin UnsortedSegmentProd " +
-		"TensorScatterAdd TensorScatterSub TensorScatterMax TensorScatterMin InplaceAdd InplaceSub InplaceUpdate " +
-		"MatrixDiagV2 MatrixDiagV3 MatrixDiagPart MatrixDiagPartV2 MatrixDiagPartV3 MatrixSetDiag MatrixSetDiagV2 MatrixSetDiagV3 " +
-		"CumulativeLogsumexp EuclideanNorm RGBToHSV HSVToRGB CheckNumerics") {
-		promote(op, "T", nil, halfDTypes...)
-	}
-	// The image adjustments' T is {half, float} in TensorFlow's op
-	// definitions: no bfloat16.
-	for _, op := range strings.Fields("AdjustContrastv2 AdjustHue AdjustSaturation") {
-		promote(op, "T", nil, classify.Float16)
-	}
-	for _, op := range strings.Fields("CropAndResize ResizeBicubic ResizeArea") {
-		promote(op, "T", []int{}, halfDTypes...)
-	}
-	promote("UniqueWithCounts", "T", []int{0}, halfDTypes...)
-	// The narrow integers on ops that move, select or compare elements
-	// (exact in int64; uint64 too where only bit patterns move or are
-	// compared for equality) and on the segment and scatter reductions
-	// and bounds, whose int64 sums and products wrap back to T as T's own
-	// arithmetic does. The resizes give float32 for every T.
-	// Their index outputs (Where's, Unique's idx and counts, the bounds')
-	// are int64 or out_type, never T: only the listed outputs narrow.
-	promote("Where", "T", []int{}, all...)
-	promote("Unique", "T", []int{0}, all...)
-	promote("UniqueWithCounts", "T", []int{0}, all...)
-	promote("LowerBound", "T", []int{}, narrowInt...)
-	promote("UpperBound", "T", []int{}, narrowInt...)
-	for _, op := range strings.Fields("Reverse ReverseSequence Roll ScatterNd TensorScatterUpdate " +
-		"MatrixBandPart MatrixDiag MatrixDiagV2 MatrixDiagV3 MatrixDiagPart MatrixDiagPartV2 MatrixDiagPartV3 " +
+	// Ops TensorFlow's CPU kernels also run in the half and narrow
+	// integer types. Moving, selecting and comparing elements is exact
+	// through the wider type (uint64 too: only bit patterns move); sums
+	// and products round once to a half type at the end, or wrap back to
+	// an integer T as T's own arithmetic does.
+	for _, op := range strings.Fields("Reverse ReverseSequence Roll ScatterNd TensorScatterUpdate MatrixBandPart " +
+		"MatrixDiag MatrixDiagV2 MatrixDiagV3 MatrixDiagPart MatrixDiagPartV2 MatrixDiagPartV3 " +
 		"MatrixSetDiag MatrixSetDiagV2 MatrixSetDiagV3 OneHot DynamicStitch InplaceUpdate ResizeNearestNeighbor") {
 		promote(op, "T", nil, all...)
 	}
 	for _, op := range strings.Fields("SegmentMax SegmentMin SegmentSum SegmentProd UnsortedSegmentMax UnsortedSegmentMin " +
 		"UnsortedSegmentSum UnsortedSegmentProd TensorScatterAdd TensorScatterSub TensorScatterMax TensorScatterMin " +
 		"InplaceAdd InplaceSub NthElement") {
-		promote(op, "T", nil, narrowInt...)
+		promote(op, "T", nil, halfAndInts...)
 	}
-	for _, op := range strings.Fields("ResizeBilinear CropAndResize ResizeBicubic ResizeArea") {
-		promote(op, "T", []int{}, narrowInt...)
+	// Outputs that are never T: Where's indices, Unique's idx and counts,
+	// the bounds' out_type; the resizes give float32 for every T.
+	promote("Where", "T", []int{}, all...)
+	promote("Unique", "T", []int{0}, all...)
+	promote("UniqueWithCounts", "T", []int{0}, all...)
+	for _, op := range strings.Fields("LowerBound UpperBound ResizeBilinear CropAndResize ResizeBicubic ResizeArea") {
+		promote(op, "T", []int{}, halfAndInts...)
+	}
+	// Half types only (float ops), computed in float32, each T output
+	// rounded once.
+	for _, op := range strings.Fields("Einsum LinSpace NonMaxSuppressionV3 Conv2DBackpropInput Conv3D AvgPool3D MaxPool3D " +
+		"MaxPoolWithArgmax Dilation2D SegmentMean CumulativeLogsumexp EuclideanNorm RGBToHSV HSVToRGB CheckNumerics") {
+		promote(op, "T", nil, halfDTypes...)
+	}
+	// The image adjustments' T is {half, float} in TensorFlow's op
+	// definitions: no bfloat16.
+	for _, op := range strings.Fields("AdjustContrastv2 AdjustHue AdjustSaturation") {
+		promote(op, "T", nil, classify.Float16)
 	}
 	// FusedBatchNorm: x and y are T, the statistics U (float32).
 	for _, op := range strings.Fields("FusedBatchNorm FusedBatchNormV2 FusedBatchNormV3") {
