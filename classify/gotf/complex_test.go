@@ -83,23 +83,17 @@ func TestComplexGraphInEngine(t *testing.T) {
 // execution: the output dtypes come from the ops' definitions (complex
 // for Mean, AddN and Einsum, bool for Equal). Values are worked by hand.
 func TestComplexReduceInEngine(t *testing.T) {
-	O := func(s ...string) []graphdef.Output {
-		var o []graphdef.Output
-		for _, x := range s {
-			o = append(o, graphdef.Output(x))
-		}
-		return o
-	}
+	type O = []graphdef.Output
 	c64 := classify.Complex64
 	b := graphdef.New()
 	b.Placeholder("sig", classify.Float32, classify.Shape{2, 4})
 	b.ConstI32("n", []int32{4}, 1)
 	b.ConstI32("ax", []int32{-1}, 1)
-	b.Op("RFFT", "spec", O("sig", "n"), graphdef.Attrs{"Treal": classify.Float32, "Tcomplex": c64})
-	b.Op("Mean", "avg", O("spec", "ax"), graphdef.Attrs{"T": c64, "Tidx": classify.Int32})
-	b.Op("AddN", "tot", O("avg", "avg", "avg"), graphdef.Attrs{"T": c64, "N": 3})
-	b.Op("Equal", "same", O("tot", "avg"), graphdef.Attrs{"T": c64})
-	b.Op("Einsum", "dot", O("avg", "avg"), graphdef.Attrs{"T": c64, "N": 2, "equation": "i,i->"})
+	b.Op("RFFT", "spec", O{"sig", "n"}, graphdef.Attrs{"Treal": classify.Float32, "Tcomplex": c64})
+	b.Op("Mean", "avg", O{"spec", "ax"}, graphdef.Attrs{"T": c64, "Tidx": classify.Int32})
+	b.Op("AddN", "tot", O{"avg", "avg", "avg"}, graphdef.Attrs{"T": c64, "N": 3})
+	b.Op("Equal", "same", O{"tot", "avg"}, graphdef.Attrs{"T": c64})
+	b.Op("Einsum", "dot", O{"avg", "avg"}, graphdef.Attrs{"T": c64, "N": 2, "equation": "i,i->"})
 	m := openBuilder(t, b, classify.OpenOptions{Outputs: []string{"avg", "tot", "same", "dot"}})
 	defer m.Close()
 	info := m.Info()

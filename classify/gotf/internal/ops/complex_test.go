@@ -25,13 +25,15 @@ func f64t(data []float64, shape ...int) *classify.Tensor {
 	return &classify.Tensor{DType: classify.Float64, Shape: classify.Shape(shape).Clone(), Data: data}
 }
 
-// complexAt is element i of a complex tensor, widened.
+// complexAt is element i of a complex (or float64) tensor, widened.
 func complexAt(t *classify.Tensor, i int) complex128 {
 	switch d := t.Data.(type) {
 	case []complex64:
 		return complex128(d[i])
 	case []complex128:
 		return d[i]
+	case []float64:
+		return complex(d[i], 0)
 	}
 	panic(fmt.Sprintf("complexAt: %T", t.Data))
 }
@@ -474,15 +476,7 @@ func TestComplexReductions(t *testing.T) {
 		return out, oshape
 	}
 	for _, dt := range complexDTypes {
-		x := classify.NewTensor(dt, shape...)
-		for i, v := range vals {
-			switch d := x.Data.(type) {
-			case []complex64:
-				d[i] = complex64(v)
-			case []complex128:
-				d[i] = v
-			}
-		}
+		x := asTensor(dt, vals, shape...)
 		for _, kind := range []string{"Sum", "Mean", "Prod"} {
 			for _, axes := range [][]int{{}, {0}, {1}, {2}, {-1}, {0, 1}, {0, 2}, {1, 2}, {0, 1, 2}, {2, 0, 2}} {
 				for _, keep := range []bool{false, true} {
@@ -549,18 +543,7 @@ func TestComplexReductions(t *testing.T) {
 func TestComplexAddNEqual(t *testing.T) {
 	nan := math.NaN()
 	for _, dt := range complexDTypes {
-		mk := func(v ...complex128) *classify.Tensor {
-			x := classify.NewTensor(dt, len(v))
-			for i, c := range v {
-				switch d := x.Data.(type) {
-				case []complex64:
-					d[i] = complex64(c)
-				case []complex128:
-					d[i] = c
-				}
-			}
-			return x
-		}
+		mk := func(v ...complex128) *classify.Tensor { return asTensor(dt, v, len(v)) }
 		a, b, c := mk(1+2i, -3i, 0.5), mk(1, 1i, -0.5+4i), mk(-2-2i, 2, 0)
 		for _, op := range []string{"AddN", "AccumulateNV2"} {
 			attrs := map[string]any{"T": dt, "N": 3}

@@ -189,57 +189,52 @@ func TestPromotedHalfCompute(t *testing.T) {
 		}
 		return s
 	}
-	type in struct {
-		x *classify.Tensor
-		t bool // of type T
-	}
-	T := func(x *classify.Tensor) in { return in{x, true} }
-	O := func(x *classify.Tensor) in { return in{x: x} }
+	T, O := promoT, promoO
 	cases := []struct {
 		op    string
 		attrs graphdef.Attrs
-		in    []in
+		in    []promoIn
 	}{
-		{"Conv2DBackpropInput", graphdef.Attrs{"strides": ones(4), "padding": "VALID"}, []in{O(i32s([]int32{1, 3, 3, 2}, 4)), T(ramp(2, 2, 2, 3)), T(ramp(1, 2, 2, 3))}},
-		{"Conv3D", graphdef.Attrs{"strides": ones(5), "padding": "VALID"}, []in{T(ramp(1, 2, 3, 3, 2)), T(ramp(1, 2, 2, 2, 3))}},
-		{"AvgPool3D", graphdef.Attrs{"ksize": []int64{1, 1, 2, 2, 1}, "strides": []int64{1, 1, 2, 2, 1}, "padding": "VALID"}, []in{T(ramp(1, 1, 4, 4, 2))}},
-		{"MaxPool3D", graphdef.Attrs{"ksize": []int64{1, 1, 2, 2, 1}, "strides": []int64{1, 1, 2, 2, 1}, "padding": "VALID"}, []in{T(ramp(1, 1, 4, 4, 2))}},
-		{"MaxPoolWithArgmax", graphdef.Attrs{"ksize": []int64{1, 2, 2, 1}, "strides": []int64{1, 2, 2, 1}, "padding": "VALID", "Targmax": classify.Int64}, []in{T(ramp(1, 4, 4, 2))}},
-		{"Dilation2D", graphdef.Attrs{"strides": ones(4), "rates": ones(4), "padding": "VALID"}, []in{T(ramp(1, 3, 3, 1)), T(ramp(2, 2, 1))}},
-		{"CropAndResize", nil, []in{T(ramp(1, 3, 3, 1)), O(f([]int{1, 4}, 0, 0, 1, 1)), O(i32s([]int32{0}, 1)), O(i32s([]int32{2, 2}, 2))}},
-		{"ResizeBicubic", nil, []in{T(ramp(1, 2, 2, 1)), O(i32s([]int32{3, 3}, 2))}},
-		{"ResizeArea", nil, []in{T(ramp(1, 4, 4, 1)), O(i32s([]int32{2, 2}, 2))}},
-		{"SegmentMax", nil, []in{T(ramp(4, 2)), O(i32s([]int32{0, 0, 1, 1}, 4))}},
-		{"SegmentMin", nil, []in{T(ramp(4, 2)), O(i32s([]int32{0, 0, 1, 1}, 4))}},
-		{"SegmentMean", nil, []in{T(ramp(4, 2)), O(i32s([]int32{0, 0, 1, 1}, 4))}},
-		{"SegmentProd", nil, []in{T(ramp(4, 2)), O(i32s([]int32{0, 0, 1, 1}, 4))}},
-		{"UnsortedSegmentMax", nil, []in{T(ramp(4, 2)), O(i32s([]int32{1, 0, 1, 0}, 4)), O(i32s([]int32{2}))}},
-		{"UnsortedSegmentMin", nil, []in{T(ramp(4, 2)), O(i32s([]int32{1, 0, 1, 0}, 4)), O(i32s([]int32{2}))}},
-		{"UnsortedSegmentProd", nil, []in{T(ramp(4, 2)), O(i32s([]int32{1, 0, 1, 0}, 4)), O(i32s([]int32{2}))}},
-		{"TensorScatterAdd", nil, []in{T(ramp(4)), O(i32s([]int32{1, 3}, 2, 1)), T(ramp(2))}},
-		{"TensorScatterSub", nil, []in{T(ramp(4)), O(i32s([]int32{1, 3}, 2, 1)), T(ramp(2))}},
-		{"TensorScatterMax", nil, []in{T(ramp(4)), O(i32s([]int32{1, 3}, 2, 1)), T(ramp(2))}},
-		{"TensorScatterMin", nil, []in{T(ramp(4)), O(i32s([]int32{1, 3}, 2, 1)), T(ramp(2))}},
-		{"InplaceAdd", nil, []in{T(ramp(2, 3)), O(i32s([]int32{1}, 1)), T(ramp(1, 3))}},
-		{"InplaceSub", nil, []in{T(ramp(2, 3)), O(i32s([]int32{1}, 1)), T(ramp(1, 3))}},
-		{"InplaceUpdate", nil, []in{T(ramp(2, 3)), O(i32s([]int32{1}, 1)), T(ramp(1, 3))}},
-		{"MatrixDiagV2", nil, []in{T(ramp(3)), O(i32s([]int32{0})), O(i32s([]int32{-1})), O(i32s([]int32{-1})), T(f(nil, 0))}},
-		{"MatrixDiagV3", nil, []in{T(ramp(3)), O(i32s([]int32{1})), O(i32s([]int32{-1})), O(i32s([]int32{-1})), T(f(nil, 0.5))}},
-		{"MatrixDiagPart", nil, []in{T(ramp(3, 3))}},
-		{"MatrixDiagPartV2", nil, []in{T(ramp(3, 3)), O(i32s([]int32{0})), T(f(nil, 0))}},
-		{"MatrixDiagPartV3", nil, []in{T(ramp(3, 3)), O(i32s([]int32{-1})), T(f(nil, 0))}},
-		{"MatrixSetDiag", nil, []in{T(ramp(3, 3)), T(ramp(3))}},
-		{"MatrixSetDiagV2", nil, []in{T(ramp(3, 3)), T(ramp(3)), O(i32s([]int32{0}))}},
-		{"MatrixSetDiagV3", nil, []in{T(ramp(3, 3)), T(ramp(2)), O(i32s([]int32{1}))}},
-		{"UniqueWithCounts", graphdef.Attrs{"out_idx": classify.Int32}, []in{T(ramp(9))}},
-		{"CumulativeLogsumexp", nil, []in{T(ramp(5)), O(i32s([]int32{0}))}},
-		{"EuclideanNorm", nil, []in{T(ramp(3, 4)), O(i32s([]int32{1}, 1))}},
-		{"RGBToHSV", nil, []in{T(unit(2, 3))}},
-		{"HSVToRGB", nil, []in{T(unit(2, 3))}},
-		{"AdjustContrastv2", nil, []in{T(unit(1, 2, 2, 3)), O(f(nil, 1.5))}},
-		{"AdjustHue", nil, []in{T(unit(1, 2, 3)), O(f(nil, 0.25))}},
-		{"AdjustSaturation", nil, []in{T(unit(1, 2, 3)), O(f(nil, 0.5))}},
-		{"CheckNumerics", graphdef.Attrs{"message": "m"}, []in{T(ramp(3))}},
+		{"Conv2DBackpropInput", graphdef.Attrs{"strides": ones(4), "padding": "VALID"}, []promoIn{O(i32s([]int32{1, 3, 3, 2}, 4)), T(ramp(2, 2, 2, 3)), T(ramp(1, 2, 2, 3))}},
+		{"Conv3D", graphdef.Attrs{"strides": ones(5), "padding": "VALID"}, []promoIn{T(ramp(1, 2, 3, 3, 2)), T(ramp(1, 2, 2, 2, 3))}},
+		{"AvgPool3D", graphdef.Attrs{"ksize": []int64{1, 1, 2, 2, 1}, "strides": []int64{1, 1, 2, 2, 1}, "padding": "VALID"}, []promoIn{T(ramp(1, 1, 4, 4, 2))}},
+		{"MaxPool3D", graphdef.Attrs{"ksize": []int64{1, 1, 2, 2, 1}, "strides": []int64{1, 1, 2, 2, 1}, "padding": "VALID"}, []promoIn{T(ramp(1, 1, 4, 4, 2))}},
+		{"MaxPoolWithArgmax", graphdef.Attrs{"ksize": []int64{1, 2, 2, 1}, "strides": []int64{1, 2, 2, 1}, "padding": "VALID", "Targmax": classify.Int64}, []promoIn{T(ramp(1, 4, 4, 2))}},
+		{"Dilation2D", graphdef.Attrs{"strides": ones(4), "rates": ones(4), "padding": "VALID"}, []promoIn{T(ramp(1, 3, 3, 1)), T(ramp(2, 2, 1))}},
+		{"CropAndResize", nil, []promoIn{T(ramp(1, 3, 3, 1)), O(f([]int{1, 4}, 0, 0, 1, 1)), O(i32s([]int32{0}, 1)), O(i32s([]int32{2, 2}, 2))}},
+		{"ResizeBicubic", nil, []promoIn{T(ramp(1, 2, 2, 1)), O(i32s([]int32{3, 3}, 2))}},
+		{"ResizeArea", nil, []promoIn{T(ramp(1, 4, 4, 1)), O(i32s([]int32{2, 2}, 2))}},
+		{"SegmentMax", nil, []promoIn{T(ramp(4, 2)), O(i32s([]int32{0, 0, 1, 1}, 4))}},
+		{"SegmentMin", nil, []promoIn{T(ramp(4, 2)), O(i32s([]int32{0, 0, 1, 1}, 4))}},
+		{"SegmentMean", nil, []promoIn{T(ramp(4, 2)), O(i32s([]int32{0, 0, 1, 1}, 4))}},
+		{"SegmentProd", nil, []promoIn{T(ramp(4, 2)), O(i32s([]int32{0, 0, 1, 1}, 4))}},
+		{"UnsortedSegmentMax", nil, []promoIn{T(ramp(4, 2)), O(i32s([]int32{1, 0, 1, 0}, 4)), O(i32s([]int32{2}))}},
+		{"UnsortedSegmentMin", nil, []promoIn{T(ramp(4, 2)), O(i32s([]int32{1, 0, 1, 0}, 4)), O(i32s([]int32{2}))}},
+		{"UnsortedSegmentProd", nil, []promoIn{T(ramp(4, 2)), O(i32s([]int32{1, 0, 1, 0}, 4)), O(i32s([]int32{2}))}},
+		{"TensorScatterAdd", nil, []promoIn{T(ramp(4)), O(i32s([]int32{1, 3}, 2, 1)), T(ramp(2))}},
+		{"TensorScatterSub", nil, []promoIn{T(ramp(4)), O(i32s([]int32{1, 3}, 2, 1)), T(ramp(2))}},
+		{"TensorScatterMax", nil, []promoIn{T(ramp(4)), O(i32s([]int32{1, 3}, 2, 1)), T(ramp(2))}},
+		{"TensorScatterMin", nil, []promoIn{T(ramp(4)), O(i32s([]int32{1, 3}, 2, 1)), T(ramp(2))}},
+		{"InplaceAdd", nil, []promoIn{T(ramp(2, 3)), O(i32s([]int32{1}, 1)), T(ramp(1, 3))}},
+		{"InplaceSub", nil, []promoIn{T(ramp(2, 3)), O(i32s([]int32{1}, 1)), T(ramp(1, 3))}},
+		{"InplaceUpdate", nil, []promoIn{T(ramp(2, 3)), O(i32s([]int32{1}, 1)), T(ramp(1, 3))}},
+		{"MatrixDiagV2", nil, []promoIn{T(ramp(3)), O(i32s([]int32{0})), O(i32s([]int32{-1})), O(i32s([]int32{-1})), T(f(nil, 0))}},
+		{"MatrixDiagV3", nil, []promoIn{T(ramp(3)), O(i32s([]int32{1})), O(i32s([]int32{-1})), O(i32s([]int32{-1})), T(f(nil, 0.5))}},
+		{"MatrixDiagPart", nil, []promoIn{T(ramp(3, 3))}},
+		{"MatrixDiagPartV2", nil, []promoIn{T(ramp(3, 3)), O(i32s([]int32{0})), T(f(nil, 0))}},
+		{"MatrixDiagPartV3", nil, []promoIn{T(ramp(3, 3)), O(i32s([]int32{-1})), T(f(nil, 0))}},
+		{"MatrixSetDiag", nil, []promoIn{T(ramp(3, 3)), T(ramp(3))}},
+		{"MatrixSetDiagV2", nil, []promoIn{T(ramp(3, 3)), T(ramp(3)), O(i32s([]int32{0}))}},
+		{"MatrixSetDiagV3", nil, []promoIn{T(ramp(3, 3)), T(ramp(2)), O(i32s([]int32{1}))}},
+		{"UniqueWithCounts", graphdef.Attrs{"out_idx": classify.Int32}, []promoIn{T(ramp(9))}},
+		{"CumulativeLogsumexp", nil, []promoIn{T(ramp(5)), O(i32s([]int32{0}))}},
+		{"EuclideanNorm", nil, []promoIn{T(ramp(3, 4)), O(i32s([]int32{1}, 1))}},
+		{"RGBToHSV", nil, []promoIn{T(unit(2, 3))}},
+		{"HSVToRGB", nil, []promoIn{T(unit(2, 3))}},
+		{"AdjustContrastv2", nil, []promoIn{T(unit(1, 2, 2, 3)), O(f(nil, 1.5))}},
+		{"AdjustHue", nil, []promoIn{T(unit(1, 2, 3)), O(f(nil, 0.25))}},
+		{"AdjustSaturation", nil, []promoIn{T(unit(1, 2, 3)), O(f(nil, 0.5))}},
+		{"CheckNumerics", graphdef.Attrs{"message": "m"}, []promoIn{T(ramp(3))}},
 	}
 	for _, dt := range halfDTypes {
 		for _, c := range cases {
@@ -252,50 +247,10 @@ func TestPromotedHalfCompute(t *testing.T) {
 					}
 					return
 				}
-				a32 := graphdef.Attrs{"T": classify.Float32}
-				ah := graphdef.Attrs{"T": dt}
-				for k, v := range c.attrs {
-					a32[k], ah[k] = v, v
-				}
-				var x32, xh []*classify.Tensor
-				for _, v := range c.in {
-					x32 = append(x32, v.x)
-					if !v.t {
-						xh = append(xh, v.x)
-						continue
-					}
-					h := classify.NewTensor(dt, v.x.Shape...)
-					castInto(nil, h, v.x)
-					xh = append(xh, h)
-				}
-				want, err := mathRun(c.op, a32, nil, x32...)
-				if err != nil {
-					t.Fatalf("float32: %v", err)
-				}
-				got, err := mathRun(c.op, ah, nil, xh...)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if len(got) != len(want) {
-					t.Fatalf("%d outputs, float32 gives %d", len(got), len(want))
-				}
-				for i, w := range want {
-					if w.DType == classify.Float32 && c.op != "CropAndResize" && c.op != "ResizeBicubic" && c.op != "ResizeArea" {
-						n := classify.NewTensor(dt, w.Shape...)
-						castInto(nil, n, w)
-						w = n
-					}
-					g := got[i]
-					if g.DType != w.DType || !g.Shape.Equal(w.Shape) {
-						t.Fatalf("output %d: %v%v, want %v%v", i, g.DType, g.Shape, w.DType, w.Shape)
-					}
-					for j := 0; j < w.Len(); j++ {
-						if gv, wv := refElem(g, j), refElem(w, j); !refEqual(gv, wv) {
-							t.Fatalf("output %d element %d: %v, want %v", i, j, gv, wv)
-						}
-					}
-				}
-				recordCoverage(t, "reference", []ranNode{{op: c.op, in: xh, out: got}})
+				floatOut := c.op == "CropAndResize" || c.op == "ResizeBicubic" || c.op == "ResizeArea"
+				checkPromoted(t, c.op, c.attrs, c.in, dt, classify.Float32, func(_ int, w *classify.Tensor) bool {
+					return w.DType == classify.Float32 && !floatOut
+				})
 			})
 		}
 	}
@@ -319,49 +274,44 @@ func TestPromotedIntSelect(t *testing.T) {
 	}
 	i32s := saI32
 	f := func(shape []int, v ...float32) *classify.Tensor { return classify.FromFloat32(v, shape...) }
-	type in struct {
-		x *classify.Tensor
-		t bool
-	}
-	T := func(x *classify.Tensor) in { return in{x, true} }
-	O := func(x *classify.Tensor) in { return in{x: x} }
+	T, O := promoT, promoO
 	cases := []struct {
 		op     string
 		attrs  graphdef.Attrs
-		in     []in
+		in     []promoIn
 		u64    bool  // uint64 promotes too
 		idxOut []int // int64 outputs that are indices, not T
 	}{
-		{"Reverse", nil, []in{T(ramp(3)), O(&classify.Tensor{DType: classify.Bool, Shape: classify.Shape{1}, Data: []bool{true}})}, true, nil},
-		{"Roll", nil, []in{T(ramp(4)), O(i32s([]int32{1})), O(i32s([]int32{0}))}, true, nil},
-		{"ReverseSequence", graphdef.Attrs{"seq_dim": 1, "batch_dim": 0}, []in{T(ramp(2, 3)), O(i32s([]int32{2, 3}, 2))}, true, nil},
-		{"ScatterNd", graphdef.Attrs{"Tindices": classify.Int32}, []in{O(i32s([]int32{1, 3}, 2, 1)), T(ramp(2)), O(i32s([]int32{4}))}, true, nil},
-		{"TensorScatterUpdate", nil, []in{T(ramp(4)), O(i32s([]int32{2}, 1, 1)), T(i64([]int{1}, 6))}, true, nil},
-		{"Where", nil, []in{T(ramp(6))}, true, []int{0}},
-		{"Unique", graphdef.Attrs{"out_idx": classify.Int32}, []in{T(ramp(9))}, true, nil},
-		{"UniqueWithCounts", graphdef.Attrs{"out_idx": classify.Int32}, []in{T(ramp(9))}, true, nil},
-		{"MatrixBandPart", graphdef.Attrs{"Tindex": classify.Int32}, []in{T(ramp(3, 3)), O(i32s([]int32{1})), O(i32s([]int32{0}))}, true, nil},
-		{"MatrixDiag", nil, []in{T(ramp(3))}, true, nil},
-		{"MatrixDiagV3", nil, []in{T(ramp(3)), O(i32s([]int32{1})), O(i32s([]int32{-1})), O(i32s([]int32{-1})), T(i64(nil, 5))}, true, nil},
-		{"MatrixDiagPartV3", nil, []in{T(ramp(3, 3)), O(i32s([]int32{-1})), T(i64(nil, 0))}, true, nil},
-		{"MatrixSetDiagV3", nil, []in{T(ramp(3, 3)), T(i64([]int{2}, 6, 5)), O(i32s([]int32{1}))}, true, nil},
-		{"OneHot", graphdef.Attrs{"TI": classify.Int32, "axis": -1}, []in{O(i32s([]int32{0, 2}, 2)), O(i32s([]int32{3})), T(i64(nil, 6)), T(i64(nil, 1))}, true, nil},
-		{"DynamicStitch", graphdef.Attrs{"N": 2}, []in{O(i32s([]int32{0, 2}, 2)), O(i32s([]int32{1}, 1)), T(i64([]int{2}, 4, 6)), T(i64([]int{1}, 5))}, true, nil},
-		{"InplaceUpdate", nil, []in{T(ramp(2, 3)), O(i32s([]int32{1}, 1)), T(ramp(1, 3))}, true, nil},
-		{"ResizeNearestNeighbor", nil, []in{T(ramp(1, 2, 2, 1)), O(i32s([]int32{3, 3}, 2))}, true, nil},
-		{"SegmentSum", nil, []in{T(ramp(4, 2)), O(i32s([]int32{0, 0, 1, 1}, 4))}, false, nil},
-		{"SegmentProd", nil, []in{T(ramp(4, 2)), O(i32s([]int32{0, 0, 1, 1}, 4))}, false, nil},
-		{"SegmentMax", nil, []in{T(ramp(4, 2)), O(i32s([]int32{0, 0, 1, 1}, 4))}, false, nil},
-		{"UnsortedSegmentMin", nil, []in{T(ramp(4, 2)), O(i32s([]int32{1, 0, 1, 0}, 4)), O(i32s([]int32{2}))}, false, nil},
-		{"UnsortedSegmentSum", nil, []in{T(ramp(4, 2)), O(i32s([]int32{1, 0, 1, 0}, 4)), O(i32s([]int32{2}))}, false, nil},
-		{"TensorScatterAdd", nil, []in{T(ramp(4)), O(i32s([]int32{1, 3}, 2, 1)), T(ramp(2))}, false, nil},
-		{"TensorScatterMax", nil, []in{T(ramp(4)), O(i32s([]int32{1, 3}, 2, 1)), T(ramp(2))}, false, nil},
-		{"InplaceAdd", nil, []in{T(ramp(2, 3)), O(i32s([]int32{1}, 1)), T(ramp(1, 3))}, false, nil},
-		{"LowerBound", graphdef.Attrs{"out_type": classify.Int32}, []in{T(i64([]int{1, 4}, 0, 2, 4, 6)), T(i64([]int{1, 3}, 3, 4, 7))}, false, nil},
-		{"UpperBound", graphdef.Attrs{"out_type": classify.Int64}, []in{T(i64([]int{1, 4}, 0, 2, 4, 6)), T(i64([]int{1, 3}, 3, 4, 7))}, false, []int{0}},
-		{"NthElement", nil, []in{T(ramp(2, 4)), O(i32s([]int32{1}))}, false, nil},
-		{"ResizeBilinear", nil, []in{T(ramp(1, 2, 2, 1)), O(i32s([]int32{3, 3}, 2))}, false, nil},
-		{"CropAndResize", nil, []in{T(ramp(1, 3, 3, 1)), O(f([]int{1, 4}, 0, 0, 1, 1)), O(i32s([]int32{0}, 1)), O(i32s([]int32{2, 2}, 2))}, false, nil},
+		{"Reverse", nil, []promoIn{T(ramp(3)), O(&classify.Tensor{DType: classify.Bool, Shape: classify.Shape{1}, Data: []bool{true}})}, true, nil},
+		{"Roll", nil, []promoIn{T(ramp(4)), O(i32s([]int32{1})), O(i32s([]int32{0}))}, true, nil},
+		{"ReverseSequence", graphdef.Attrs{"seq_dim": 1, "batch_dim": 0}, []promoIn{T(ramp(2, 3)), O(i32s([]int32{2, 3}, 2))}, true, nil},
+		{"ScatterNd", graphdef.Attrs{"Tindices": classify.Int32}, []promoIn{O(i32s([]int32{1, 3}, 2, 1)), T(ramp(2)), O(i32s([]int32{4}))}, true, nil},
+		{"TensorScatterUpdate", nil, []promoIn{T(ramp(4)), O(i32s([]int32{2}, 1, 1)), T(i64([]int{1}, 6))}, true, nil},
+		{"Where", nil, []promoIn{T(ramp(6))}, true, []int{0}},
+		{"Unique", graphdef.Attrs{"out_idx": classify.Int32}, []promoIn{T(ramp(9))}, true, nil},
+		{"UniqueWithCounts", graphdef.Attrs{"out_idx": classify.Int32}, []promoIn{T(ramp(9))}, true, nil},
+		{"MatrixBandPart", graphdef.Attrs{"Tindex": classify.Int32}, []promoIn{T(ramp(3, 3)), O(i32s([]int32{1})), O(i32s([]int32{0}))}, true, nil},
+		{"MatrixDiag", nil, []promoIn{T(ramp(3))}, true, nil},
+		{"MatrixDiagV3", nil, []promoIn{T(ramp(3)), O(i32s([]int32{1})), O(i32s([]int32{-1})), O(i32s([]int32{-1})), T(i64(nil, 5))}, true, nil},
+		{"MatrixDiagPartV3", nil, []promoIn{T(ramp(3, 3)), O(i32s([]int32{-1})), T(i64(nil, 0))}, true, nil},
+		{"MatrixSetDiagV3", nil, []promoIn{T(ramp(3, 3)), T(i64([]int{2}, 6, 5)), O(i32s([]int32{1}))}, true, nil},
+		{"OneHot", graphdef.Attrs{"TI": classify.Int32, "axis": -1}, []promoIn{O(i32s([]int32{0, 2}, 2)), O(i32s([]int32{3})), T(i64(nil, 6)), T(i64(nil, 1))}, true, nil},
+		{"DynamicStitch", graphdef.Attrs{"N": 2}, []promoIn{O(i32s([]int32{0, 2}, 2)), O(i32s([]int32{1}, 1)), T(i64([]int{2}, 4, 6)), T(i64([]int{1}, 5))}, true, nil},
+		{"InplaceUpdate", nil, []promoIn{T(ramp(2, 3)), O(i32s([]int32{1}, 1)), T(ramp(1, 3))}, true, nil},
+		{"ResizeNearestNeighbor", nil, []promoIn{T(ramp(1, 2, 2, 1)), O(i32s([]int32{3, 3}, 2))}, true, nil},
+		{"SegmentSum", nil, []promoIn{T(ramp(4, 2)), O(i32s([]int32{0, 0, 1, 1}, 4))}, false, nil},
+		{"SegmentProd", nil, []promoIn{T(ramp(4, 2)), O(i32s([]int32{0, 0, 1, 1}, 4))}, false, nil},
+		{"SegmentMax", nil, []promoIn{T(ramp(4, 2)), O(i32s([]int32{0, 0, 1, 1}, 4))}, false, nil},
+		{"UnsortedSegmentMin", nil, []promoIn{T(ramp(4, 2)), O(i32s([]int32{1, 0, 1, 0}, 4)), O(i32s([]int32{2}))}, false, nil},
+		{"UnsortedSegmentSum", nil, []promoIn{T(ramp(4, 2)), O(i32s([]int32{1, 0, 1, 0}, 4)), O(i32s([]int32{2}))}, false, nil},
+		{"TensorScatterAdd", nil, []promoIn{T(ramp(4)), O(i32s([]int32{1, 3}, 2, 1)), T(ramp(2))}, false, nil},
+		{"TensorScatterMax", nil, []promoIn{T(ramp(4)), O(i32s([]int32{1, 3}, 2, 1)), T(ramp(2))}, false, nil},
+		{"InplaceAdd", nil, []promoIn{T(ramp(2, 3)), O(i32s([]int32{1}, 1)), T(ramp(1, 3))}, false, nil},
+		{"LowerBound", graphdef.Attrs{"out_type": classify.Int32}, []promoIn{T(i64([]int{1, 4}, 0, 2, 4, 6)), T(i64([]int{1, 3}, 3, 4, 7))}, false, nil},
+		{"UpperBound", graphdef.Attrs{"out_type": classify.Int64}, []promoIn{T(i64([]int{1, 4}, 0, 2, 4, 6)), T(i64([]int{1, 3}, 3, 4, 7))}, false, []int{0}},
+		{"NthElement", nil, []promoIn{T(ramp(2, 4)), O(i32s([]int32{1}))}, false, nil},
+		{"ResizeBilinear", nil, []promoIn{T(ramp(1, 2, 2, 1)), O(i32s([]int32{3, 3}, 2))}, false, nil},
+		{"CropAndResize", nil, []promoIn{T(ramp(1, 3, 3, 1)), O(f([]int{1, 4}, 0, 0, 1, 1)), O(i32s([]int32{0}, 1)), O(i32s([]int32{2, 2}, 2))}, false, nil},
 	}
 	for _, dt := range []classify.DType{classify.Int8, classify.Int16, classify.Uint16, classify.Uint32, classify.Uint64} {
 		for _, c := range cases {
@@ -369,51 +319,71 @@ func TestPromotedIntSelect(t *testing.T) {
 				continue
 			}
 			t.Run(c.op+"_"+dt.String(), func(t *testing.T) {
-				a64 := graphdef.Attrs{"T": classify.Int64}
-				an := graphdef.Attrs{"T": dt}
-				for k, v := range c.attrs {
-					a64[k], an[k] = v, v
-				}
-				var x64, xn []*classify.Tensor
-				for _, v := range c.in {
-					x64 = append(x64, v.x)
-					if !v.t {
-						xn = append(xn, v.x)
-						continue
-					}
-					n := classify.NewTensor(dt, v.x.Shape...)
-					castInto(nil, n, v.x)
-					xn = append(xn, n)
-				}
-				want, err := mathRun(c.op, a64, nil, x64...)
-				if err != nil {
-					t.Fatalf("int64: %v", err)
-				}
-				got, err := mathRun(c.op, an, nil, xn...)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if len(got) != len(want) {
-					t.Fatalf("%d outputs, int64 gives %d", len(got), len(want))
-				}
-				for i, w := range want {
-					if w.DType == classify.Int64 && !slices.Contains(c.idxOut, i) && c.op != "Unique" && c.op != "UniqueWithCounts" || (c.op == "Unique" || c.op == "UniqueWithCounts") && i == 0 {
-						n := classify.NewTensor(dt, w.Shape...)
-						castInto(nil, n, w)
-						w = n
-					}
-					g := got[i]
-					if g.DType != w.DType || !g.Shape.Equal(w.Shape) {
-						t.Fatalf("output %d: %v%v, want %v%v", i, g.DType, g.Shape, w.DType, w.Shape)
-					}
-					for j := 0; j < w.Len(); j++ {
-						if gv, wv := refElem(g, j), refElem(w, j); !refEqual(gv, wv) {
-							t.Fatalf("output %d element %d: %v, want %v", i, j, gv, wv)
-						}
-					}
-				}
-				recordCoverage(t, "reference", []ranNode{{op: c.op, in: xn, out: got}})
+				checkPromoted(t, c.op, c.attrs, c.in, dt, classify.Int64, func(i int, w *classify.Tensor) bool {
+					return w.DType == classify.Int64 && !slices.Contains(c.idxOut, i)
+				})
 			})
 		}
 	}
+}
+
+// promoIn is an input of a promotion check: t marks the inputs of type T.
+type promoIn struct {
+	x *classify.Tensor
+	t bool
+}
+
+func promoT(x *classify.Tensor) promoIn { return promoIn{x, true} }
+func promoO(x *classify.Tensor) promoIn { return promoIn{x: x} }
+
+// checkPromoted runs op with T = dt on in (its inputs of T converted to
+// dt) and with T = wide on in as given, and requires the same outputs,
+// each one narrow selects converted to dt first, value for value; then it
+// records the op as checked in dt.
+func checkPromoted(t *testing.T, op string, attrs graphdef.Attrs, in []promoIn, dt, wide classify.DType, narrow func(i int, w *classify.Tensor) bool) {
+	t.Helper()
+	aw := graphdef.Attrs{"T": wide}
+	an := graphdef.Attrs{"T": dt}
+	for k, v := range attrs {
+		aw[k], an[k] = v, v
+	}
+	var xw, xn []*classify.Tensor
+	for _, v := range in {
+		xw = append(xw, v.x)
+		if !v.t {
+			xn = append(xn, v.x)
+			continue
+		}
+		n := classify.NewTensor(dt, v.x.Shape...)
+		castInto(nil, n, v.x)
+		xn = append(xn, n)
+	}
+	want, err := mathRun(op, aw, nil, xw...)
+	if err != nil {
+		t.Fatalf("%v: %v", wide, err)
+	}
+	got, err := mathRun(op, an, nil, xn...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d outputs, %v gives %d", len(got), wide, len(want))
+	}
+	for i, w := range want {
+		if narrow(i, w) {
+			n := classify.NewTensor(dt, w.Shape...)
+			castInto(nil, n, w)
+			w = n
+		}
+		g := got[i]
+		if g.DType != w.DType || !g.Shape.Equal(w.Shape) {
+			t.Fatalf("output %d: %v%v, want %v%v", i, g.DType, g.Shape, w.DType, w.Shape)
+		}
+		for j := 0; j < w.Len(); j++ {
+			if gv, wv := refElem(g, j), refElem(w, j); !refEqual(gv, wv) {
+				t.Fatalf("output %d element %d: %v, want %v", i, j, gv, wv)
+			}
+		}
+	}
+	recordCoverage(t, "reference", []ranNode{{op: op, in: xn, out: got}})
 }

@@ -22,26 +22,27 @@ func TestNoPanicSweep(t *testing.T) {
 			for _, dt := range []classify.DType{classify.Float32, classify.Int32} {
 				for _, sh := range shapes {
 					for n := 1; n <= 3; n++ {
-						in := make([]saIn, n)
-						for i := range in {
-							in[i] = saFeed(classify.NewTensor(dt, sh...))
+						if r := sweepOne(op, attrs, dt, sh, n); r != nil {
+							t.Errorf("%s %v on %d %v%v: panic: %.200v", op, attrs, n, dt, sh, fmt.Sprint(r))
 						}
-						func() {
-							defer func() {
-								if r := recover(); r != nil {
-									t.Errorf("%s %v on %d %v%v: panic: %.200v", op, attrs, n, dt, sh, fmt.Sprint(r))
-								}
-							}()
-							// Not saRun: nothing is compared, so nothing
-							// counts as coverage.
-							o, xs, err := saBuild(op, attrs, in...)
-							if err == nil {
-								_, _ = o.Run(&Ctx{Threads: 2, Slots: make([]*classify.Tensor, 4)}, xs)
-							}
-						}()
 					}
 				}
 			}
 		}
 	}
+}
+
+// sweepOne builds op on n inputs of dt and shape sh and runs it, returning
+// what it panicked with, if it did. Not saRun: nothing is compared, so
+// nothing counts as coverage.
+func sweepOne(op string, attrs graphdef.Attrs, dt classify.DType, sh []int, n int) (r any) {
+	defer func() { r = recover() }()
+	in := make([]saIn, n)
+	for i := range in {
+		in[i] = saFeed(classify.NewTensor(dt, sh...))
+	}
+	if o, xs, err := saBuild(op, attrs, in...); err == nil {
+		_, _ = o.Run(&Ctx{Threads: 2, Slots: make([]*classify.Tensor, 4)}, xs)
+	}
+	return nil
 }
