@@ -68,6 +68,9 @@ func BenchmarkAvgPool(b *testing.B) {
 	}{
 		{"global_7x7x1024", classify.Shape{1, 7, 7, 1024}, 7, 1, "VALID"},
 		{"3x3s2_56x56x64", classify.Shape{1, 56, 56, 64}, 3, 2, "SAME"},
+		// Inception v3's branch pools.
+		{"3x3s1_35x35x288", classify.Shape{1, 35, 35, 288}, 3, 1, "SAME"},
+		{"3x3s1_17x17x768", classify.Shape{1, 17, 17, 768}, 3, 1, "SAME"},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {

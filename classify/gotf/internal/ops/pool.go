@@ -199,10 +199,9 @@ func (o *poolOp) rows(g *poolGeom, dst, src []float32, lo, hi int) {
 				}
 			}
 			if !o.max {
-				n := float32((h1 - h0) * (w1 - w0))
-				for i := range acc {
-					acc[i] /= n
-				}
+				// A vector division: the same quotients as a scalar
+				// loop, which took most of an AvgPool's time.
+				divVSF32(acc, acc, float32((h1-h0)*(w1-w0)))
 			}
 		}
 	}
