@@ -81,9 +81,21 @@ func TestCompareGolden(t *testing.T) {
 	}
 }
 
-// runOp builds one node of the op on the given inputs (all fed) and runs it.
+// runOp builds one node of the op on the given inputs (all fed) and runs it,
+// recording the nodes that ran as checked when it succeeds.
 func runOp(t *testing.T, op string, attrs map[string]any, in ...*classify.Tensor) ([]*classify.Tensor, error) {
 	t.Helper()
+	out, ran, err := runOpUnrecorded(op, attrs, in...)
+	if err == nil {
+		recordCoverage(t, "reference", ran)
+	}
+	return out, err
+}
+
+// runOpUnrecorded is runOp returning the nodes that ran instead of
+// recording them, for tests that record coverage only after comparing the
+// results.
+func runOpUnrecorded(op string, attrs map[string]any, in ...*classify.Tensor) ([]*classify.Tensor, []ranNode, error) {
 	at := map[string]any{}
 	for k, v := range attrs {
 		at[k] = v
@@ -97,7 +109,9 @@ func runOp(t *testing.T, op string, attrs map[string]any, in ...*classify.Tensor
 		feeds[name] = x
 	}
 	g.Op(op, "out", ins, graphdef.Attrs(at))
-	return interpretChecked(t, g, feeds, []graphdef.Output{"out"})
+	var ran []ranNode
+	out, err := interpretRec(g, feeds, []graphdef.Output{"out"}, func(n ranNode) { ran = append(ran, n) })
+	return out, ran, err
 }
 
 func mustRun(t *testing.T, op string, attrs map[string]any, in ...*classify.Tensor) *classify.Tensor {
