@@ -126,3 +126,60 @@ func TestComplexReduceInEngine(t *testing.T) {
 		t.Errorf("dot = %v%v, want scalar %v", res[3].Shape, g, w)
 	}
 }
+
+// TestComplexMathInEngine runs complex math kernels on a spectrum through
+// load-time shape inference and execution: Tanh, Sigmoid, a Cumsum along
+// the bins, a Pow and a SquaredDifference against a constant keep the
+// complex64 dtype and the [2,3] shape. Values are checked against the
+// spectrum worked by hand ([10, -2+2i, -2] and zeros).
+func TestComplexMathInEngine(t *testing.T) {
+	type O = []graphdef.Output
+	c64 := classify.Complex64
+	b := graphdef.New()
+	b.Placeholder("sig", classify.Float32, classify.Shape{2, 4})
+	b.ConstI32("n", []int32{4}, 1)
+	b.ConstI32("ax", []int32{1})
+	b.Const("two", &classify.Tensor{DType: c64, Shape: classify.Shape{}, Data: []complex64{2}})
+	b.Op("RFFT", "spec", O{"sig", "n"}, graphdef.Attrs{"Treal": classify.Float32, "Tcomplex": c64})
+	b.Op("Tanh", "th", O{"spec"}, graphdef.Attrs{"T": c64})
+	b.Op("Sigmoid", "sg", O{"spec"}, graphdef.Attrs{"T": c64})
+	b.Op("Cumsum", "cs", O{"spec", "ax"}, graphdef.Attrs{"T": c64, "Tidx": classify.Int32, "exclusive": true})
+	b.Op("Pow", "sq", O{"spec", "two"}, graphdef.Attrs{"T": c64})
+	b.Op("SquaredDifference", "sd", O{"spec", "two"}, graphdef.Attrs{"T": c64})
+	outs := []string{"th", "sg", "cs", "sq", "sd"}
+	m := openBuilder(t, b, classify.OpenOptions{Outputs: outs})
+	defer m.Close()
+	for i, o := range m.Info().Outputs {
+		if o.DType != c64 {
+			t.Errorf("output %s: %v, want complex64", outs[i], o.DType)
+		}
+	}
+	res, err := m.Run(context.Background(), map[string]*classify.Tensor{
+		"sig": classify.FromFloat32([]float32{1, 2, 3, 4, 0, 0, 0, 0}, 2, 4),
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := []complex128{10, -2 + 2i, -2, 0, 0, 0}
+	want := map[string][]complex128{
+		"th": {cmplx.Tanh(10), cmplx.Tanh(-2 + 2i), cmplx.Tanh(-2), 0, 0, 0},
+		"sg": {1 / (1 + cmplx.Exp(-10)), 1 / (1 + cmplx.Exp(2-2i)), 1 / (1 + cmplx.Exp(2)), 0.5, 0.5, 0.5},
+		"cs": {0, 10, 8 + 2i, 0, 0, 0},
+		"sq": {100, -8i, 4, 0, 0, 0},
+	}
+	for i := range spec {
+		d := spec[i] - 2
+		want["sd"] = append(want["sd"], complex(real(d)*real(d)+imag(d)*imag(d), 0))
+	}
+	for i, name := range outs {
+		r := res[i]
+		if !r.Shape.Equal(classify.Shape{2, 3}) {
+			t.Fatalf("%s: shape %v, want [2,3]", name, r.Shape)
+		}
+		for j, w := range want[name] {
+			if g := complex128(r.Data.([]complex64)[j]); cmplx.Abs(g-w) > 1e-5*max(1, cmplx.Abs(w)) {
+				t.Errorf("%s[%d] = %v, want %v", name, j, g, w)
+			}
+		}
+	}
+}

@@ -6,6 +6,13 @@ package ops
 // ConjugateTranspose, and the complex declarations of the dtype-generic
 // ops (array ops, Cast, matmul_generic.go's loops) and of those with a
 // complex case of their own (Sum, Mean, Prod, AddN, Equal, NotEqual).
+// complex_math.go adds the math ops TensorFlow's CPU kernels register for
+// complex: Sin, Cos, Tan, Sinh, Cosh, Tanh, Asin, Atan, Asinh, Acosh,
+// Atanh, Sigmoid, Rsqrt, Expm1, Log1p, Sign, Pow, SquaredDifference,
+// Xdivy, Xlogy, Xlog1py, DivNoNan, MulNoNan, and the scans Cumsum and
+// Cumprod (misc.go's loops). Acos has no complex kernel in TensorFlow
+// (cwise_op_acos.cc) and refuses it, as do Erf and the other real-only
+// math ops.
 //
 // The arithmetic ops keep their float32 kernels untouched: a node whose T
 // is complex is built at load time by the kernel of complexOverrides

@@ -178,9 +178,7 @@ func buildScan(prod bool) Builder {
 		if n.NumInputs != 2 {
 			return nil, n.Errorf("want 2 inputs (x, axis), have %d", n.NumInputs)
 		}
-		switch dt := n.Type("T"); dt {
-		case classify.Invalid, classify.Float32, classify.Float64, classify.Int32, classify.Int64, classify.Uint8:
-		default:
+		if dt := n.Type("T"); !scanDType(dt) {
 			return nil, n.Errorf("unsupported dtype %v", dt)
 		}
 		return &scanOp{n: n, prod: prod, exclusive: n.Bool("exclusive", false), reverse: n.Bool("reverse", false)}, nil
@@ -192,9 +190,7 @@ func (o *scanOp) OutputInfo(in []classify.TensorInfo) ([]classify.TensorInfo, er
 	if len(in) != 2 {
 		return nil, o.n.Errorf("want 2 inputs, have %d", len(in))
 	}
-	switch dt := in[0].DType; dt {
-	case classify.Invalid, classify.Float32, classify.Float64, classify.Int32, classify.Int64, classify.Uint8:
-	default:
+	if dt := in[0].DType; !scanDType(dt) {
 		return nil, o.n.Errorf("unsupported dtype %v", dt)
 	}
 	return []classify.TensorInfo{{DType: in[0].DType, Shape: in[0].Shape.Clone()}}, nil
@@ -235,13 +231,34 @@ func (o *scanOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, error
 		scanRun(d, x.Int64s(), outer, n, inner, o.prod, o.exclusive, o.reverse)
 	case []uint8:
 		scanRun(d, x.Uint8s(), outer, n, inner, o.prod, o.exclusive, o.reverse)
+	case []complex64:
+		scanRun(d, x.Data.([]complex64), outer, n, inner, o.prod, o.exclusive, o.reverse)
+	case []complex128:
+		scanRun(d, x.Data.([]complex128), outer, n, inner, o.prod, o.exclusive, o.reverse)
 	default:
 		return nil, o.n.InputErrorf("unsupported dtype %v", x.DType)
 	}
 	return []*classify.Tensor{out}, nil
 }
 
-func scanRun[T ewNumber | ~uint8](d, x []T, outer, n, inner int, prod, exclusive, reverse bool) {
+// scanDType reports whether Cumsum and Cumprod have a loop for dt
+// (Invalid: not known yet). Complex scans accumulate in their own dtype,
+// as Eigen's scan over std::complex does.
+func scanDType(dt classify.DType) bool {
+	switch dt {
+	case classify.Invalid, classify.Float32, classify.Float64, classify.Int32, classify.Int64, classify.Uint8,
+		classify.Complex64, classify.Complex128:
+		return true
+	}
+	return false
+}
+
+// scanNumber are the element types of the scan loops.
+type scanNumber interface {
+	ewNumber | ~uint8 | ~complex64 | ~complex128
+}
+
+func scanRun[T scanNumber](d, x []T, outer, n, inner int, prod, exclusive, reverse bool) {
 	var id T
 	if prod {
 		id = 1
@@ -268,7 +285,7 @@ func scanRun[T ewNumber | ~uint8](d, x []T, outer, n, inner int, prod, exclusive
 	}
 }
 
-func scanStep[T ewNumber | ~uint8](acc, v T, prod bool) T {
+func scanStep[T scanNumber](acc, v T, prod bool) T {
 	if prod {
 		return acc * v
 	}
