@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -214,6 +215,38 @@ func TestParallelCoversOnce(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestJobClaimsFromBothEnds checks the split of a call's chunks between
+// its caller (from the start) and helpers (from the end): a helper claims
+// the first chunk it can, and the caller, starting while that chunk runs,
+// takes all the others from the front, none twice.
+func TestJobClaimsFromBothEnds(t *testing.T) {
+	var j job
+	var caller, helper []int
+	onCaller := false
+	j.reset(func(lo, hi int) {
+		if onCaller {
+			caller = append(caller, lo)
+			return
+		}
+		helper = append(helper, lo)
+		if len(helper) == 1 {
+			onCaller = true
+			j.work(true)
+			onCaller = false
+		}
+	}, 16, 2) // 8 chunks of 2
+	j.work(false)
+	if want := []int{14}; !slices.Equal(helper, want) {
+		t.Errorf("helper ran chunks starting at %v, want %v", helper, want)
+	}
+	if want := []int{0, 2, 4, 6, 8, 10, 12}; !slices.Equal(caller, want) {
+		t.Errorf("caller ran chunks starting at %v, want %v", caller, want)
+	}
+	if l := j.left.Load(); l != 0 {
+		t.Errorf("%d chunks left unfinished", l)
 	}
 }
 

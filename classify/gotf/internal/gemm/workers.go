@@ -10,8 +10,9 @@ import (
 // The persistent helpers behind Parallel. A call cuts its range into a few
 // chunks per worker (boundaries fixed by the range and the worker count,
 // so results never depend on timing) and posts them as a job; the caller
-// and up to workers-1 helpers claim chunks from it with an atomic counter
-// until none are left, so a helper that starts late, or is descheduled by a
+// and up to workers-1 helpers claim chunks from it with atomic counters
+// until none are left (the caller from the start, helpers from the end;
+// see work), so a helper that starts late, or is descheduled by a
 // busy machine, costs only the chunks it did not get to, and uneven chunks
 // even out. Between jobs a helper spins for spinWait, yielding its P on
 // every turn, before it parks: at batch 1 a network's parallel kernels
@@ -38,7 +39,9 @@ type job struct {
 	f       func(lo, hi int)
 	n       int          // the range [0, n)
 	chunks  int          // how many pieces it is cut into
-	next    atomic.Int64 // next chunk to claim
+	claimed atomic.Int64 // chunks claimed, from either end
+	front   atomic.Int64 // chunks the caller claimed (from the start)
+	back    atomic.Int64 // chunks helpers claimed (from the end)
 	left    atomic.Int64 // chunks not yet finished
 	helpers atomic.Int32 // helper slots still open (workers-1 at the start)
 	active  atomic.Int32 // helpers inside work: j is reused only at zero
@@ -55,12 +58,23 @@ func (j *job) bounds(i int) (lo, hi int) {
 	return i * j.n / j.chunks, (i + 1) * j.n / j.chunks
 }
 
-// work claims and runs chunks until none are left.
-func (j *job) work() {
+// work claims and runs chunks until none are left: the caller from the
+// start of the range, helpers from its end. Each side's chunks are then
+// mostly one contiguous run, the same for every call cut alike, so that on
+// two cores a layer's output rows are written by the core whose caches
+// the next layer (a copy into a concat, a pool) reads them from, instead
+// of being interleaved between the cores.
+func (j *job) work(caller bool) {
 	for {
-		i := int(j.next.Add(1) - 1)
-		if i >= j.chunks {
+		if j.claimed.Add(1) > int64(j.chunks) {
 			return
+		}
+		// At most chunks claims succeed, so the two ends never meet.
+		var i int
+		if caller {
+			i = int(j.front.Add(1) - 1)
+		} else {
+			i = j.chunks - int(j.back.Add(1))
 		}
 		lo, hi := j.bounds(i)
 		j.f(lo, hi)
@@ -97,13 +111,9 @@ func Parallel(workers, n int, f func(lo, hi int)) {
 		return
 	}
 	j := jobPool.Get().(*job)
-	j.f, j.n, j.chunks = f, n, min(n, workers*chunksPerWorker)
-	j.next.Store(0)
-	j.left.Store(int64(j.chunks))
-	j.helpers.Store(int32(workers - 1))
-	j.state.Store(0)
+	j.reset(f, n, workers)
 	post(j, workers-1)
-	j.work()
+	j.work(true)
 	unpost(j)
 	if j.left.Load() != 0 {
 		wait(j)
@@ -115,6 +125,17 @@ func Parallel(workers, n int, f func(lo, hi int)) {
 	}
 	j.f = nil
 	jobPool.Put(j)
+}
+
+// reset prepares j for a call on [0, n) with up to workers workers.
+func (j *job) reset(f func(lo, hi int), n, workers int) {
+	j.f, j.n, j.chunks = f, n, min(n, workers*chunksPerWorker)
+	j.claimed.Store(0)
+	j.front.Store(0)
+	j.back.Store(0)
+	j.left.Store(int64(j.chunks))
+	j.helpers.Store(int32(workers - 1))
+	j.state.Store(0)
 }
 
 // post makes j visible to helpers, waking parked ones and starting new
@@ -170,7 +191,7 @@ func claim() *job {
 	pool.mu.Lock()
 	defer pool.mu.Unlock()
 	for _, j := range pool.jobs {
-		if int(j.next.Load()) < j.chunks && j.helpers.Add(-1) >= 0 {
+		if int(j.claimed.Load()) < j.chunks && j.helpers.Add(-1) >= 0 {
 			j.active.Add(1)
 			return j
 		}
@@ -184,7 +205,7 @@ func helper() {
 	for {
 		seen := pool.posted.Load()
 		if j := claim(); j != nil {
-			j.work()
+			j.work(false)
 			j.active.Add(-1)
 			continue
 		}
