@@ -8,9 +8,9 @@ package ops
 
 import (
 	"fmt"
-	"sync"
 
 	"github.com/classifyd/classifyd/classify"
+	"github.com/classifyd/classifyd/classify/gotf/internal/gemm"
 )
 
 // arrMaxElements caps the tensors that ops whose output size comes from
@@ -20,15 +20,12 @@ import (
 const arrMaxElements = 1 << 28
 
 // arrParallelMin is the element count below which a copy stays on one
-// goroutine: starting goroutines costs more than copying this much.
+// goroutine. Above it the rows are split over the package's workers
+// (gemm.Parallel), whose caller takes the first rows and helpers the last:
+// the halves the layers before wrote on each core, so that a channel
+// concat copies from its own core's cache (Inception v3's concats took
+// 1.4-2x longer split when the split ignored where the rows were written).
 const arrParallelMin = 1 << 15
-
-// arrParallelMinRows is the same threshold for copies of contiguous rows
-// (ConcatV2, Split, slices): memory-bound, their source usually still in
-// the cache of the core that wrote it, so that a second goroutine only
-// pays off for copies well beyond the L2 (Inception v3's channel concats,
-// 0.3 MB each, took 1.4-2x longer split in two).
-const arrParallelMinRows = 1 << 20
 
 // arrRegion is a strided view into a tensor's data: element (i0, i1, ...)
 // is at Off + i0*Str[0] + i1*Str[1] + ... Strides may be negative (reversed
@@ -141,22 +138,17 @@ func arrCopyAs[T any](workers int, shape []int, dst []T, d arrRegion, srcData an
 	if n == 0 {
 		return nil
 	}
-	chunks := workers
-	if last := len(sh) - 1; n < arrParallelMin || n < arrParallelMinRows && ds[last] == 1 && ss[last] == 1 {
-		chunks = 1
+	if n < arrParallelMin {
+		workers = 1
 	}
-	chunks = min(chunks, sh[0])
-	if chunks <= 1 {
+	if workers = min(workers, sh[0]); workers <= 1 {
 		arrCopyT(dst, d.Off, ds, src, s.Off, ss, sh)
 		return nil
 	}
-	var wg sync.WaitGroup
-	for c := range chunks {
-		lo, hi := sh[0]*c/chunks, sh[0]*(c+1)/chunks
+	gemm.Parallel(workers, sh[0], func(lo, hi int) {
 		part := append([]int{hi - lo}, sh[1:]...)
-		wg.Go(func() { arrCopyT(dst, d.Off+lo*ds[0], ds, src, s.Off+lo*ss[0], ss, part) })
-	}
-	wg.Wait()
+		arrCopyT(dst, d.Off+lo*ds[0], ds, src, s.Off+lo*ss[0], ss, part)
+	})
 	return nil
 }
 

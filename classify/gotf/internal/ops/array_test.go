@@ -238,7 +238,7 @@ func TestArrayOpsKeepInputsAndOverwriteBuffers(t *testing.T) {
 // against the single-goroutine one, which the goldens check.
 func TestArrayOpsParallel(t *testing.T) {
 	x := saIota(16, 40, 24, 8)  // 122880 elements, above arrParallelMin
-	xl := saIota(32, 64, 64, 8) // 1<<20 elements, at arrParallelMinRows
+	xl := saIota(32, 64, 64, 8) // 1<<20 elements
 	c := func(v ...int32) saIn { return saConst(saI32(v, len(v))) }
 	cases := []struct {
 		name  string
