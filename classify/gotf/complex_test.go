@@ -78,6 +78,21 @@ func TestComplexGraphInEngine(t *testing.T) {
 	}
 }
 
+// spectrumGraph starts a graph whose node "spec" is the complex64 RFFT of
+// the [2,4] float32 placeholder "sig" (length 4: [2,3] bins); spectrumFeed
+// feeds it [1 2 3 4] and zeros, whose spectra are [10, -2+2i, -2] and 0.
+func spectrumGraph() *graphdef.Builder {
+	b := graphdef.New()
+	b.Placeholder("sig", classify.Float32, classify.Shape{2, 4})
+	b.ConstI32("n", []int32{4}, 1)
+	b.Op("RFFT", "spec", []graphdef.Output{"sig", "n"}, graphdef.Attrs{"Treal": classify.Float32, "Tcomplex": classify.Complex64})
+	return b
+}
+
+func spectrumFeed() map[string]*classify.Tensor {
+	return map[string]*classify.Tensor{"sig": classify.FromFloat32([]float32{1, 2, 3, 4, 0, 0, 0, 0}, 2, 4)}
+}
+
 // TestComplexReduceInEngine runs a complex Mean over a spectrum and an
 // AddN, Equal and Einsum of complex values through load-time shape inference and
 // execution: the output dtypes come from the ops' definitions (complex
@@ -85,11 +100,8 @@ func TestComplexGraphInEngine(t *testing.T) {
 func TestComplexReduceInEngine(t *testing.T) {
 	type O = []graphdef.Output
 	c64 := classify.Complex64
-	b := graphdef.New()
-	b.Placeholder("sig", classify.Float32, classify.Shape{2, 4})
-	b.ConstI32("n", []int32{4}, 1)
+	b := spectrumGraph()
 	b.ConstI32("ax", []int32{-1}, 1)
-	b.Op("RFFT", "spec", O{"sig", "n"}, graphdef.Attrs{"Treal": classify.Float32, "Tcomplex": c64})
 	b.Op("Mean", "avg", O{"spec", "ax"}, graphdef.Attrs{"T": c64, "Tidx": classify.Int32})
 	b.Op("AddN", "tot", O{"avg", "avg", "avg"}, graphdef.Attrs{"T": c64, "N": 3})
 	b.Op("Equal", "same", O{"tot", "avg"}, graphdef.Attrs{"T": c64})
@@ -102,9 +114,7 @@ func TestComplexReduceInEngine(t *testing.T) {
 			t.Errorf("output %s: %v, want %v", info.Outputs[i].Name, got, want)
 		}
 	}
-	res, err := m.Run(context.Background(), map[string]*classify.Tensor{
-		"sig": classify.FromFloat32([]float32{1, 2, 3, 4, 0, 0, 0, 0}, 2, 4),
-	}, nil)
+	res, err := m.Run(context.Background(), spectrumFeed(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,12 +145,9 @@ func TestComplexReduceInEngine(t *testing.T) {
 func TestComplexMathInEngine(t *testing.T) {
 	type O = []graphdef.Output
 	c64 := classify.Complex64
-	b := graphdef.New()
-	b.Placeholder("sig", classify.Float32, classify.Shape{2, 4})
-	b.ConstI32("n", []int32{4}, 1)
+	b := spectrumGraph()
 	b.ConstI32("ax", []int32{1})
 	b.Const("two", &classify.Tensor{DType: c64, Shape: classify.Shape{}, Data: []complex64{2}})
-	b.Op("RFFT", "spec", O{"sig", "n"}, graphdef.Attrs{"Treal": classify.Float32, "Tcomplex": c64})
 	b.Op("Tanh", "th", O{"spec"}, graphdef.Attrs{"T": c64})
 	b.Op("Sigmoid", "sg", O{"spec"}, graphdef.Attrs{"T": c64})
 	b.Op("Cumsum", "cs", O{"spec", "ax"}, graphdef.Attrs{"T": c64, "Tidx": classify.Int32, "exclusive": true})
@@ -154,9 +161,7 @@ func TestComplexMathInEngine(t *testing.T) {
 			t.Errorf("output %s: %v, want complex64", outs[i], o.DType)
 		}
 	}
-	res, err := m.Run(context.Background(), map[string]*classify.Tensor{
-		"sig": classify.FromFloat32([]float32{1, 2, 3, 4, 0, 0, 0, 0}, 2, 4),
-	}, nil)
+	res, err := m.Run(context.Background(), spectrumFeed(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
