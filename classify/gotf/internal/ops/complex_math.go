@@ -24,6 +24,13 @@ func mulNegI(z complex128) complex128 { return complex(imag(z), -real(z)) }
 // complex(1, 0), which turns -0 into +0).
 func addReal(z complex128, r float64) complex128 { return complex(real(z)+r, imag(z)) }
 
+// cFinite reports whether both parts of z are finite; the kernels below
+// leave infinite and NaN inputs to math/cmplx, whose C99 special cases
+// they keep.
+func cFinite(z complex128) bool {
+	return !math.IsInf(real(z), 0) && !math.IsNaN(real(z)) && !math.IsInf(imag(z), 0) && !math.IsNaN(imag(z))
+}
+
 // clogAccurate is the principal log of z with the real part taken as
 // log1p(|z|²-1)/2 when |z| is near 1, as glibc's clog does, so that
 // log(1+x) keeps its relative accuracy for small x (math/cmplx's
@@ -78,7 +85,7 @@ func cExpm1(x complex128) complex128 {
 // sinh and cosh overflow (math/cmplx.Tanh gives NaN there).
 func cTanh(z complex128) complex128 {
 	x, y := real(z), imag(z)
-	if math.IsInf(x, 0) || math.IsNaN(x) || math.IsInf(y, 0) || math.IsNaN(y) {
+	if !cFinite(z) {
 		return cmplx.Tanh(z)
 	}
 	const t = 354 // (DBL_MAX_EXP-1)·ln 2/2, rounded down
@@ -116,7 +123,7 @@ func cAsinh(z complex128) complex128 {
 	if math.Signbit(real(z)) {
 		return -cAsinh(-z)
 	}
-	if math.IsInf(real(z), 0) || math.IsInf(imag(z), 0) || math.IsNaN(real(z)) || math.IsNaN(imag(z)) {
+	if !cFinite(z) {
 		return cmplx.Asinh(z)
 	}
 	if cmplx.Abs(z) > 1e150 {
@@ -134,7 +141,7 @@ func cAsin(z complex128) complex128 { return mulNegI(cAsinh(mulI(z))) }
 // does not cancel), written log1p((z-1) + sqrt(z+1)·sqrt(z-1)) to keep
 // accuracy near z = 1.
 func cAcosh(z complex128) complex128 {
-	if math.IsInf(real(z), 0) || math.IsInf(imag(z), 0) || math.IsNaN(real(z)) || math.IsNaN(imag(z)) {
+	if !cFinite(z) {
 		return cmplx.Acosh(z)
 	}
 	if cmplx.Abs(z) > 1e150 {
@@ -147,7 +154,7 @@ func cAcosh(z complex128) complex128 {
 // cAtanh is C99's catanh, (log1p(z) - log1p(-z))/2, the signs of zero
 // parts choosing the side of the cuts on the real axis beyond ±1.
 func cAtanh(z complex128) complex128 {
-	if math.IsInf(real(z), 0) || math.IsInf(imag(z), 0) || math.IsNaN(real(z)) || math.IsNaN(imag(z)) {
+	if !cFinite(z) {
 		return cmplx.Atanh(z)
 	}
 	d := clog1p(z) - clog1p(-z)
