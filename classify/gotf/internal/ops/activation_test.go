@@ -71,6 +71,7 @@ func BenchmarkAvgPool(b *testing.B) {
 		// Inception v3's branch pools.
 		{"3x3s1_35x35x288", classify.Shape{1, 35, 35, 288}, 3, 1, "SAME"},
 		{"3x3s1_17x17x768", classify.Shape{1, 17, 17, 768}, 3, 1, "SAME"},
+		{"3x3s1_8x8x2048", classify.Shape{1, 8, 8, 2048}, 3, 1, "SAME"},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {

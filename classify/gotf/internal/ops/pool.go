@@ -182,11 +182,20 @@ func (o *poolOp) rows(g *poolGeom, dst, src []float32, lo, hi int) {
 			w1 := min(w0+g.kw, g.w)
 			w0 = max(w0, 0)
 			acc := orow[x*c : (x+1)*c]
+			if h1 <= h0 || w1 <= w0 {
+				continue // unreachable: Run refuses empty inputs, SAME and VALID windows overlap the input
+			}
+			div := float32((h1 - h0) * (w1 - w0))
+			done := poolWinAsm(o.max, acc, img, (h0*g.w+w0)*c, c, g.w*c, h1-h0, w1-w0, div)
+			if done == c {
+				continue
+			}
+			acc = acc[done:]
 			first := true
 			for hh := h0; hh < h1; hh++ {
 				line := img[(hh*g.w)*c:]
 				for ww := w0; ww < w1; ww++ {
-					v := line[ww*c : (ww+1)*c]
+					v := line[ww*c+done : (ww+1)*c]
 					switch {
 					case first:
 						copy(acc, v)
@@ -201,7 +210,7 @@ func (o *poolOp) rows(g *poolGeom, dst, src []float32, lo, hi int) {
 			if !o.max {
 				// A vector division: the same quotients as a scalar
 				// loop, which took most of an AvgPool's time.
-				divVSF32(acc, acc, float32((h1-h0)*(w1-w0)))
+				divVSF32(acc, acc, div)
 			}
 		}
 	}
