@@ -208,16 +208,19 @@ func (op *invRes) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, erro
 	if g.n*g.oh*g.ow == 0 || g.w == 0 || g.h == 0 || 4*g.n*g.h*g.w*op.ce < invResMinBytes || op.ce < invResMinChannels {
 		return op.separate(ctx, in)
 	}
-	// Split the output rows of every image into chunks; a worker's range
-	// of chunks within one image is one run of bands. Below 4 rows per
-	// worker the expanded rows each range recomputes at its edges cost
-	// more than the bands save: run the three kernels.
+	// With fewer images than twice the workers, split each image's output
+	// rows into one chunk per worker: gemm.Parallel runs every chunk as its
+	// own call of f, and each call is one run of bands that computes the
+	// expanded rows at its edges again (three chunks of 2 output rows
+	// expand 12 input rows where one chunk of 6 expands 8). Below 4 rows
+	// per worker those edges cost more than the bands save: run the three
+	// kernels.
 	chunks := 1
 	if workers > 1 && g.n < 2*workers {
 		if g.oh < 4*workers {
 			return op.separate(ctx, in)
 		}
-		chunks = min(4*workers, g.oh/2)
+		chunks = workers
 	}
 	if workers > 1 && 2*int64(g.n*g.oh*g.ow)*int64(op.ce)*int64(op.cin+op.cout) < 4<<20 {
 		workers = 1
