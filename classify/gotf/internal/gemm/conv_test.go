@@ -57,7 +57,9 @@ func TestConvAgainstNaive(t *testing.T) {
 		{2, 15, 15, 24, 3, 3, 2, 1, 0, 0, 0, 0, 48}, // stride 2 VALID (Inception's reductions)
 		{2, 15, 14, 32, 1, 1, 2, 1, 0, 0, 0, 0, 64}, // 1x1 stride 2, odd height, batch 2
 		{1, 12, 12, 16, 3, 3, 1, 1, 0, 0, 0, 0, 20}, // VALID stride 1: no copy of the input
-		{1, 7, 7, 128, 3, 3, 1, 1, 1, 1, 1, 1, 256}, // 7x7 with two workers: split over column groups
+		{1, 7, 7, 128, 3, 3, 1, 1, 1, 1, 1, 1, 256}, // 7x7 with two workers: B outweighs A, split by column panels
+		{1, 5, 5, 256, 1, 1, 1, 1, 0, 0, 0, 0, 96},  // 1x1 whose B outweighs A: plain GEMM split by columns
+		{1, 8, 8, 48, 1, 3, 1, 1, 0, 1, 0, 1, 160},  // Inception's 8x8 1x3 in miniature, split by columns
 	}
 	for _, kern := range Kernels() {
 		for gi, q := range geoms {

@@ -232,6 +232,26 @@ func blockRows(mr, k int) int {
 	return max(mr, min(r, 16*mr))
 }
 
+// wideBlockRows is blockRows for products whose B outweighs A (bHeavy): a
+// block of up to 512 KiB of A, so that few blocks, often one, pass over
+// each B panel and B is streamed from memory about once instead of once
+// per 128 KiB of A (Inception v3's 8x8 layers have 2 MB to 4 MB of B for
+// 512 KiB of A).
+func wideBlockRows(mr, k int) int {
+	r := (128 * 1024 / max(k, 1)) / mr * mr
+	return max(mr, min(r, 64*mr))
+}
+
+// bHeavy reports whether a product of m rows and n columns is dominated
+// by its B operand (n at least twice m: the 7x7 and 8x8 layers of
+// ImageNet networks at batch 1, fully connected layers), with A in memory:
+// such a product is split by B's column panels and blocked by
+// wideBlockRows. A gathered from a source (a.Src) keeps the row split: every
+// column split would gather its rows again.
+func bHeavy(a *A, m, n int) bool {
+	return a.Data != nil && n >= 2*m
+}
+
 // minParallelFLOPs is the size below which a GEMM or convolution runs on
 // one goroutine: about 7 us of work, where handing half of it to a
 // spinning helper (about 1 us, workers.go) stops paying.
@@ -277,6 +297,12 @@ func gemm(threads int, a *A, b *PackedB, c []float32, ldc int, ep *Epilogue, rs 
 		run(a, b, c, ldc, ep, rs, 0, m, 0, np)
 		return nil
 	}
+	if bHeavy(a, m, n) {
+		// Each worker takes whole column panels for every row, so that
+		// every panel of B is read from memory by one core, once.
+		Parallel(min(workers, np), np, func(p0, p1 int) { run(a, b, c, ldc, ep, rs, 0, m, p0, p1) })
+		return nil
+	}
 	nu := columnGroups(panels, np, workers)
 	Parallel(workers, panels*nu, func(u0, u1 int) {
 		if nu == 1 {
@@ -317,6 +343,9 @@ func run(a *A, b *PackedB, c []float32, ldc int, ep *Epilogue, rs *residual, m0,
 	defer scratchPool.Put(s)
 	s.c = grow(s.c, mr*nr)
 	mb := blockRows(mr, k)
+	if bHeavy(a, m1-m0, n) {
+		mb = wideBlockRows(mr, k)
+	}
 	for bm := m0; bm < m1; bm += mb {
 		be := min(m1, bm+mb)
 		var ap []float32

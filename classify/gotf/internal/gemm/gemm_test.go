@@ -73,7 +73,10 @@ func TestKernelsAgainstNaive(t *testing.T) {
 	sizes := [][3]int{{1, 1, 1}, {12, 32, 8}, {13, 33, 7}, {6, 16, 1}, {5, 3, 2}, {64, 64, 64}, {49, 17, 100}, {100, 70, 3}, {3, 200, 41}, {37, 8, 0},
 		// Few row panels, many column panels, big enough for two workers:
 		// the work is split over column groups too.
-		{20, 200, 600}, {49, 300, 150}}
+		{20, 200, 600}, {49, 300, 150},
+		// B outweighs A (bHeavy): split by column panels, A in blocks of
+		// wideBlockRows, here two of them.
+		{90, 180, 1500}}
 	for r := 1; r <= 13; r++ {
 		sizes = append(sizes, [3]int{r, 40, 9})
 	}
@@ -312,5 +315,45 @@ func BenchmarkParallel(b *testing.B) {
 				})
 			}
 		})
+	}
+}
+
+// BenchmarkGemmStreamedB times products whose B (the weights) comes from
+// memory, as in a network where each layer's weights were last touched a
+// whole inference ago: each run takes the next of enough packed copies of
+// B to overflow the caches (64 MiB). Shapes: Inception v3's 8x8 1x1
+// convolutions and a fully connected layer at batch 1.
+func BenchmarkGemmStreamedB(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	shapes := []struct {
+		name    string
+		m, n, k int
+	}{
+		{"incep_8x8_2048to384", 64, 384, 2048},
+		{"incep_8x8_1280to320", 64, 320, 1280},
+		{"fc_2048to1000", 1, 1000, 2048},
+	}
+	kern := Default()
+	for _, s := range shapes {
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/t%d", s.name, threads), func(b *testing.B) {
+				a := randSlice(r, s.m*s.k)
+				pbs := make([]*PackedB, max(2, 64<<20/(4*s.k*s.n)))
+				for i := range pbs {
+					pbs[i] = PackBWith(kern, randSlice(r, s.k*s.n), s.k, s.n, s.n, false)
+				}
+				c := make([]float32, s.m*s.n)
+				ep := NewEpilogue(randSlice(r, s.n), s.n, ActRelu, 0)
+				op := &A{M: s.m, Data: a, Stride: s.k}
+				i := 0
+				for b.Loop() {
+					if err := Gemm(threads, op, pbs[i%len(pbs)], c, s.n, ep); err != nil {
+						b.Fatal(err)
+					}
+					i++
+				}
+				b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
 	}
 }
