@@ -5,7 +5,9 @@ package ops
 // complex128 kernels of the element-wise arithmetic ops and of
 // ConjugateTranspose, and the complex declarations of the dtype-generic
 // ops (array ops, Cast, matmul_generic.go's loops) and of those with a
-// complex case of their own (Sum, Mean, Prod, AddN, Equal, NotEqual).
+// complex case of their own (Sum, Mean, Prod, AddN, Equal, NotEqual; the
+// segment sums, products and means in segment.go and segment_sorted.go).
+// complex_bias.go is BiasAdd on complex.
 // complex_math.go adds the math ops TensorFlow's CPU kernels register for
 // complex: Sin, Cos, Tan, Sinh, Cosh, Tanh, Asin, Atan, Asinh, Acosh,
 // Atanh, Sigmoid, Rsqrt, Expm1, Log1p, Sign, Pow, SquaredDifference,

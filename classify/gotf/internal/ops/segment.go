@@ -22,6 +22,11 @@ func init() {
 	for _, op := range []string{"UnsortedSegmentSum", "UnsortedSegmentMax", "UnsortedSegmentMin", "UnsortedSegmentProd", "SegmentSum"} {
 		Register(op, buildSegment)
 	}
+	// The sums, products and means have complex kernels (segmentComplex,
+	// sortedSegmentComplex), as in TensorFlow; maximum and minimum do not.
+	for _, op := range []string{"SegmentSum", "SegmentProd", "SegmentMean", "UnsortedSegmentSum", "UnsortedSegmentProd"} {
+		allowDTypes(op, complexDTypes...)
+	}
 }
 
 // ---- Unique ----
@@ -376,6 +381,10 @@ func (o *segmentOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, er
 		err = segmentAs(d, x.Data, ids, row, o.kind, math.MinInt64, math.MaxInt64)
 	case []uint8:
 		err = segmentAs(d, x.Data, ids, row, o.kind, 0, math.MaxUint8)
+	case []complex64:
+		err = segmentComplex(d, x.Data, ids, row, o.kind)
+	case []complex128:
+		err = segmentComplex(d, x.Data, ids, row, o.kind)
 	default:
 		err = fmt.Errorf("unsupported dtype %v", x.DType)
 	}
@@ -413,6 +422,46 @@ func segmentAs[T float32 | float64 | int32 | int64 | uint8](dst []T, srcData any
 		combineRow(dst[s*row:(s+1)*row], src[i*row:(i+1)*row], kind)
 	}
 	return nil
+}
+
+// segmentComplex is segmentAs for complex T: TensorFlow's CPU kernels
+// define the sums and products on complex (segment_reduction_ops_impl),
+// not the maximum and minimum, which have no order to follow.
+func segmentComplex[T complex64 | complex128](dst []T, srcData any, ids []int, row int, kind byte) error {
+	src, ok := srcData.([]T)
+	if !ok {
+		return fmt.Errorf("dtype mismatch: %T into %T", srcData, dst)
+	}
+	if kind != '+' && kind != '*' {
+		return fmt.Errorf("unsupported dtype %T: maximum and minimum are not defined on complex values", dst)
+	}
+	var init T
+	if kind == '*' {
+		init = 1
+	}
+	for i := range dst {
+		dst[i] = init
+	}
+	for i, s := range ids {
+		if s < 0 {
+			continue
+		}
+		combineComplexRow(dst[s*row:(s+1)*row], src[i*row:(i+1)*row], kind)
+	}
+	return nil
+}
+
+// combineComplexRow is combineRow's '+' and '*' on complex rows.
+func combineComplexRow[T complex64 | complex128](d, r []T, kind byte) {
+	if kind == '*' {
+		for j, v := range r {
+			d[j] *= v
+		}
+		return
+	}
+	for j, v := range r {
+		d[j] += v
+	}
 }
 
 // combineRow folds the row r into d element by element: kind '-'

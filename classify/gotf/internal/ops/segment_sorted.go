@@ -84,6 +84,10 @@ func (o *sortedSegmentOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tens
 		err = sortedSegmentAs(d, x.Data, ids, row, o.kind)
 	case []uint8:
 		err = sortedSegmentAs(d, x.Data, ids, row, o.kind)
+	case []complex64:
+		err = sortedSegmentComplex(d, x.Data, ids, row, o.kind)
+	case []complex128:
+		err = sortedSegmentComplex(d, x.Data, ids, row, o.kind)
 	default:
 		err = fmt.Errorf("unsupported dtype %v", x.DType)
 	}
@@ -141,4 +145,56 @@ func segmentMeanDiv[T float32 | float64 | int32 | int64 | uint8](d []T, n int) {
 			d[j] = T(int64(d[j]) / int64(n))
 		}
 	}
+}
+
+// sortedSegmentComplex is sortedSegmentAs for complex T: products and
+// means (TensorFlow registers SegmentSum, SegmentProd and SegmentMean on
+// complex, not SegmentMax and SegmentMin). A mean divides both parts by
+// the segment's length.
+func sortedSegmentComplex[T complex64 | complex128](dst []T, srcData any, ids []int, row int, kind byte) error {
+	src, ok := srcData.([]T)
+	if !ok {
+		return fmt.Errorf("dtype mismatch: %T into %T", srcData, dst)
+	}
+	if kind != '*' && kind != '/' {
+		return fmt.Errorf("unsupported dtype %T: maximum and minimum are not defined on complex values", dst)
+	}
+	var empty T
+	if kind == '*' {
+		empty = 1
+	}
+	for i := range dst {
+		dst[i] = empty
+	}
+	for lo := 0; lo < len(ids); {
+		hi := lo + 1
+		for hi < len(ids) && ids[hi] == ids[lo] {
+			hi++
+		}
+		d := dst[ids[lo]*row:][:row]
+		copy(d, src[lo*row:(lo+1)*row])
+		for r := lo + 1; r < hi; r++ {
+			combineComplexRow(d, src[r*row:][:row], kind)
+		}
+		if kind == '/' {
+			for j, v := range d {
+				d[j] = cdivReal(v, hi-lo)
+			}
+		}
+		lo = hi
+	}
+	return nil
+}
+
+// cdivReal divides both parts of v by the count n.
+func cdivReal[T complex64 | complex128](v T, n int) T {
+	switch x := any(v).(type) {
+	case complex64:
+		c := float32(n)
+		return any(complex(real(x)/c, imag(x)/c)).(T)
+	case complex128:
+		c := float64(n)
+		return any(complex(real(x)/c, imag(x)/c)).(T)
+	}
+	return v
 }
