@@ -24,8 +24,9 @@ package ops
 // real kernel's "unsupported dtype" error.
 //
 // Semantics follow std::complex as TensorFlow's Eigen kernels use it:
-// Div and RealDiv are complex division, Sqrt, Exp and Log the principal
-// branches (math/cmplx), Angle is atan2(imag, real), ComplexAbs is
+// Div and RealDiv are complex division, Sqrt and Exp the principal
+// branches (math/cmplx), Log too with glibc's accuracy near |z| = 1
+// (complex_math.go), Angle is atan2(imag, real), ComplexAbs is
 // hypot(real, imag) (no overflow for large parts). complex64 values are
 // computed in complex128 and rounded once, which is at least as accurate
 // as Eigen's float arithmetic and may differ from it in the last bit.
@@ -308,7 +309,6 @@ func init() {
 		"Neg":        newComplexUnary(func(x complex128) complex128 { return -x }),
 		"Square":     newComplexUnary(func(x complex128) complex128 { return x * x }),
 		"Exp":        newComplexUnary(cmplx.Exp),
-		"Log":        newComplexUnary(cmplx.Log),
 		"Sqrt":       newComplexUnary(cmplx.Sqrt),
 		"Reciprocal": newComplexUnary(func(x complex128) complex128 { return 1 / x }),
 		"Inv":        newComplexUnary(func(x complex128) complex128 { return 1 / x }),

@@ -32,17 +32,36 @@ func cFinite(z complex128) bool {
 }
 
 // clogAccurate is the principal log of z with the real part taken as
-// log1p(|z|²-1)/2 when |z| is near 1, as glibc's clog does, so that
-// log(1+x) keeps its relative accuracy for small x (math/cmplx's
-// log(hypot) loses it there).
+// log1p(|z|²-1)/2 when |z| is near 1, as glibc's clog does (the C library
+// behind std::log in TensorFlow's kernels), so that log|z| keeps its
+// relative accuracy there; math/cmplx's log(hypot) loses it (for 1+1e-10i
+// it gives 0, not 5e-21). |z|²-1 comes from x2y2m1, free of the
+// cancellation a plain a*a+b*b-1 would suffer. Zeros, infinities and NaNs
+// are math/cmplx's, whose C99 special cases these are.
 func clogAccurate(z complex128) complex128 {
 	a, b := real(z), imag(z)
-	if aa, bb := math.Abs(a), math.Abs(b); aa >= 0.5 && aa <= 2 && bb < 1 {
-		// (a-1) is exact here (Sterbenz), so |z|²-1 = (a-1)(a+1)+b²
-		// cancels only where |z| is 1 to many digits.
-		return complex(0.5*math.Log1p((aa-1)*(aa+1)+b*b), math.Atan2(b, a))
+	if h := math.Hypot(a, b); h >= 0.7 && h <= 1.42 {
+		return complex(0.5*math.Log1p(x2y2m1(a, b)), math.Atan2(b, a))
 	}
 	return cmplx.Log(z)
+}
+
+// x2y2m1 is a²+b²-1 for |a+bi| near 1, accurate to a few ulps of the
+// result even when it is tiny: the squares are split exactly into high
+// and low parts (FMA), and the five terms are summed with an error-free
+// transformation (TwoSum), whose rounding errors are summed separately
+// and added once (Ogita, Rump and Oishi's Sum2).
+func x2y2m1(a, b float64) float64 {
+	ha, hb := a*a, b*b
+	la, lb := math.FMA(a, a, -ha), math.FMA(b, b, -hb)
+	s, c := -1.0, 0.0
+	for _, t := range [4]float64{ha, hb, la, lb} {
+		u := s + t
+		bv := u - s
+		c += (s - (u - bv)) + (t - bv)
+		s = u
+	}
+	return s + c
 }
 
 // clog1p is log(1+u) computed from u, accurate for small u: the helper of
@@ -248,7 +267,7 @@ func init() {
 		"Sinh": cmplx.Sinh, "Cosh": cmplx.Cosh, "Tanh": cTanh,
 		"Asin": cAsin, "Atan": cAtan,
 		"Asinh": cAsinh, "Acosh": cAcosh, "Atanh": cAtanh,
-		"Sigmoid": cSigmoid, "Rsqrt": cRsqrt, "Expm1": cExpm1, "Log1p": cLog1p, "Sign": cSign,
+		"Sigmoid": cSigmoid, "Rsqrt": cRsqrt, "Expm1": cExpm1, "Log1p": cLog1p, "Sign": cSign, "Log": clogAccurate,
 	} {
 		complexOverrides[op] = newComplexUnary(f)
 		allowDTypes(op, complexDTypes...)

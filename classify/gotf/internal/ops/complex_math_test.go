@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/big"
 	"math/cmplx"
 	"strings"
 	"testing"
@@ -404,6 +405,72 @@ func TestComplexMathRefused(t *testing.T) {
 			if !errors.Is(err, classify.ErrUnsupportedOp) || !strings.Contains(err.Error(), op) || !strings.Contains(err.Error(), dt.String()) {
 				t.Errorf("%s on %v: got %v, want ErrUnsupportedOp naming %s and %v", op, dt, err, op, dt)
 			}
+		}
+	}
+}
+
+// TestComplexLogNearUnitCircle checks the real part of complex Log where
+// |z| is 1 to many digits, which log(hypot) would round to 0 or get wrong
+// in most digits: against log1p(d)/2 with d = a²+b²-1 computed exactly
+// (math/big) and rounded once. Also the imaginary part (atan2) and the
+// special values kept from math/cmplx.
+func TestComplexLogNearUnitCircle(t *testing.T) {
+	exactD := func(a, b float64) float64 {
+		x, y := new(big.Float).SetPrec(300).SetFloat64(a), new(big.Float).SetPrec(300).SetFloat64(b)
+		x.Mul(x, x)
+		y.Mul(y, y)
+		x.Add(x, y)
+		x.Sub(x, big.NewFloat(1))
+		d, _ := x.Float64()
+		return d
+	}
+	var in []complex128
+	for _, th := range []float64{0, 0.3, 0.9272952180016122, math.Pi / 4, 2, 3.1} {
+		for _, eps := range []float64{0, 1e-16, -3e-16, 1e-12, -1e-9, 1e-6, 1e-3, -0.2, 0.3} {
+			in = append(in, complex((1+eps)*math.Cos(th), (1+eps)*math.Sin(th)))
+		}
+	}
+	in = append(in, 1+1e-10i, complex(0.6, 0.8), complex(-0.8, -0.6), complex(1, -1e-200))
+	for _, dt := range complexDTypes {
+		x := asTensor(dt, in, len(in))
+		out, ran, err := runOpUnrecorded("Log", map[string]any{"T": dt}, x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ok := true
+		for i := range in {
+			z := complexAt(x, i) // the input as dt holds it
+			a, b := real(z), imag(z)
+			want := complex(0.5*math.Log1p(exactD(a, b)), math.Atan2(b, a))
+			g := complexAt(out[0], i)
+			tol := 4e-15
+			if dt == classify.Complex64 {
+				want = complex128(complex64(want))
+				tol = tol64
+			}
+			if re := math.Abs(real(g) - real(want)); !(re <= tol*math.Abs(real(want))) && !(real(want) == 0 && real(g) == 0) {
+				t.Errorf("Log %v of %v: real part %v, want %v", dt, z, real(g), real(want))
+				ok = false
+			}
+			if im := math.Abs(imag(g) - imag(want)); !(im <= tol*math.Abs(imag(want))) && imag(want) != imag(g) {
+				t.Errorf("Log %v of %v: imaginary part %v, want %v", dt, z, imag(g), imag(want))
+				ok = false
+			}
+		}
+		if ok {
+			recordCoverage(t, "reference", ran)
+		}
+	}
+	special := []complex128{0, complex(math.Copysign(0, -1), 0), complex(math.Inf(1), math.NaN()), complex(math.NaN(), 1), complex(math.Inf(-1), 1)}
+	out, _, err := runOpUnrecorded("Log", map[string]any{"T": classify.Complex128}, asTensor(classify.Complex128, special, len(special)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, z := range special {
+		g, w := complexAt(out[0], i), cmplx.Log(z)
+		same := func(x, y float64) bool { return x == y || (math.IsNaN(x) && math.IsNaN(y)) }
+		if !same(real(g), real(w)) || !same(imag(g), imag(w)) {
+			t.Errorf("Log of %v = %v, want %v (C99, as math/cmplx)", z, g, w)
 		}
 	}
 }
