@@ -160,12 +160,6 @@ func flat(threads int, x []float32, g *ConvGeom, b *PackedB, y []float32, ep *Ep
 	}
 	c, n, kern := g.C, b.N, b.kern
 	hp, wp := pg.H, pg.W
-	mv := (g.OH-1)*wp + g.OW // virtual rows of one image
-	yv := y
-	if wp != g.OW {
-		buf.b = grow(buf.b, g.N*mv*n)
-		yv = buf.b
-	}
 	ntaps, kt := g.KH*g.KW, c
 	if g.DW == 1 {
 		ntaps, kt = g.KH, g.KW*c
@@ -179,6 +173,19 @@ func flat(threads int, x []float32, g *ConvGeom, b *PackedB, y []float32, ep *Ep
 	if ep == nil {
 		plain = Epilogue{bias: zeros(n), lo: float32(math.Inf(-1)), hi: float32(math.Inf(1))}
 		ep = &plain
+	}
+	if (wp-g.OW)*8 >= wp {
+		// The virtual pixels would be an eighth of the work or more
+		// (Inception's 1x7 on 17 columns: 6 of 23): one block per output
+		// row instead, its OW pixels only, written in place.
+		flatRows(threads, xp, g, hp, wp, kt, taps, b, y, ep)
+		return nil
+	}
+	mv := (g.OH-1)*wp + g.OW // virtual rows of one image
+	yv := y
+	if wp != g.OW {
+		buf.b = grow(buf.b, g.N*mv*n)
+		yv = buf.b
 	}
 	// A unit is a run of rows of one image; several MR panels each so
 	// that a B panel is reused across them.
@@ -227,6 +234,34 @@ func flat(threads int, x []float32, g *ConvGeom, b *PackedB, y []float32, ep *Ep
 		})
 	}
 	return nil
+}
+
+// flatRows is flat computed one output row at a time: row (bi, oy) is a
+// block of OW pixels whose pixel ox starts at padded pixel (oy, ox) of
+// image bi (hp x wp), the taps as in flat. Split over workers by rows, or
+// by column panels when B outweighs A, as flat is.
+func flatRows(threads int, xp []float32, g *ConvGeom, hp, wp, kt int, taps []int, b *PackedB, y []float32, ep *Epilogue) {
+	kern, c, n := b.kern, g.C, b.N
+	rows, np := g.N*g.OH, (n+kern.NR-1)/kern.NR
+	work := func(r0, r1, p0, p1 int) {
+		s := scratchPool.Get().(*scratch)
+		defer scratchPool.Put(s)
+		s.c = grow(s.c, kern.MR*kern.NR)
+		for r := r0; r < r1; r++ {
+			bi, oy := r/g.OH, r%g.OH
+			a := xp[(bi*hp+oy)*wp*c:]
+			blockCols(kern, g.OW, kt, a, c, b, y[r*g.OW*n:], n, ep, s, &taps[0], len(taps), p0, p1)
+		}
+	}
+	m := rows * g.OW
+	switch w := workersFor(threads, m, n, kt*len(taps), rows*np); {
+	case w == 1:
+		work(0, rows, 0, np)
+	case n >= 2*m: // B outweighs A: see bHeavy
+		Parallel(min(w, np), np, func(p0, p1 int) { work(0, rows, p0, p1) })
+	default:
+		Parallel(min(w, rows), rows, func(r0, r1 int) { work(r0, r1, 0, np) })
+	}
 }
 
 // convRows computes output rows r0..r1-1 (a row is one (batch, oy) pair).

@@ -50,7 +50,7 @@ func TestConvAgainstNaive(t *testing.T) {
 		{1, 3, 3, 2, 3, 3, 1, 1, 3, 3, 3, 3, 4},     // padding wider than the input
 		{1, 20, 26, 32, 3, 3, 1, 1, 1, 1, 1, 1, 64}, // convstack-like
 		{1, 33, 33, 3, 3, 3, 2, 1, 0, 0, 1, 1, 8},   // MobileNet's first layer, smaller
-		{2, 17, 17, 24, 1, 7, 1, 1, 0, 3, 0, 3, 40}, // Inception's 1x7, batch 2, two workers
+		{2, 17, 17, 24, 1, 7, 1, 1, 0, 3, 0, 3, 40}, // Inception's 1x7, batch 2, two workers: flatRows split by rows
 		{2, 17, 17, 24, 7, 1, 1, 1, 3, 0, 3, 0, 40}, // 7x1: padded rows only, written in place
 		{3, 7, 7, 40, 3, 3, 1, 1, 1, 1, 1, 1, 72},   // ResNet's last stage in miniature, batch 3
 		{2, 15, 15, 24, 3, 3, 2, 1, 1, 1, 1, 1, 48}, // stride 2 SAME, padded both sides
@@ -59,7 +59,8 @@ func TestConvAgainstNaive(t *testing.T) {
 		{1, 12, 12, 16, 3, 3, 1, 1, 0, 0, 0, 0, 20}, // VALID stride 1: no copy of the input
 		{1, 7, 7, 128, 3, 3, 1, 1, 1, 1, 1, 1, 256}, // 7x7 with two workers: B outweighs A, split by column panels
 		{1, 5, 5, 256, 1, 1, 1, 1, 0, 0, 0, 0, 96},  // 1x1 whose B outweighs A: plain GEMM split by columns
-		{1, 8, 8, 48, 1, 3, 1, 1, 0, 1, 0, 1, 160},  // Inception's 8x8 1x3 in miniature, split by columns
+		{1, 8, 8, 48, 1, 3, 1, 1, 0, 1, 0, 1, 160},  // Inception's 8x8 1x3 in miniature: flatRows split by columns
+		{1, 12, 40, 8, 3, 3, 1, 1, 1, 1, 1, 1, 24},  // SAME 3x3 on wide rows: flat's virtual pixels (2 of 42)
 	}
 	for _, kern := range Kernels() {
 		for gi, q := range geoms {
