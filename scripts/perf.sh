@@ -17,6 +17,7 @@
 #   RUNS=20 NET_RUNS=5 ROUNDS=1 scripts/perf.sh  # quicker, noisier
 #   NETS="resnet50" BATCHES=1 scripts/perf.sh    # a subset ("" for none)
 #   RUN_PREFIX="chrt -f 1" scripts/perf.sh       # timed runs preempt other work (root; shared machines)
+#   SEED=7 scripts/perf.sh                       # the same networks with weights not seen before
 #
 # Prints markdown tables (for the README's performance section) and then
 # the raw lines each tool printed. Needs go, node and npm. The oracle is
@@ -34,6 +35,9 @@ threads="${THREADS:-1 2}"
 nets="${NETS-resnet50 inception_v3 mobilenet_v2}"
 batches="${BATCHES:-1 8}"
 tol="${TOL:-1e-5}"
+# SEED (benchgraph -seed) gives the real-size networks other random
+# weights: 0, the default, is the weights of record.
+seed="${SEED:-0}"
 # A command every timed run is started under, e.g. "chrt -f 1": on a machine
 # other work is using, a real-time policy gives the engines the cores for
 # the seconds a measurement takes (the kernel still leaves others 5%).
@@ -55,7 +59,7 @@ cd "$root"
 echo "perf.sh: building classify and the benchmark graphs" >&2
 go build -o "$work/classify" ./cmd/classify
 go build -o "$work/benchgraph" ./cmd/benchgraph
-"$work/benchgraph" -out "$work" -nets "$(echo convstack $nets | tr ' ' ,)" -batches "${batches// /,}" >/dev/null
+"$work/benchgraph" -out "$work" -nets "$(echo convstack $nets | tr ' ' ,)" -batches "${batches// /,}" -seed "$seed" >/dev/null
 stack="$work/convstack.pb"
 st_in="$work/convstack_input.npy"
 netjobs=()
@@ -146,7 +150,7 @@ done
 cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
 isa="$(grep -m1 '^flags' /proc/cpuinfo | grep -o -w -e avx512f -e avx2 -e fma | sort -u | tr '\n' ' ')"
 echo
-echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') at commit $(git rev-parse --short HEAD 2>/dev/null || echo '?') on $(nproc) cores of ${cpu:-an unknown CPU} (${isa% }), $(go version | cut -d' ' -f3), with \`scripts/perf.sh\` (RUNS=$runs NET_RUNS=$net_runs ROUNDS=$rounds${RUN_PREFIX:+ RUN_PREFIX=\"$RUN_PREFIX\"}): median ms per run (one run is one batch)."
+echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') at commit $(git rev-parse --short HEAD 2>/dev/null || echo '?') on $(nproc) cores of ${cpu:-an unknown CPU} (${isa% }), $(go version | cut -d' ' -f3), with \`scripts/perf.sh\` (RUNS=$runs NET_RUNS=$net_runs ROUNDS=$rounds${RUN_PREFIX:+ RUN_PREFIX=\"$RUN_PREFIX\"}$( [[ $seed != 0 ]] && echo " SEED=$seed")): median ms per run (one run is one batch)."
 echo
 awk -v threads="$threads" '
 function median(key,   n, i, j, v, tmp) {

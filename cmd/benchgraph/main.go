@@ -9,7 +9,8 @@
 // DIR/convstack_input.npy; and for each real-size network (ResNet-50 v1,
 // Inception v3, MobileNet v2 1.0; see nets.go) and batch B of -batches,
 // DIR/NET_bB.pb (input "input" [B,S,S,3], outputs "logits" and "output",
-// the softmax) with DIR/NET_bB_input.npy. -nets picks a subset. Compare an
+// the softmax) with DIR/NET_bB_input.npy. -nets picks a subset; -seed N
+// gives the networks other random weights (same layers). Compare an
 // engine with ONNX Runtime on them:
 //
 //	../shared/oracle/ort DIR/convstack.pb --input input=DIR/convstack_input.npy --output output --runs 20 --threads 1
@@ -40,6 +41,7 @@ func main() {
 	batches := flag.String("batches", "1,8", "comma-separated batch sizes of the real-size networks")
 	compare := flag.String("compare", "", "GOT.npy,WANT.npy: report their relative difference instead of writing graphs")
 	tol := flag.Float64("tol", 1e-5, "with -compare: the largest max|got-want|/max|want| that passes")
+	flag.Uint64Var(&WeightSeed, "seed", 0, "vary the real-size networks' random weights (0: the weights of record)")
 	flag.Parse()
 	if *compare != "" {
 		if err := compareFiles(*compare, *tol); err != nil {

@@ -6,7 +6,11 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
+
+	gpb "github.com/galeone/tensorflow/tensorflow/go/core/framework/graph_go_proto"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/classifyd/classifyd/classify"
 	"github.com/classifyd/classifyd/classify/gotf"
@@ -128,5 +132,45 @@ func TestConvStackShape(t *testing.T) {
 	}
 	if last.GetName() != "output" || last.GetOp() != "Relu" {
 		t.Errorf("last node %s (%s), want output (Relu)", last.GetName(), last.GetOp())
+	}
+}
+
+// TestWeightSeed checks that -seed changes the weights and nothing else:
+// the same nodes with the same ops, inputs and constant shapes, different
+// constant values; and that seed 0 is the default.
+func TestWeightSeed(t *testing.T) {
+	defer func(s uint64) { WeightSeed = s }(WeightSeed)
+	graphs := map[uint64]*gpb.GraphDef{}
+	for _, s := range []uint64{0, 7} {
+		WeightSeed = s
+		graphs[s] = MobileNetV2(1).GraphDef()
+	}
+	a, b := graphs[0], graphs[7]
+	if len(a.Node) != len(b.Node) {
+		t.Fatalf("%d nodes with seed 0, %d with seed 7", len(a.Node), len(b.Node))
+	}
+	differ := 0
+	for i, n := range a.Node {
+		m := b.Node[i]
+		if n.Name != m.Name || n.Op != m.Op || !slices.Equal(n.Input, m.Input) {
+			t.Fatalf("node %d: %s %s %v with seed 0, %s %s %v with seed 7", i, n.Op, n.Name, n.Input, m.Op, m.Name, m.Input)
+		}
+		if n.Op != "Const" {
+			continue
+		}
+		ta, tb := n.Attr["value"].GetTensor(), m.Attr["value"].GetTensor()
+		if ta.GetTensorShape().String() != tb.GetTensorShape().String() {
+			t.Fatalf("%s: shape %v with seed 0, %v with seed 7", n.Name, ta.GetTensorShape(), tb.GetTensorShape())
+		}
+		if !bytes.Equal(ta.GetTensorContent(), tb.GetTensorContent()) {
+			differ++
+		}
+	}
+	if differ == 0 {
+		t.Error("seed 7 gave the same weights as seed 0")
+	}
+	WeightSeed = 0
+	if !proto.Equal(MobileNetV2(1).GraphDef(), a) {
+		t.Error("WeightSeed 0 is not reproducible")
 	}
 }
