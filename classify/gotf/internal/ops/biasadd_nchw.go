@@ -71,17 +71,8 @@ func (o *biasAddNCHW) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, 
 		return nil, o.n.InputErrorf("want 2 inputs")
 	}
 	x, b := in[0], in[1]
-	if x.DType != b.DType {
-		return nil, o.n.InputErrorf("dtype mismatch: %v and %v", x.DType, b.DType)
-	}
-	if x.Shape == nil || b.Shape == nil {
-		return nil, o.n.InputErrorf("value %v and bias %v need shapes", x.Shape, b.Shape)
-	}
-	if err := o.check(x.Shape, b.Shape); err != nil {
-		return nil, o.n.InputErrorf("%v", err)
-	}
-	if x.Len() != x.Shape.NumElements() || b.Len() != b.Shape.NumElements() {
-		return nil, o.n.InputErrorf("value %v or bias %v has the wrong number of elements", x.Shape, b.Shape)
+	if err := checkBiasRun(o.n, x, b, o.check); err != nil {
+		return nil, err
 	}
 	c := x.Shape[1]
 	rows := x.Shape[0] * c
@@ -120,4 +111,22 @@ func biasNCHWRows[T ewNumber](ctx *Ctx, y, x, bias []T, c, rows, inner int) {
 			}
 		}
 	})
+}
+
+// checkBiasRun validates a BiasAdd kernel's run-time value and bias: one
+// dtype, shapes that check accepts, element counts matching the shapes.
+func checkBiasRun(n *Node, x, b *classify.Tensor, check func(a, b classify.Shape) error) error {
+	if x.DType != b.DType {
+		return n.InputErrorf("dtype mismatch: %v and %v", x.DType, b.DType)
+	}
+	if x.Shape == nil || b.Shape == nil {
+		return n.InputErrorf("value %v and bias %v need shapes", x.Shape, b.Shape)
+	}
+	if err := check(x.Shape, b.Shape); err != nil {
+		return n.InputErrorf("%v", err)
+	}
+	if x.Len() != x.Shape.NumElements() || b.Len() != b.Shape.NumElements() {
+		return n.InputErrorf("value %v or bias %v has the wrong number of elements", x.Shape, b.Shape)
+	}
+	return nil
 }

@@ -79,17 +79,8 @@ func (o *complexBiasAdd) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tenso
 		return nil, o.n.InputErrorf("want 2 inputs")
 	}
 	x, b := in[0], in[1]
-	if x.DType != b.DType {
-		return nil, o.n.InputErrorf("dtype mismatch: %v and %v", x.DType, b.DType)
-	}
-	if x.Shape == nil || b.Shape == nil {
-		return nil, o.n.InputErrorf("value %v and bias %v need shapes", x.Shape, b.Shape)
-	}
-	if err := o.check(x.Shape, b.Shape); err != nil {
-		return nil, o.n.InputErrorf("%v", err)
-	}
-	if x.Len() != x.Shape.NumElements() || b.Len() != b.Shape.NumElements() {
-		return nil, o.n.InputErrorf("value %v or bias %v has the wrong number of elements", x.Shape, b.Shape)
+	if err := checkBiasRun(o.n, x, b, o.check); err != nil {
+		return nil, err
 	}
 	ax := o.axis(len(x.Shape))
 	c, inner := x.Shape[ax], arrProd(x.Shape[ax+1:])

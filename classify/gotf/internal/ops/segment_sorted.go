@@ -109,7 +109,18 @@ func sortedSegmentAs[T float32 | float64 | int32 | int64 | uint8](dst []T, srcDa
 	for i := range dst {
 		dst[i] = empty
 	}
-	// Ids are sorted: each segment is one run of rows.
+	segmentRuns(dst, src, ids, row, func(d, r []T) { combineRow(d, r, kind) }, func(d []T, n int) {
+		if kind == '/' {
+			segmentMeanDiv(d, n)
+		}
+	})
+	return nil
+}
+
+// segmentRuns folds each run of equal (sorted) ids into its segment's row
+// of dst: the run's first row copied, the others combined into it, then
+// done called on the row with the run's length.
+func segmentRuns[T any](dst, src []T, ids []int, row int, combine func(d, r []T), done func(d []T, n int)) {
 	for lo := 0; lo < len(ids); {
 		hi := lo + 1
 		for hi < len(ids) && ids[hi] == ids[lo] {
@@ -118,14 +129,11 @@ func sortedSegmentAs[T float32 | float64 | int32 | int64 | uint8](dst []T, srcDa
 		d := dst[ids[lo]*row:][:row]
 		copy(d, src[lo*row:(lo+1)*row])
 		for r := lo + 1; r < hi; r++ {
-			combineRow(d, src[r*row:][:row], kind)
+			combine(d, src[r*row:][:row])
 		}
-		if kind == '/' {
-			segmentMeanDiv(d, hi-lo)
-		}
+		done(d, hi-lo)
 		lo = hi
 	}
-	return nil
 }
 
 // segmentMeanDiv divides a segment's sums by its row count n, for integers
@@ -166,23 +174,13 @@ func sortedSegmentComplex[T complex64 | complex128](dst []T, srcData any, ids []
 	for i := range dst {
 		dst[i] = empty
 	}
-	for lo := 0; lo < len(ids); {
-		hi := lo + 1
-		for hi < len(ids) && ids[hi] == ids[lo] {
-			hi++
-		}
-		d := dst[ids[lo]*row:][:row]
-		copy(d, src[lo*row:(lo+1)*row])
-		for r := lo + 1; r < hi; r++ {
-			combineComplexRow(d, src[r*row:][:row], kind)
-		}
+	segmentRuns(dst, src, ids, row, func(d, r []T) { combineComplexRow(d, r, kind) }, func(d []T, n int) {
 		if kind == '/' {
 			for j, v := range d {
-				d[j] = cdivReal(v, hi-lo)
+				d[j] = cdivReal(v, n)
 			}
 		}
-		lo = hi
-	}
+	})
 	return nil
 }
 
