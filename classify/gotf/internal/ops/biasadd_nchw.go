@@ -38,20 +38,27 @@ func (o *biasAddNCHW) check(a, b classify.Shape) error {
 
 // OutputInfo implements Shaper.
 func (o *biasAddNCHW) OutputInfo(in []classify.TensorInfo) ([]classify.TensorInfo, error) {
+	return biasOutputInfo(o.n, in, addSpec.supports, o.check)
+}
+
+// biasOutputInfo is a BiasAdd kernel's Shaper: value and bias of one dtype
+// (either may be unknown) that supports accepts, shapes that check
+// accepts; the output is the value's dtype and shape.
+func biasOutputInfo(n *Node, in []classify.TensorInfo, supports func(classify.DType) bool, check func(a, b classify.Shape) error) ([]classify.TensorInfo, error) {
 	if len(in) != 2 {
-		return nil, o.n.Errorf("want 2 inputs, have %d", len(in))
+		return nil, n.Errorf("want 2 inputs, have %d", len(in))
 	}
 	dt := in[0].DType
 	if dt == classify.Invalid {
 		dt = in[1].DType
 	}
 	if in[1].DType != classify.Invalid && in[1].DType != dt {
-		return nil, o.n.Errorf("dtype mismatch: %v and %v", dt, in[1].DType)
+		return nil, n.Errorf("dtype mismatch: %v and %v", dt, in[1].DType)
 	}
-	if dt != classify.Invalid && !addSpec.supports(dt) {
-		return nil, o.n.Errorf("unsupported dtype %v", dt)
+	if dt != classify.Invalid && !supports(dt) {
+		return nil, n.Errorf("unsupported dtype %v", dt)
 	}
-	if err := o.check(in[0].Shape, in[1].Shape); err != nil {
+	if err := check(in[0].Shape, in[1].Shape); err != nil {
 		return nil, err
 	}
 	return []classify.TensorInfo{{DType: dt, Shape: in[0].Shape.Clone()}}, nil

@@ -54,23 +54,7 @@ func (o *complexBiasAdd) check(a, b classify.Shape) error {
 
 // OutputInfo implements Shaper.
 func (o *complexBiasAdd) OutputInfo(in []classify.TensorInfo) ([]classify.TensorInfo, error) {
-	if len(in) != 2 {
-		return nil, o.n.Errorf("want 2 inputs, have %d", len(in))
-	}
-	dt := in[0].DType
-	if dt == classify.Invalid {
-		dt = in[1].DType
-	}
-	if in[1].DType != classify.Invalid && in[1].DType != dt {
-		return nil, o.n.Errorf("dtype mismatch: %v and %v", dt, in[1].DType)
-	}
-	if dt != classify.Invalid && dt != classify.Complex64 && dt != classify.Complex128 {
-		return nil, o.n.Errorf("unsupported dtype %v", dt)
-	}
-	if err := o.check(in[0].Shape, in[1].Shape); err != nil {
-		return nil, err
-	}
-	return []classify.TensorInfo{{DType: dt, Shape: in[0].Shape.Clone()}}, nil
+	return biasOutputInfo(o.n, in, func(dt classify.DType) bool { return dt == classify.Complex64 || dt == classify.Complex128 }, o.check)
 }
 
 // Run implements Op.
