@@ -188,3 +188,48 @@ func TestComplexMathInEngine(t *testing.T) {
 		}
 	}
 }
+
+// TestComplexBiasInEngine runs BiasAdd on complex values through the
+// loader's passes (layout, fusion) and execution: after a complex MatMul,
+// the pattern the fusion pass turns into _FusedMatMul for float32, and in
+// NCHW at rank 3; and a complex UnsortedSegmentSum. Values are worked by
+// hand.
+func TestComplexBiasInEngine(t *testing.T) {
+	type O = []graphdef.Output
+	c64 := classify.Complex64
+	b := spectrumGraph() // spec: [[10, -2+2i, -2], [0, 0, 0]]
+	b.Const("bias", &classify.Tensor{DType: c64, Shape: classify.Shape{3}, Data: []complex64{1i, 1, -1}})
+	b.Const("eye", &classify.Tensor{DType: c64, Shape: classify.Shape{3, 3}, Data: []complex64{1, 0, 0, 0, 1, 0, 0, 0, 1i}})
+	b.Const("ids", &classify.Tensor{DType: classify.Int32, Shape: classify.Shape{2}, Data: []int32{1, 1}})
+	b.ConstI32("num", []int32{2})
+	b.Const("bias2", &classify.Tensor{DType: c64, Shape: classify.Shape{2}, Data: []complex64{1, 2i}})
+	b.Op("MatMul", "mm", O{"spec", "eye"}, graphdef.Attrs{"T": c64})
+	b.Op("BiasAdd", "mmb", O{"mm", "bias"}, graphdef.Attrs{"T": c64, "data_format": "NHWC"})
+	b.Op("UnsortedSegmentSum", "seg", O{"spec", "ids", "num"}, graphdef.Attrs{"T": c64, "Tindices": classify.Int32, "Tnumsegments": classify.Int32})
+	b.ConstI32("shape3", []int32{1, 2, 3}, 3)
+	b.Op("Reshape", "spec3", O{"spec", "shape3"}, graphdef.Attrs{"T": c64, "Tshape": classify.Int32})
+	b.Op("BiasAdd", "nchw", O{"spec3", "bias2"}, graphdef.Attrs{"T": c64, "data_format": "NCHW"})
+	outs := []string{"mmb", "seg", "nchw"}
+	m := openBuilder(t, b, classify.OpenOptions{Outputs: outs})
+	defer m.Close()
+	res, err := m.Run(context.Background(), spectrumFeed(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]complex128{
+		"mmb":  {10 + 1i, -1 + 2i, -1 - 2i, 1i, 1, -1},
+		"seg":  {0, 0, 0, 10, -2 + 2i, -2},
+		"nchw": {11, -1 + 2i, -1, 2i, 2i, 2i}, // [1,2,3]: channel axis 1
+	}
+	for i, name := range outs {
+		r := res[i]
+		if r.DType != c64 || r.Len() != 6 {
+			t.Fatalf("%s: %v%v, want 6 complex64 values", name, r.DType, r.Shape)
+		}
+		for j, w := range want[name] {
+			if g := complex128(r.Data.([]complex64)[j]); cmplx.Abs(g-w) > 1e-5*max(1, cmplx.Abs(w)) {
+				t.Errorf("%s[%d] = %v, want %v", name, j, g, w)
+			}
+		}
+	}
+}
