@@ -190,40 +190,44 @@ func flat(threads int, x []float32, g *ConvGeom, b *PackedB, y []float32, ep *Ep
 	// A unit is a run of rows of one image; several MR panels each so
 	// that a B panel is reused across them.
 	per := max(kern.MR, blockRows(kern.MR, kt*ntaps))
-	heavy := n >= 2*g.N*mv // B outweighs A: see bHeavy
+	heavy := weightsDominate(g.N*mv, n)
 	if heavy {
 		per = max(kern.MR, wideBlockRows(kern.MR, kt*ntaps))
 	}
 	units := (mv + per - 1) / per
 	np := (n + kern.NR - 1) / kern.NR
-	nu := 1 // column groups
-	// units u0..u1-1, unit u being row unit u/nu (of all images) over
-	// column group u%nu; with cols, row units u0..u1-1 over column panels
-	// p0..p1-1 instead.
-	work := func(u0, u1 int, cols bool, p0, p1 int) {
+	// rowUnits computes row units um0..um1-1 (of all images) over column
+	// panels p0..p1-1.
+	rowUnits := func(um0, um1, p0, p1 int) {
 		s := scratchPool.Get().(*scratch)
 		defer scratchPool.Put(s)
 		s.c = grow(s.c, kern.MR*kern.NR)
-		for u := u0; u < u1; u++ {
-			um := u
-			if !cols {
-				um, p0, p1 = u/nu, u%nu*np/nu, (u%nu+1)*np/nu
-			}
+		for um := um0; um < um1; um++ {
 			bi, r0 := um/units, um%units*per
 			r1 := min(mv, r0+per)
 			a := xp[(bi*hp*wp+r0)*c:]
 			blockCols(kern, r1-r0, kt, a, c, b, yv[(bi*mv+r0)*n:], n, ep, s, &taps[0], ntaps, p0, p1)
 		}
 	}
-	if w := workersFor(threads, g.N*g.OH*g.OW, n, kt*ntaps, g.N*units*np); w == 1 {
-		work(0, g.N*units, false, 0, 0)
+	all := g.N * units
+	if w := workersFor(threads, g.N*g.OH*g.OW, n, kt*ntaps, all*np); w == 1 {
+		rowUnits(0, all, 0, np)
 	} else if heavy {
 		// Split by B's column panels, every row unit in each, as gemm
 		// does for such products: each panel is read by one core.
-		Parallel(min(w, np), np, func(p0, p1 int) { work(0, g.N*units, true, p0, p1) })
+		Parallel(min(w, np), np, func(p0, p1 int) { rowUnits(0, all, p0, p1) })
 	} else {
-		nu = columnGroups(g.N*units, np, w)
-		Parallel(w, g.N*units*nu, func(u0, u1 int) { work(u0, u1, false, 0, 0) })
+		// Unit u is row unit u/nu over column group u%nu.
+		nu := columnGroups(all, np, w)
+		Parallel(w, all*nu, func(u0, u1 int) {
+			if nu == 1 {
+				rowUnits(u0, u1, 0, np)
+				return
+			}
+			for u := u0; u < u1; u++ {
+				rowUnits(u/nu, u/nu+1, u%nu*np/nu, (u%nu+1)*np/nu)
+			}
+		})
 	}
 	if wp != g.OW {
 		copyParallel(threads, g.N*g.OH, g.N*g.OH*g.OW*n, func(r0, r1 int) {
@@ -257,7 +261,7 @@ func flatRows(threads int, xp []float32, g *ConvGeom, hp, wp, kt int, taps []int
 	switch w := workersFor(threads, m, n, kt*len(taps), rows*np); {
 	case w == 1:
 		work(0, rows, 0, np)
-	case n >= 2*m: // B outweighs A: see bHeavy
+	case weightsDominate(m, n):
 		Parallel(min(w, np), np, func(p0, p1 int) { work(0, rows, p0, p1) })
 	default:
 		Parallel(min(w, rows), rows, func(r0, r1 int) { work(r0, r1, 0, np) })

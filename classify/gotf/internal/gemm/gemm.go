@@ -242,14 +242,19 @@ func wideBlockRows(mr, k int) int {
 	return max(mr, min(r, 64*mr))
 }
 
-// bHeavy reports whether a product of m rows and n columns is dominated
-// by its B operand (n at least twice m: the 7x7 and 8x8 layers of
-// ImageNet networks at batch 1, fully connected layers), with A in memory:
-// such a product is split by B's column panels and blocked by
-// wideBlockRows. A gathered from a source (a.Src) keeps the row split: every
-// column split would gather its rows again.
+// weightsDominate reports whether a product of m rows and n columns is
+// dominated by its B operand, the weights (n at least twice m: the 7x7 and
+// 8x8 layers of ImageNet networks at batch 1, fully connected layers).
+// Gemm and the stride-1 convolutions split such products by B's column
+// panels, so that each core streams only its share of B, once.
+func weightsDominate(m, n int) bool { return n >= 2*m }
+
+// bHeavy is weightsDominate for Gemm, with A in memory: such a product is
+// split by column panels and blocked by wideBlockRows. A gathered from a
+// source (a.Src) keeps the row split: every column split would gather its
+// rows again.
 func bHeavy(a *A, m, n int) bool {
-	return a.Data != nil && n >= 2*m
+	return a.Data != nil && weightsDominate(m, n)
 }
 
 // minParallelFLOPs is the size below which a GEMM or convolution runs on
@@ -293,25 +298,26 @@ func gemm(threads int, a *A, b *PackedB, c []float32, ldc int, ep *Epilogue, rs 
 	mr, nr := b.kern.MR, b.kern.NR
 	panels, np := (m+mr-1)/mr, (n+nr-1)/nr
 	workers := workersFor(threads, m, n, k, panels*np)
+	heavy := bHeavy(a, m, n)
 	if workers == 1 {
-		run(a, b, c, ldc, ep, rs, 0, m, 0, np)
+		run(a, b, c, ldc, ep, rs, 0, m, 0, np, heavy)
 		return nil
 	}
-	if bHeavy(a, m, n) {
+	if heavy {
 		// Each worker takes whole column panels for every row, so that
 		// every panel of B is read from memory by one core, once.
-		Parallel(min(workers, np), np, func(p0, p1 int) { run(a, b, c, ldc, ep, rs, 0, m, p0, p1) })
+		Parallel(min(workers, np), np, func(p0, p1 int) { run(a, b, c, ldc, ep, rs, 0, m, p0, p1, true) })
 		return nil
 	}
 	nu := columnGroups(panels, np, workers)
 	Parallel(workers, panels*nu, func(u0, u1 int) {
 		if nu == 1 {
-			run(a, b, c, ldc, ep, rs, u0*mr, min(m, u1*mr), 0, np)
+			run(a, b, c, ldc, ep, rs, u0*mr, min(m, u1*mr), 0, np, false)
 			return
 		}
 		for u := u0; u < u1; u++ {
 			um, un := u/nu, u%nu
-			run(a, b, c, ldc, ep, rs, um*mr, min(m, (um+1)*mr), un*np/nu, (un+1)*np/nu)
+			run(a, b, c, ldc, ep, rs, um*mr, min(m, (um+1)*mr), un*np/nu, (un+1)*np/nu, false)
 		}
 	})
 	return nil
@@ -329,8 +335,8 @@ func columnGroups(mu, np, workers int) int {
 }
 
 // run computes rows m0..m1 of C, column panels p0..p1, on the calling
-// goroutine.
-func run(a *A, b *PackedB, c []float32, ldc int, ep *Epilogue, rs *residual, m0, m1, p0, p1 int) {
+// goroutine; wide (the whole product is bHeavy) blocks A by wideBlockRows.
+func run(a *A, b *PackedB, c []float32, ldc int, ep *Epilogue, rs *residual, m0, m1, p0, p1 int, wide bool) {
 	kern := b.kern
 	mr, nr, k, n := kern.MR, kern.NR, b.K, b.N
 	var plain Epilogue
@@ -343,7 +349,7 @@ func run(a *A, b *PackedB, c []float32, ldc int, ep *Epilogue, rs *residual, m0,
 	defer scratchPool.Put(s)
 	s.c = grow(s.c, mr*nr)
 	mb := blockRows(mr, k)
-	if bHeavy(a, m1-m0, n) {
+	if wide {
 		mb = wideBlockRows(mr, k)
 	}
 	for bm := m0; bm < m1; bm += mb {
