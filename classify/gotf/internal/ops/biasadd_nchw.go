@@ -23,15 +23,27 @@ func buildBiasAddNCHW(n *Node) (Op, error) {
 }
 
 // check validates value and bias shapes (-1 dims and nil shapes pass).
-func (o *biasAddNCHW) check(a, b classify.Shape) error {
+func (o *biasAddNCHW) check(a, b classify.Shape) error { return checkBiasShapes(o.n, a, b, true) }
+
+// checkBiasShapes validates a BiasAdd's value and bias shapes (-1 dims and
+// nil shapes pass): a value of rank 2 or more, a vector bias as long as
+// the channel axis, 1 for NCHW and the last for NHWC.
+func checkBiasShapes(n *Node, a, b classify.Shape, nchw bool) error {
 	if a != nil && len(a) < 2 {
-		return o.n.Errorf("value must be at least 2-D, has shape %v", a)
+		return n.Errorf("value must be at least 2-D, has shape %v", a)
 	}
 	if b != nil && len(b) != 1 {
-		return o.n.Errorf("bias must be a vector, has shape %v", b)
+		return n.Errorf("bias must be a vector, has shape %v", b)
 	}
-	if a != nil && b != nil && a[1] >= 0 && b[0] >= 0 && a[1] != b[0] {
-		return o.n.Errorf("bias of %d elements for %d channels (NCHW value %v)", b[0], a[1], a)
+	if a == nil || b == nil {
+		return nil
+	}
+	ax, layout := len(a)-1, "NHWC"
+	if nchw {
+		ax, layout = 1, "NCHW"
+	}
+	if c := a[ax]; c >= 0 && b[0] >= 0 && c != b[0] {
+		return n.Errorf("bias of %d elements for %d channels (%s value %v)", b[0], c, layout, a)
 	}
 	return nil
 }
@@ -103,9 +115,10 @@ func (o *biasAddNCHW) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, 
 	return []*classify.Tensor{out}, nil
 }
 
-// biasNCHWRows adds bias[r%c] to row r (inner elements) of x into y, for
-// the rows rows of the (batch, channel) sequence.
-func biasNCHWRows[T ewNumber](ctx *Ctx, y, x, bias []T, c, rows, inner int) {
+// biasNCHWRows adds bias[r%c] to run r (inner elements) of x into y, for
+// rows runs: NCHW's (batch, channel) rows, or NHWC's single elements with
+// inner 1 (complex_bias.go).
+func biasNCHWRows[T ewNumber | complex64 | complex128](ctx *Ctx, y, x, bias []T, c, rows, inner int) {
 	if rows == 0 || inner == 0 {
 		return
 	}

@@ -28,29 +28,8 @@ func buildComplexBiasAdd(n *Node, _ []*classify.Tensor) (Op, error) {
 	return &complexBiasAdd{n: n, nchw: f == "NCHW"}, nil
 }
 
-// axis is the channel axis of a value of rank r.
-func (o *complexBiasAdd) axis(r int) int {
-	if o.nchw {
-		return 1
-	}
-	return r - 1
-}
-
 // check validates value and bias shapes (-1 dims and nil shapes pass).
-func (o *complexBiasAdd) check(a, b classify.Shape) error {
-	if a != nil && len(a) < 2 {
-		return o.n.Errorf("value must be at least 2-D, has shape %v", a)
-	}
-	if b != nil && len(b) != 1 {
-		return o.n.Errorf("bias must be a vector, has shape %v", b)
-	}
-	if a != nil && b != nil {
-		if c := a[o.axis(len(a))]; c >= 0 && b[0] >= 0 && c != b[0] {
-			return o.n.Errorf("bias of %d elements for %d channels (value %v)", b[0], c, a)
-		}
-	}
-	return nil
-}
+func (o *complexBiasAdd) check(a, b classify.Shape) error { return checkBiasShapes(o.n, a, b, o.nchw) }
 
 // OutputInfo implements Shaper.
 func (o *complexBiasAdd) OutputInfo(in []classify.TensorInfo) ([]classify.TensorInfo, error) {
@@ -66,33 +45,26 @@ func (o *complexBiasAdd) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tenso
 	if err := checkBiasRun(o.n, x, b, o.check); err != nil {
 		return nil, err
 	}
-	ax := o.axis(len(x.Shape))
-	c, inner := x.Shape[ax], arrProd(x.Shape[ax+1:])
+	ax := len(x.Shape) - 1
+	if o.nchw {
+		ax = 1
+	}
+	// Runs of inner elements share one bias value: the NCHW kernel's loop
+	// serves both layouts (inner is 1 for NHWC).
+	c, inner, rows := x.Shape[ax], arrProd(x.Shape[ax+1:]), 0
+	if inner > 0 {
+		rows = x.Len() / inner
+	}
 	out := ctx.Output(0, x.DType, x.Shape...)
 	switch xd := x.Data.(type) {
 	case []complex64:
-		complexBiasRows(out.Data.([]complex64), xd, b.Data.([]complex64), c, inner)
+		biasNCHWRows(ctx, out.Data.([]complex64), xd, b.Data.([]complex64), c, rows, inner)
 	case []complex128:
-		complexBiasRows(out.Data.([]complex128), xd, b.Data.([]complex128), c, inner)
+		biasNCHWRows(ctx, out.Data.([]complex128), xd, b.Data.([]complex128), c, rows, inner)
 	default:
 		return nil, o.n.InputErrorf("unsupported dtype %v", x.DType)
 	}
 	return []*classify.Tensor{out}, nil
-}
-
-// complexBiasRows adds bias[r%c] to every element of run r (inner
-// elements long) of x into y.
-func complexBiasRows[T complex64 | complex128](y, x, bias []T, c, inner int) {
-	if c == 0 || inner == 0 {
-		return
-	}
-	for r := 0; r*inner < len(x); r++ {
-		v := bias[r%c]
-		xs, ys := x[r*inner:(r+1)*inner], y[r*inner:(r+1)*inner]
-		for i, e := range xs {
-			ys[i] = e + v
-		}
-	}
 }
 
 func init() {
