@@ -399,10 +399,6 @@ func (o *segmentOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, er
 // highest finite values, Eigen's NumTraits, which empty segments keep as
 // in TensorFlow).
 func segmentAs[T float32 | float64 | int32 | int64 | uint8](dst []T, srcData any, ids []int, row int, kind byte, lowest, highest T) error {
-	src, ok := srcData.([]T)
-	if !ok {
-		return fmt.Errorf("dtype mismatch: %T into %T", srcData, dst)
-	}
 	var init T
 	switch kind {
 	case '*':
@@ -412,8 +408,9 @@ func segmentAs[T float32 | float64 | int32 | int64 | uint8](dst []T, srcData any
 	case 'm':
 		init = highest
 	}
-	for i := range dst {
-		dst[i] = init
+	src, err := segmentStart(dst, srcData, init)
+	if err != nil {
+		return err
 	}
 	for i, s := range ids {
 		if s < 0 {
@@ -428,19 +425,16 @@ func segmentAs[T float32 | float64 | int32 | int64 | uint8](dst []T, srcData any
 // define the sums and products on complex (segment_reduction_ops_impl),
 // not the maximum and minimum, which have no order to follow.
 func segmentComplex[T complex64 | complex128](dst []T, srcData any, ids []int, row int, kind byte) error {
-	src, ok := srcData.([]T)
-	if !ok {
-		return fmt.Errorf("dtype mismatch: %T into %T", srcData, dst)
-	}
-	if kind != '+' && kind != '*' {
-		return fmt.Errorf("unsupported dtype %T: maximum and minimum are not defined on complex values", dst)
+	if kind == 'M' || kind == 'm' {
+		return errComplexOrder(dst)
 	}
 	var init T
 	if kind == '*' {
 		init = 1
 	}
-	for i := range dst {
-		dst[i] = init
+	src, err := segmentStart(dst, srcData, init)
+	if err != nil {
+		return err
 	}
 	for i, s := range ids {
 		if s < 0 {
@@ -449,6 +443,26 @@ func segmentComplex[T complex64 | complex128](dst []T, srcData any, ids []int, r
 		combineComplexRow(dst[s*row:(s+1)*row], src[i*row:(i+1)*row], kind)
 	}
 	return nil
+}
+
+// segmentStart is the source rows of a segment reduction as dst's type,
+// with every element of dst set to the reduction's identity init (the
+// value empty segments keep).
+func segmentStart[T any](dst []T, srcData any, init T) ([]T, error) {
+	src, ok := srcData.([]T)
+	if !ok {
+		return nil, fmt.Errorf("dtype mismatch: %T into %T", srcData, dst)
+	}
+	for i := range dst {
+		dst[i] = init
+	}
+	return src, nil
+}
+
+// errComplexOrder refuses a segment maximum or minimum on complex values,
+// which have no order (TensorFlow registers none).
+func errComplexOrder(dst any) error {
+	return fmt.Errorf("unsupported dtype %T: maximum and minimum are not defined on complex values", dst)
 }
 
 // combineComplexRow is combineRow's '+' and '*' on complex rows.

@@ -98,16 +98,13 @@ func (o *sortedSegmentOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tens
 }
 
 func sortedSegmentAs[T float32 | float64 | int32 | int64 | uint8](dst []T, srcData any, ids []int, row int, kind byte) error {
-	src, ok := srcData.([]T)
-	if !ok {
-		return fmt.Errorf("dtype mismatch: %T into %T", srcData, dst)
-	}
 	var empty T
 	if kind == '*' {
 		empty = 1
 	}
-	for i := range dst {
-		dst[i] = empty
+	src, err := segmentStart(dst, srcData, empty)
+	if err != nil {
+		return err
 	}
 	segmentRuns(dst, src, ids, row, func(d, r []T) { combineRow(d, r, kind) }, func(d []T, n int) {
 		if kind == '/' {
@@ -160,39 +157,29 @@ func segmentMeanDiv[T float32 | float64 | int32 | int64 | uint8](d []T, n int) {
 // complex, not SegmentMax and SegmentMin). A mean divides both parts by
 // the segment's length.
 func sortedSegmentComplex[T complex64 | complex128](dst []T, srcData any, ids []int, row int, kind byte) error {
-	src, ok := srcData.([]T)
-	if !ok {
-		return fmt.Errorf("dtype mismatch: %T into %T", srcData, dst)
-	}
-	if kind != '*' && kind != '/' {
-		return fmt.Errorf("unsupported dtype %T: maximum and minimum are not defined on complex values", dst)
+	if kind == 'M' || kind == 'm' {
+		return errComplexOrder(dst)
 	}
 	var empty T
 	if kind == '*' {
 		empty = 1
 	}
-	for i := range dst {
-		dst[i] = empty
+	src, err := segmentStart(dst, srcData, empty)
+	if err != nil {
+		return err
 	}
 	segmentRuns(dst, src, ids, row, func(d, r []T) { combineComplexRow(d, r, kind) }, func(d []T, n int) {
-		if kind == '/' {
-			for j, v := range d {
-				d[j] = cdivReal(v, n)
-			}
+		if kind != '/' {
+			return
+		}
+		// Both parts divided by n in float64: for complex64 the quotient
+		// rounds to float32 as a float32 division would (binary64 holds
+		// more than twice float32's digits).
+		c := float64(n)
+		for j, v := range d {
+			z := complex128(v)
+			d[j] = T(complex(real(z)/c, imag(z)/c))
 		}
 	})
 	return nil
-}
-
-// cdivReal divides both parts of v by the count n.
-func cdivReal[T complex64 | complex128](v T, n int) T {
-	switch x := any(v).(type) {
-	case complex64:
-		c := float32(n)
-		return any(complex(real(x)/c, imag(x)/c)).(T)
-	case complex128:
-		c := float64(n)
-		return any(complex(real(x)/c, imag(x)/c)).(T)
-	}
-	return v
 }
