@@ -59,25 +59,33 @@ func BenchmarkSoftmax(b *testing.B) {
 	}
 }
 
+// poolBenchCase is one shape of BenchmarkAvgPool or BenchmarkMaxPool:
+// a k x k window at stride s over x.
+type poolBenchCase struct {
+	name string
+	x    classify.Shape
+	k, s int
+	pad  string
+}
+
+// benchPool times op on each case's random input.
+func benchPool(b *testing.B, op string, cases []poolBenchCase) {
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			mathBench(b, op, graphdef.Attrs{"ksize": []int{1, c.k, c.k, 1}, "strides": []int{1, c.s, c.s, 1}, "padding": c.pad}, nil, randF32(1, -1, 1, c.x...))
+		})
+	}
+}
+
 func BenchmarkAvgPool(b *testing.B) {
-	cases := []struct {
-		name string
-		x    classify.Shape
-		k, s int
-		pad  string
-	}{
+	benchPool(b, "AvgPool", []poolBenchCase{
 		{"global_7x7x1024", classify.Shape{1, 7, 7, 1024}, 7, 1, "VALID"},
 		{"3x3s2_56x56x64", classify.Shape{1, 56, 56, 64}, 3, 2, "SAME"},
 		// Inception v3's branch pools.
 		{"3x3s1_35x35x288", classify.Shape{1, 35, 35, 288}, 3, 1, "SAME"},
 		{"3x3s1_17x17x768", classify.Shape{1, 17, 17, 768}, 3, 1, "SAME"},
 		{"3x3s1_8x8x2048", classify.Shape{1, 8, 8, 2048}, 3, 1, "SAME"},
-	}
-	for _, c := range cases {
-		b.Run(c.name, func(b *testing.B) {
-			mathBench(b, "AvgPool", graphdef.Attrs{"ksize": []int{1, c.k, c.k, 1}, "strides": []int{1, c.s, c.s, 1}, "padding": c.pad}, nil, randF32(1, -1, 1, c.x...))
-		})
-	}
+	})
 }
 
 // TestMathShapers checks the static output dtype and shape of the ops

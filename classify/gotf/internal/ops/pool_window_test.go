@@ -128,20 +128,10 @@ func TestPoolF32Windows(t *testing.T) {
 }
 
 func BenchmarkMaxPool(b *testing.B) {
-	cases := []struct {
-		name string
-		x    classify.Shape
-		k, s int
-		pad  string
-	}{
-		// Inception v3's stem and reduction pools.
+	// Inception v3's stem and reduction pools.
+	benchPool(b, "MaxPool", []poolBenchCase{
 		{"3x3s2_147x147x64", classify.Shape{1, 147, 147, 64}, 3, 2, "VALID"},
 		{"3x3s2_71x71x192", classify.Shape{1, 71, 71, 192}, 3, 2, "VALID"},
 		{"3x3s2_17x17x768", classify.Shape{1, 17, 17, 768}, 3, 2, "VALID"},
-	}
-	for _, c := range cases {
-		b.Run(c.name, func(b *testing.B) {
-			mathBench(b, "MaxPool", graphdef.Attrs{"ksize": []int{1, c.k, c.k, 1}, "strides": []int{1, c.s, c.s, 1}, "padding": c.pad}, nil, randF32(1, -1, 1, c.x...))
-		})
-	}
+	})
 }
