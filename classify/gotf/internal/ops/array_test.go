@@ -297,6 +297,32 @@ func TestRangeFloat32Rounding(t *testing.T) {
 	}
 }
 
+// TestRangeFloat64 checks that a float64 Range (TensorFlow registers its
+// CPU kernel for float, double, int32 and int64) keeps float64 and is a
+// running sum in float64: 0.1 added eight times is 0.7999999999999999,
+// where start + 8*delta would be 0.8, and (1 - 0)/0.1 is exactly 10.
+func TestRangeFloat64(t *testing.T) {
+	f := func(v float64) saIn { return saFeed(&classify.Tensor{DType: classify.Float64, Shape: classify.Shape{}, Data: []float64{v}}) }
+	out, err := saRun(t, "Range", graphdef.Attrs{"Tidx": classify.Float64}, f(0), f(1), f(0.1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := out[0].Data.([]float64)
+	if out[0].DType != classify.Float64 || !ok || len(got) != 10 {
+		t.Fatalf("got %v %v, want 10 float64 values", out[0].DType, out[0].Data)
+	}
+	v := 0.0
+	for i := range got {
+		if got[i] != v {
+			t.Fatalf("element %d: got %v, want %v (running float64 sum)", i, got[i], v)
+		}
+		v += 0.1
+	}
+	if got[8] != 0.7999999999999999 {
+		t.Fatalf("element 8 is %v, want 0.7999999999999999", got[8])
+	}
+}
+
 // TestRangeInt64 is hand-checked: the oracle turns int64 into int32, so it
 // cannot show that the output keeps int64.
 func TestRangeInt64(t *testing.T) {
