@@ -302,7 +302,9 @@ func TestRangeFloat32Rounding(t *testing.T) {
 // running sum in float64: 0.1 added eight times is 0.7999999999999999,
 // where start + 8*delta would be 0.8, and (1 - 0)/0.1 is exactly 10.
 func TestRangeFloat64(t *testing.T) {
-	f := func(v float64) saIn { return saFeed(&classify.Tensor{DType: classify.Float64, Shape: classify.Shape{}, Data: []float64{v}}) }
+	f := func(v float64) saIn {
+		return saFeed(&classify.Tensor{DType: classify.Float64, Shape: classify.Shape{}, Data: []float64{v}})
+	}
 	out, err := saRun(t, "Range", graphdef.Attrs{"Tidx": classify.Float64}, f(0), f(1), f(0.1))
 	if err != nil {
 		t.Fatal(err)
