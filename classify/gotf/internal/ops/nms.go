@@ -9,7 +9,10 @@ package ops
 // score decays by exp(-iou²/(2σ)) for each selected box it overlaps, and
 // goes back in the queue while above score_threshold. V4 and V5 may pad
 // the selection with zeros to max_output_size and report how many are
-// valid.
+// valid. NonMaxSuppressionWithOverlaps is V3 over a given [n, n]
+// similarity matrix instead of boxes: overlaps[i][j] is candidate i's
+// overlap with selected box j, suppressing above overlap_threshold (any
+// value: the matrix need not hold IoUs).
 
 import (
 	"container/heap"
@@ -19,7 +22,7 @@ import (
 )
 
 func init() {
-	for _, op := range []string{"NonMaxSuppressionV2", "NonMaxSuppressionV3", "NonMaxSuppressionV4", "NonMaxSuppressionV5"} {
+	for _, op := range []string{"NonMaxSuppressionV2", "NonMaxSuppressionV3", "NonMaxSuppressionV4", "NonMaxSuppressionV5", "NonMaxSuppressionWithOverlaps"} {
 		Register(op, buildNMS)
 	}
 }
@@ -31,6 +34,9 @@ type nmsOp struct {
 	scores bool // V5: a selected_scores output
 	valid  bool // V4, V5: a valid_outputs output
 	max    int  // constant max_output_size, or -1
+	// overlaps: input 0 is the similarity matrix, not boxes
+	// (NonMaxSuppressionWithOverlaps).
+	overlaps bool
 }
 
 func buildNMS(n *Node, consts []*classify.Tensor) (Op, error) {
@@ -40,6 +46,8 @@ func buildNMS(n *Node, consts []*classify.Tensor) (Op, error) {
 		o.nin = 4
 	case "NonMaxSuppressionV3":
 		o.nin = 5
+	case "NonMaxSuppressionWithOverlaps":
+		o.nin, o.overlaps = 5, true
 	case "NonMaxSuppressionV4":
 		o.nin, o.valid, o.pad = 5, true, n.Bool("pad_to_max_output_size", false)
 	case "NonMaxSuppressionV5":
@@ -62,7 +70,11 @@ func buildNMS(n *Node, consts []*classify.Tensor) (Op, error) {
 }
 
 func (o *nmsOp) OutputInfo(in []classify.TensorInfo) ([]classify.TensorInfo, error) {
-	if b := in[0].Shape; b != nil && (len(b) != 2 || b[1] >= 0 && b[1] != 4) {
+	if b := in[0].Shape; o.overlaps {
+		if b != nil && (len(b) != 2 || b[0] >= 0 && b[1] >= 0 && b[0] != b[1]) {
+			return nil, o.n.Errorf("overlaps shape %v, want [num_boxes, num_boxes]", b)
+		}
+	} else if b != nil && (len(b) != 2 || b[1] >= 0 && b[1] != 4) {
 		return nil, o.n.Errorf("boxes shape %v, want [num_boxes, 4]", b)
 	}
 	n := -1
@@ -89,10 +101,22 @@ func (o *nmsOp) nmsScalar(t *classify.Tensor, what string) (float32, error) {
 
 func (o *nmsOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, error) {
 	boxes, scores := in[0], in[1]
-	if boxes.DType != classify.Float32 || len(boxes.Shape) != 2 || boxes.Shape[1] != 4 {
-		return nil, o.n.InputErrorf("boxes must be float32 [num_boxes, 4], got %v %v", boxes.DType, boxes.Shape)
+	var sim func(i, j int) float32
+	nb := 0
+	if o.overlaps {
+		if boxes.DType != classify.Float32 || len(boxes.Shape) != 2 || boxes.Shape[0] != boxes.Shape[1] {
+			return nil, o.n.InputErrorf("overlaps must be float32 [num_boxes, num_boxes], got %v %v", boxes.DType, boxes.Shape)
+		}
+		nb = boxes.Shape[0]
+		m := boxes.Float32s()
+		sim = func(i, j int) float32 { return m[i*nb+j] }
+	} else {
+		if boxes.DType != classify.Float32 || len(boxes.Shape) != 2 || boxes.Shape[1] != 4 {
+			return nil, o.n.InputErrorf("boxes must be float32 [num_boxes, 4], got %v %v", boxes.DType, boxes.Shape)
+		}
+		nb = boxes.Shape[0]
+		sim = iouSim(boxes.Float32s())
 	}
-	nb := boxes.Shape[0]
 	if scores.DType != classify.Float32 || len(scores.Shape) != 1 || scores.Shape[0] != nb {
 		return nil, o.n.InputErrorf("scores must be float32 [%d], got %v %v", nb, scores.DType, scores.Shape)
 	}
@@ -111,11 +135,11 @@ func (o *nmsOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, error)
 			}
 		}
 	}
-	iouT, err := o.nmsScalar(in[3], "iou_threshold")
+	iouT, err := o.nmsScalar(in[3], map[bool]string{false: "iou_threshold", true: "overlap_threshold"}[o.overlaps])
 	if err != nil {
 		return nil, err
 	}
-	if !(iouT >= 0 && iouT <= 1) {
+	if !o.overlaps && !(iouT >= 0 && iouT <= 1) {
 		return nil, o.n.InputErrorf("iou_threshold %v must be in [0, 1]", iouT)
 	}
 	scoreT := float32(-math.MaxFloat32)
@@ -133,7 +157,7 @@ func (o *nmsOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, error)
 			return nil, o.n.InputErrorf("soft_nms_sigma %v must be non-negative", sigma)
 		}
 	}
-	sel, selScores := nms(boxes.Float32s(), scores.Float32s(), min(max, nb), iouT, scoreT, sigma)
+	sel, selScores := nms(sim, scores.Float32s(), min(max, nb), iouT, scoreT, sigma)
 	n := len(sel)
 	if o.pad {
 		n = max
@@ -184,6 +208,11 @@ func (q *nmsQueue) Pop() any {
 	return x
 }
 
+// iouSim is the similarity of boxes b, corner coordinates 4 per box.
+func iouSim(b []float32) func(i, j int) float32 {
+	return func(i, j int) float32 { return nmsIoU(b, i, j) }
+}
+
 // nmsIoU is TensorFlow's IOU for corner boxes given in either order;
 // empty boxes overlap nothing.
 func nmsIoU(b []float32, i, j int) float32 {
@@ -204,8 +233,8 @@ func nmsIoU(b []float32, i, j int) float32 {
 }
 
 // nms selects up to limit boxes; it returns their indices and (possibly
-// decayed) scores.
-func nms(boxes, scores []float32, limit int, iouT, scoreT, sigma float32) ([]int32, []float32) {
+// decayed) scores. sim(i, j) is candidate i's overlap with selected box j.
+func nms(sim func(i, j int) float32, scores []float32, limit int, iouT, scoreT, sigma float32) ([]int32, []float32) {
 	var q nmsQueue
 	for i, s := range scores {
 		if s > scoreT {
@@ -224,7 +253,7 @@ func nms(boxes, scores []float32, limit int, iouT, scoreT, sigma float32) ([]int
 		orig := c.score
 		hard := false
 		for j := len(sel) - 1; j >= c.begin; j-- {
-			iou := nmsIoU(boxes, c.i, int(sel[j]))
+			iou := sim(c.i, int(sel[j]))
 			if iou > iouT {
 				c.score = 0
 			} else if sigma > 0 {

@@ -125,7 +125,7 @@ func (o *combinedNMSOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor
 				copy(classBoxes[4*i:4*i+4], bd[((b*nb+i)*q+qc)*4:])
 				classScores[i] = sd[(b*nb+i)*classes+c]
 			}
-			sel, selScores := nms(classBoxes, classScores, min(perClass, nb), iouT, scoreT, 0)
+			sel, selScores := nms(iouSim(classBoxes), classScores, min(perClass, nb), iouT, scoreT, 0)
 			for k, i := range sel {
 				all = append(all, cand{box: bd[((b*nb+int(i))*q+qc)*4:][:4], score: selScores[k], class: c})
 			}
