@@ -325,6 +325,21 @@ func TestRangeFloat64(t *testing.T) {
 	}
 }
 
+// TestRangeEmptyNegativeDelta: start == limit is an empty range whatever
+// delta's sign (TensorFlow: (|limit-start| + |delta| - 1) / |delta| = 0);
+// the length once came out as 2 for a negative integer delta.
+func TestRangeEmptyNegativeDelta(t *testing.T) {
+	for _, d := range []int32{-1, -3, 2} {
+		out, err := saRun(t, "Range", nil, saFeed(saI32([]int32{4})), saFeed(saI32([]int32{4})), saFeed(saI32([]int32{d})))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out[0].Int32s()) != 0 {
+			t.Errorf("Range(4, 4, %d) = %v, want empty", d, out[0].Int32s())
+		}
+	}
+}
+
 // TestRangeInt64 is hand-checked: the oracle turns int64 into int32, so it
 // cannot show that the output keeps int64.
 func TestRangeInt64(t *testing.T) {

@@ -207,7 +207,10 @@ func arrRange(ctx *Ctx, fill bool, start, limit, delta *classify.Tensor) (int, *
 func arrRangeIntSize[T int32 | int64](start, limit, delta T) float64 {
 	a, d := int64(limit)-int64(start), int64(delta)
 	if a < 0 {
-		a, d = -a, -d
+		a = -a
+	}
+	if d < 0 {
+		d = -d
 	}
 	return float64((a + d - 1) / d)
 }
