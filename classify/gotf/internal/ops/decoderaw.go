@@ -36,7 +36,11 @@ func init() {
 
 func buildDecodeRaw(padded bool) Builder {
 	return func(n *Node, _ []*classify.Tensor) (Op, error) {
-		if want := map[bool]int{false: 1, true: 2}[padded]; n.NumInputs != want {
+		want := 1
+		if padded {
+			want = 2
+		}
+		if n.NumInputs != want {
 			return nil, n.Errorf("needs %d inputs, has %d", want, n.NumInputs)
 		}
 		dt := n.Type("out_type")

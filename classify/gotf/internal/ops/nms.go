@@ -135,7 +135,11 @@ func (o *nmsOp) Run(ctx *Ctx, in []*classify.Tensor) ([]*classify.Tensor, error)
 			}
 		}
 	}
-	iouT, err := o.nmsScalar(in[3], map[bool]string{false: "iou_threshold", true: "overlap_threshold"}[o.overlaps])
+	thrName := "iou_threshold"
+	if o.overlaps {
+		thrName = "overlap_threshold"
+	}
+	iouT, err := o.nmsScalar(in[3], thrName)
 	if err != nil {
 		return nil, err
 	}
