@@ -412,12 +412,7 @@ func segmentAs[T float32 | float64 | int32 | int64 | uint8](dst []T, srcData any
 	if err != nil {
 		return err
 	}
-	for i, s := range ids {
-		if s < 0 {
-			continue
-		}
-		combineRow(dst[s*row:(s+1)*row], src[i*row:(i+1)*row], kind)
-	}
+	segmentScatter(dst, src, ids, row, func(d, r []T) { combineRow(d, r, kind) })
 	return nil
 }
 
@@ -436,13 +431,19 @@ func segmentComplex[T complex64 | complex128](dst []T, srcData any, ids []int, r
 	if err != nil {
 		return err
 	}
+	segmentScatter(dst, src, ids, row, func(d, r []T) { combineComplexRow(d, r, kind) })
+	return nil
+}
+
+// segmentScatter combines each source row i into its segment's row ids[i]
+// of dst, skipping negative ids (rows the unsorted reductions drop).
+func segmentScatter[T any](dst, src []T, ids []int, row int, combine func(d, r []T)) {
 	for i, s := range ids {
 		if s < 0 {
 			continue
 		}
-		combineComplexRow(dst[s*row:(s+1)*row], src[i*row:(i+1)*row], kind)
+		combine(dst[s*row:(s+1)*row], src[i*row:(i+1)*row])
 	}
-	return nil
 }
 
 // segmentStart is the source rows of a segment reduction as dst's type,
