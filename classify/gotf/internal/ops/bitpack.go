@@ -1,8 +1,6 @@
 package ops
 
 import (
-	"cmp"
-
 	"github.com/classifyd/classifyd/classify"
 )
 
@@ -10,11 +8,16 @@ import (
 // into uint8, eight elements of the innermost dimension per byte, the
 // first in the most significant bit. For bool input the threshold is
 // ignored and each element is its own bit. TensorFlow registers it for
-// every real number type and bool.
+// every real number type and bool: the comparison is the Greater kernel's
+// (cmpVS), float16/bfloat16 and the narrow integers promote to float32 and
+// int64 as Greater does (exact for an order), and uint64, which int64 bit
+// patterns do not order, compares in its own type.
 
 func init() {
 	Register("CompareAndBitpack", buildCompareAndBitpack)
-	allowDTypes("CompareAndBitpack", allNewDTypes...)
+	promote("CompareAndBitpack", "T", []int{}, classify.Float16, classify.BFloat16,
+		classify.Int8, classify.Int16, classify.Uint16, classify.Uint32)
+	allowDTypes("CompareAndBitpack", classify.Uint64)
 }
 
 func buildCompareAndBitpack(n *Node, _ []*classify.Tensor) (Op, error) {
@@ -39,33 +42,21 @@ func buildCompareAndBitpack(n *Node, _ []*classify.Tensor) (Op, error) {
 		o := out.Data.([]uint8)
 		switch d := x.Data.(type) {
 		case []bool:
-			bitpack(o, d, func(v bool) bool { return v })
+			for i := range o {
+				o[i] = packBits(d[8*i : 8*i+8])
+			}
 		case []float32:
-			bitpackGreater(o, d, th.Data.([]float32)[0])
+			bitpackGreater(o, d, th.Data)
 		case []float64:
-			bitpackGreater(o, d, th.Data.([]float64)[0])
+			bitpackGreater(o, d, th.Data)
 		case []int32:
-			bitpackGreater(o, d, th.Data.([]int32)[0])
+			bitpackGreater(o, d, th.Data)
 		case []int64:
-			bitpackGreater(o, d, th.Data.([]int64)[0])
+			bitpackGreater(o, d, th.Data)
 		case []uint8:
-			bitpackGreater(o, d, th.Data.([]uint8)[0])
-		case []int8:
-			bitpackGreater(o, d, th.Data.([]int8)[0])
-		case []int16:
-			bitpackGreater(o, d, th.Data.([]int16)[0])
-		case []uint16:
-			bitpackGreater(o, d, th.Data.([]uint16)[0])
-		case []uint32:
-			bitpackGreater(o, d, th.Data.([]uint32)[0])
+			bitpackGreater(o, d, th.Data)
 		case []uint64:
-			bitpackGreater(o, d, th.Data.([]uint64)[0])
-		case []classify.F16:
-			t := th.Data.([]classify.F16)[0].Float32()
-			bitpack(o, d, func(v classify.F16) bool { return v.Float32() > t })
-		case []classify.BF16:
-			t := th.Data.([]classify.BF16)[0].Float32()
-			bitpack(o, d, func(v classify.BF16) bool { return v.Float32() > t })
+			bitpackGreater(o, d, th.Data)
 		default:
 			return nil, n.InputErrorf("unsupported dtype %v", x.DType)
 		}
@@ -73,20 +64,25 @@ func buildCompareAndBitpack(n *Node, _ []*classify.Tensor) (Op, error) {
 	}), nil
 }
 
-func bitpackGreater[T cmp.Ordered](o []uint8, d []T, t T) {
-	bitpack(o, d, func(v T) bool { return v > t })
+// bitpackGreater packs d > threshold (thr is the threshold tensor's data,
+// of d's type), eight elements per byte.
+func bitpackGreater[T cmpElem](o []uint8, d []T, thr any) {
+	t := thr.([]T)[0]
+	var b [8]bool
+	for i := range o {
+		cmpVS(cmpGt, b[:], d[8*i:8*i+8], t)
+		o[i] = packBits(b[:])
+	}
 }
 
-// bitpack sets o[i]'s bit 7-j to bit(d[8i+j]).
-func bitpack[T any](o []uint8, d []T, bit func(T) bool) {
-	for i := range o {
-		var b uint8
-		for _, v := range d[8*i : 8*i+8] {
-			b <<= 1
-			if bit(v) {
-				b |= 1
-			}
+// packBits is eight bools as one byte, b[0] in the most significant bit.
+func packBits(b []bool) uint8 {
+	var v uint8
+	for _, x := range b[:8] {
+		v <<= 1
+		if x {
+			v |= 1
 		}
-		o[i] = b
 	}
+	return v
 }

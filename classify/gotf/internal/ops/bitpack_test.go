@@ -41,6 +41,12 @@ func TestCompareAndBitpack(t *testing.T) {
 			Data: []bool{true, false, false, false, false, false, true, true}},
 			sc(&classify.Tensor{DType: classify.Bool, Shape: classify.Shape{1}, Data: []bool{true}}),
 			classify.Shape{1, 1}, []uint8{0b10000011}},
+		{"int16_promoted", &classify.Tensor{DType: classify.Int16, Shape: classify.Shape{8}, Data: []int16{-300, 300, 0, 1, -1, 32767, -32768, 2}},
+			sc(&classify.Tensor{DType: classify.Int16, Shape: classify.Shape{1}, Data: []int16{1}}),
+			classify.Shape{1}, []uint8{0b01000101}},
+		{"uint64_own_order", &classify.Tensor{DType: classify.Uint64, Shape: classify.Shape{8}, Data: []uint64{1 << 63, 1, 1<<63 - 1, 0, 0, 0, 0, ^uint64(0)}},
+			sc(&classify.Tensor{DType: classify.Uint64, Shape: classify.Shape{1}, Data: []uint64{1<<63 - 1}}),
+			classify.Shape{1}, []uint8{0b10000001}},
 		{"empty", classify.FromFloat32([]float32{}, 0, 8), sc(classify.FromFloat32([]float32{0})), classify.Shape{0, 1}, []uint8{}},
 	}
 	for _, c := range cases {

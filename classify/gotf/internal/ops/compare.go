@@ -43,7 +43,7 @@ func (k cmpKind) swapped() cmpKind {
 }
 
 type cmpElem interface {
-	~float32 | ~float64 | ~int32 | ~int64 | ~uint8
+	~float32 | ~float64 | ~int32 | ~int64 | ~uint8 | ~uint64
 }
 
 // cmpKernel returns the kernel of comparison k on elements of type T: the
