@@ -2,6 +2,7 @@ package ops
 
 import (
 	"encoding/binary"
+	"slices"
 
 	"github.com/classifyd/classifyd/classify"
 	"github.com/classifyd/classifyd/internal/rawtensor"
@@ -44,11 +45,7 @@ func buildDecodeRaw(padded bool) Builder {
 			return nil, n.Errorf("needs %d inputs, has %d", want, n.NumInputs)
 		}
 		dt := n.Type("out_type")
-		ok := false
-		for _, d := range decodeRawTypes[n.Op] {
-			ok = ok || d == dt
-		}
-		if !ok {
+		if !slices.Contains(decodeRawTypes[n.Op], dt) {
 			return nil, n.Errorf("out_type %v is not one %s decodes to", dt, n.Op)
 		}
 		var order binary.ByteOrder = binary.LittleEndian

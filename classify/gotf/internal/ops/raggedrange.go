@@ -51,13 +51,13 @@ func buildRaggedRange(n *Node, _ []*classify.Tensor) (Op, error) {
 		var err error
 		switch in[0].Data.(type) {
 		case []int32:
-			sp, vals, err = raggedRange(ctx, in, rows, in[0].Int32s(), in[1].Int32s(), in[2].Int32s(), arrRangeIntSize)
+			sp, vals, err = raggedRange(ctx, in[0].DType, rows, in[0].Int32s(), in[1].Int32s(), in[2].Int32s(), arrRangeIntSize)
 		case []int64:
-			sp, vals, err = raggedRange(ctx, in, rows, in[0].Int64s(), in[1].Int64s(), in[2].Int64s(), arrRangeIntSize)
+			sp, vals, err = raggedRange(ctx, in[0].DType, rows, in[0].Int64s(), in[1].Int64s(), in[2].Int64s(), arrRangeIntSize)
 		case []float32:
-			sp, vals, err = raggedRange(ctx, in, rows, in[0].Float32s(), in[1].Float32s(), in[2].Float32s(), arrRangeFloatSize)
+			sp, vals, err = raggedRange(ctx, in[0].DType, rows, in[0].Float32s(), in[1].Float32s(), in[2].Float32s(), arrRangeFloatSize)
 		case []float64:
-			sp, vals, err = raggedRange(ctx, in, rows, in[0].Data.([]float64), in[1].Data.([]float64), in[2].Data.([]float64), arrRangeFloatSize)
+			sp, vals, err = raggedRange(ctx, in[0].DType, rows, in[0].Data.([]float64), in[1].Data.([]float64), in[2].Data.([]float64), arrRangeFloatSize)
 		default:
 			return nil, n.InputErrorf("unsupported dtype %v (float32, float64, int32 or int64)", in[0].DType)
 		}
@@ -81,7 +81,7 @@ func buildRaggedRange(n *Node, _ []*classify.Tensor) (Op, error) {
 
 // raggedRange computes the row splits, bounded by the engine's element
 // limit before the values are allocated, then the values.
-func raggedRange[T int32 | int64 | float32 | float64](ctx *Ctx, in []*classify.Tensor, rows int, starts, limits, deltas []T, size func(T, T, T) float64) ([]int, *classify.Tensor, error) {
+func raggedRange[T int32 | int64 | float32 | float64](ctx *Ctx, dt classify.DType, rows int, starts, limits, deltas []T, size func(T, T, T) float64) ([]int, *classify.Tensor, error) {
 	at := func(d []T, i int) T { // a scalar is broadcast
 		if len(d) == 1 {
 			return d[0]
@@ -103,7 +103,7 @@ func raggedRange[T int32 | int64 | float32 | float64](ctx *Ctx, in []*classify.T
 		}
 		sp[r+1] = sp[r] + int(k)
 	}
-	out := ctx.Output(1, in[0].DType, sp[rows])
+	out := ctx.Output(1, dt, sp[rows])
 	d := out.Data.([]T)
 	for r := range rows {
 		v, delta := at(starts, r), at(deltas, r)
